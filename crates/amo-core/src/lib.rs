@@ -1,0 +1,1 @@
+//! The amo-connector engine.
