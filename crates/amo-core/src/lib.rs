@@ -1,1 +1,34 @@
-//! The amo-connector engine.
+//! The amo-connector engine: connects amoCRM and Kommo accounts through a loopback OAuth
+//! flow, keeps OAuth state in SQLite and tokens in the OS keychain, and refreshes them one
+//! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
+
+mod api;
+mod config;
+mod db;
+mod engine;
+mod error;
+mod flow;
+pub mod i18n;
+mod journal;
+mod listener;
+mod page;
+mod paths;
+mod refresh;
+mod secret;
+mod types;
+mod vault;
+
+pub use api::AccountInfo;
+pub use config::{RedirectUri, Settings, DEFAULT_REDIRECT_URI, ENV_KEYS};
+pub use engine::{
+    ConnState, ConnectionStatus, Engine, EngineEvent, NewSettings, EXPIRES_SOON, REFRESH_MARGIN,
+    STATE_TTL,
+};
+pub use error::{amo_said, AmoProblem, Error, ErrorView, Result};
+pub use flow::{CancelHandle, ConnectOptions, PendingConnect};
+pub use i18n::Lang;
+pub use journal::{redact, rfc3339, Entry};
+pub use paths::DataDir;
+pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
+pub use types::{AccountHost, Platform, TokenKind};
+pub use vault::{Vault, SERVICE};

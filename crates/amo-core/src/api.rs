@@ -1,0 +1,213 @@
+//! HTTP to amoCRM: the token endpoint and `GET /api/v4/account`, and reading its answers.
+
+use chrono::{Duration, Utc};
+use reqwest::{header, redirect, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+use url::Url;
+
+use crate::error::{AmoProblem, Error, Result};
+use crate::secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
+use crate::types::{TokenKind, TokenSet};
+
+/// How many times a 429 is waited out before giving up.
+const RATE_LIMIT_TRIES: u32 = 3;
+
+/// The grant sent to the token endpoint.
+pub(crate) enum Grant<'a> {
+    Code(&'a AuthCode),
+    Refresh(&'a RefreshToken),
+}
+
+/// What `GET /api/v4/account` says of the account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountInfo {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub subdomain: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub current_user_id: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<i64>,
+}
+
+/// The one HTTP client, built on first use so start-up pays nothing for it.
+pub(crate) struct Http {
+    client: OnceLock<reqwest::Client>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    expires_in: i64,
+    #[serde(default)]
+    token_type: Option<String>,
+}
+
+impl Http {
+    pub(crate) fn new() -> Http {
+        Http {
+            client: OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(30))
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .user_agent(concat!("amo-connector/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds")
+        })
+    }
+
+    /// Posts a grant to the token endpoint; never follows a redirect.
+    pub(crate) async fn token(
+        &self,
+        url: Url,
+        client_id: &str,
+        secret: &ClientSecret,
+        redirect_uri: &str,
+        grant: Grant<'_>,
+    ) -> Result<TokenSet> {
+        let mut body = serde_json::json!({
+            "client_id": client_id,
+            "client_secret": secret.expose(),
+            "redirect_uri": redirect_uri,
+        });
+        match grant {
+            Grant::Code(code) => {
+                body["grant_type"] = "authorization_code".into();
+                body["code"] = code.expose().into();
+            }
+            Grant::Refresh(rt) => {
+                body["grant_type"] = "refresh_token".into();
+                body["refresh_token"] = rt.expose().into();
+            }
+        }
+        let resp = self.client().post(url).json(&body).send().await?;
+        let value = read(resp).await?;
+        let answer: TokenAnswer =
+            serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
+                status: 200,
+                what: "token_fields",
+            })?;
+        if answer.access_token.is_empty()
+            || answer
+                .token_type
+                .as_deref()
+                .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
+            || answer.refresh_token.as_deref().is_some_and(str::is_empty)
+        {
+            return Err(Error::UnexpectedResponse {
+                status: 200,
+                what: "token_fields",
+            });
+        }
+        Ok(TokenSet {
+            kind: TokenKind::Oauth,
+            access_token: AccessToken::new(answer.access_token),
+            refresh_token: answer.refresh_token.map(RefreshToken::new),
+            expires_at: Some(Utc::now() + Duration::seconds(answer.expires_in.max(0))),
+        })
+    }
+
+    /// `GET` an API path with a bearer token, waiting out 429s.
+    pub(crate) async fn get_account(&self, url: Url, token: &AccessToken) -> Result<AccountInfo> {
+        let mut wait = std::time::Duration::from_millis(500);
+        for attempt in 1..=RATE_LIMIT_TRIES {
+            let resp = self
+                .client()
+                .get(url.clone())
+                .bearer_auth(token.expose())
+                .header(header::ACCEPT, "application/json")
+                .send()
+                .await?;
+            if resp.status() == StatusCode::TOO_MANY_REQUESTS && attempt < RATE_LIMIT_TRIES {
+                let after = resp
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|s| std::time::Duration::from_secs(s.min(10)));
+                tokio::time::sleep(after.unwrap_or(wait)).await;
+                wait *= 2;
+                continue;
+            }
+            let value = read(resp).await?;
+            return serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
+                status: 200,
+                what: "account_fields",
+            });
+        }
+        Err(Error::RateLimited)
+    }
+}
+
+/// Turns an answer into JSON, or into the error that explains it.
+async fn read(resp: Response) -> Result<serde_json::Value> {
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let text = resp.text().await?;
+    let code = status.as_u16();
+    if status.is_redirection() {
+        return Err(Error::UnexpectedResponse {
+            status: code,
+            what: "redirect",
+        });
+    }
+    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    if status.is_success() {
+        return match json {
+            Some(v) if v.is_object() => Ok(v),
+            _ if ctype.contains("html") || text.trim_start().starts_with('<') => {
+                Err(Error::UnexpectedResponse {
+                    status: code,
+                    what: "html",
+                })
+            }
+            _ => Err(Error::UnexpectedResponse {
+                status: code,
+                what: "malformed_json",
+            }),
+        };
+    }
+    if let Some(v) = json.filter(|v| v.get("title").is_some() || v.get("hint").is_some()) {
+        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+        return Err(Error::Amo(AmoProblem {
+            status: code,
+            title: field("title"),
+            detail: field("detail"),
+            hint: field("hint"),
+        }));
+    }
+    Err(match code {
+        429 => Error::RateLimited,
+        403 => Error::Blocked { status: code },
+        500..=599 => Error::ServerError { status: code },
+        _ if ctype.contains("html") || text.trim_start().starts_with('<') => {
+            Error::UnexpectedResponse {
+                status: code,
+                what: "html",
+            }
+        }
+        _ => Error::UnexpectedResponse {
+            status: code,
+            what: "status",
+        },
+    })
+}

@@ -1,0 +1,319 @@
+//! Settings: what the user saved, what the environment overrides, and where calls go.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use url::Url;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::types::{AccountHost, Platform};
+
+/// The redirect URI used when the user sets none; register it exactly so in amoCRM.
+pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:17563/amocrm/callback";
+
+/// The environment variables that override saved settings.
+pub const ENV_KEYS: &[&str] = &[
+    "AMO_CLIENT_ID",
+    "AMO_CLIENT_SECRET",
+    "AMO_REDIRECT_URI",
+    "AMO_PLATFORM",
+    "AMO_BASE_URL",
+];
+
+/// The integration's redirect URI, exactly as registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(Url);
+
+impl RedirectUri {
+    /// # Errors
+    /// [`Error::InvalidRedirectUri`] unless it is an absolute http(s) address with a host.
+    pub fn parse(s: &str) -> Result<RedirectUri> {
+        let fail = |reason| Error::InvalidRedirectUri {
+            value: s.chars().take(200).collect(),
+            reason,
+        };
+        let url = Url::parse(s.trim()).map_err(|_| fail("not_url"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(fail("not_http"));
+        }
+        if url.fragment().is_some() || !url.username().is_empty() {
+            return Err(fail("not_http"));
+        }
+        if url.scheme() == "http" && url.port_or_known_default().is_some() && !is_loopback(&url) {
+            return Err(fail("http_not_loopback"));
+        }
+        Ok(RedirectUri(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The loopback address to listen on, when this URI points at this machine.
+    pub fn loopback_addr(&self) -> Option<SocketAddr> {
+        if self.0.scheme() != "http" || !is_loopback(&self.0) {
+            return None;
+        }
+        let ip = match self.0.host()? {
+            url::Host::Ipv4(ip) => IpAddr::V4(ip),
+            url::Host::Ipv6(ip) => IpAddr::V6(ip),
+            url::Host::Domain(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        Some(SocketAddr::new(ip, self.0.port_or_known_default()?))
+    }
+
+    /// The `Host` header a browser sends for this URI.
+    pub fn authority(&self) -> String {
+        authority(&self.0)
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// The settings in force: saved ones with the environment's overrides on top.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub client_id: Option<String>,
+    pub redirect_uri: RedirectUri,
+    pub platform: Platform,
+    /// `AMO_BASE_URL`: every amoCRM call goes to this loopback emulator.
+    pub base_url: Option<Url>,
+    /// The saved language of the window, if the user chose one.
+    pub lang: Option<String>,
+    /// Which `AMO_*` variables are in force.
+    pub overridden: Vec<&'static str>,
+}
+
+impl Settings {
+    /// Reads saved settings from `db` and applies overrides from `env`.
+    ///
+    /// # Errors
+    /// A saved or overriding value that does not parse; `AMO_BASE_URL` off loopback.
+    pub fn resolve(db: &Db, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+        let env = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let overridden = ENV_KEYS
+            .iter()
+            .copied()
+            .filter(|k| env(k).is_some())
+            .collect();
+        let client_id = env("AMO_CLIENT_ID").or(db.setting("client_id")?);
+        let redirect = env("AMO_REDIRECT_URI")
+            .or(db.setting("redirect_uri")?)
+            .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_owned());
+        let platform = env("AMO_PLATFORM").or(db.setting("platform")?);
+        Ok(Settings {
+            client_id,
+            redirect_uri: RedirectUri::parse(&redirect)?,
+            platform: platform
+                .as_deref()
+                .map(Platform::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            base_url: env("AMO_BASE_URL")
+                .map(|v| parse_base_url(&v))
+                .transpose()?,
+            lang: db.setting("lang")?,
+            overridden,
+        })
+    }
+
+    /// # Errors
+    /// [`Error::NotConfigured`] when no client ID is set.
+    pub fn require_client_id(&self) -> Result<&str> {
+        self.client_id
+            .as_deref()
+            .ok_or(Error::NotConfigured { what: "client_id" })
+    }
+
+    /// The authorize page for `state`.
+    pub fn authorize_url(&self, client_id: &str, state: &str) -> Url {
+        let mut url = match &self.base_url {
+            Some(base) => base.join("/oauth").expect("a base URL joins a path"),
+            None => Url::parse(self.platform.authorize_base()).expect("a constant URL"),
+        };
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("state", state)
+            .append_pair("mode", "post_message");
+        url
+    }
+
+    /// Checks that a secret may be sent to `account`: a `*.amocrm.ru`, `*.amocrm.com` or
+    /// `*.kommo.com` account, or the emulator's own address when `AMO_BASE_URL` is set.
+    ///
+    /// # Errors
+    /// [`Error::RefererNotAllowed`].
+    pub fn check_account_host(&self, account: &AccountHost) -> Result<()> {
+        let allowed = match &self.base_url {
+            Some(base) => account.as_str() == authority(base),
+            None => {
+                let h = account.as_str();
+                ["amocrm.ru", "amocrm.com", "kommo.com"].iter().any(|d| {
+                    h.strip_suffix(d)
+                        .and_then(|sub| sub.strip_suffix('.'))
+                        .is_some_and(|sub| !sub.is_empty() && !sub.contains('.'))
+                })
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::RefererNotAllowed {
+                host: account.as_str().chars().take(100).collect(),
+            })
+        }
+    }
+
+    /// The address of `path` on `account`, after checking the host.
+    ///
+    /// # Errors
+    /// [`Error::RefererNotAllowed`], or [`Error::EmulatorConnection`] for a connection made
+    /// with an emulator that is not the one configured now.
+    pub fn account_url(&self, account: &AccountHost, path: &str) -> Result<Url> {
+        if self.base_url.is_none() && is_local(account) {
+            return Err(Error::EmulatorConnection {
+                account: account.to_string(),
+            });
+        }
+        self.check_account_host(account)?;
+        let base = match &self.base_url {
+            Some(base) => base.clone(),
+            None => Url::parse(&format!("https://{account}/")).map_err(|_| {
+                Error::RefererNotAllowed {
+                    host: account.to_string(),
+                }
+            })?,
+        };
+        Ok(base.join(path).expect("a checked host joins a path"))
+    }
+}
+
+fn is_local(account: &AccountHost) -> bool {
+    let h = account.hostname();
+    h == "localhost" || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn parse_base_url(v: &str) -> Result<Url> {
+    let fail = || Error::BaseUrlNotLoopback {
+        value: v.chars().take(200).collect(),
+    };
+    let url = Url::parse(v).map_err(|_| fail())?;
+    if !matches!(url.scheme(), "http" | "https") || !is_loopback(&url) {
+        return Err(fail());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(base: Option<&str>) -> Settings {
+        let db = Db::open_in_memory().unwrap();
+        let base = base.map(str::to_owned);
+        Settings::resolve(&db, |k| {
+            (k == "AMO_BASE_URL").then(|| base.clone()).flatten()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn only_account_hosts_of_amocrm_and_kommo_are_trusted() {
+        let s = settings(None);
+        for ok in ["example.amocrm.ru", "ex-1.amocrm.com", "shop.kommo.com"] {
+            assert!(
+                s.check_account_host(&AccountHost::parse(ok).unwrap())
+                    .is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "evil.com",
+            "amocrm.ru",
+            "a.b.amocrm.ru",
+            "exampleamocrm.ru",
+            "x.amocrm.ru.evil.com",
+            "127.0.0.1:9",
+        ] {
+            assert!(
+                s.check_account_host(&AccountHost::parse(bad).unwrap())
+                    .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn with_an_emulator_only_its_address_is_trusted() {
+        let s = settings(Some("http://127.0.0.1:4567"));
+        assert!(s
+            .check_account_host(&AccountHost::parse("127.0.0.1:4567").unwrap())
+            .is_ok());
+        assert!(s
+            .check_account_host(&AccountHost::parse("example.amocrm.ru").unwrap())
+            .is_err());
+        let url = s.account_url(
+            &AccountHost::parse("127.0.0.1:4567").unwrap(),
+            "/api/v4/account",
+        );
+        assert_eq!(
+            url.unwrap().as_str(),
+            "http://127.0.0.1:4567/api/v4/account"
+        );
+    }
+
+    #[test]
+    fn the_emulator_must_be_on_loopback() {
+        let db = Db::open_in_memory().unwrap();
+        let r = Settings::resolve(&db, |k| {
+            (k == "AMO_BASE_URL").then(|| "http://10.0.0.5".into())
+        });
+        assert!(matches!(r, Err(Error::BaseUrlNotLoopback { .. })));
+    }
+
+    #[test]
+    fn redirect_uris_are_checked_and_give_their_listen_address() {
+        let r = RedirectUri::parse(DEFAULT_REDIRECT_URI).unwrap();
+        assert_eq!(r.loopback_addr().unwrap().to_string(), "127.0.0.1:17563");
+        assert_eq!(r.authority(), "127.0.0.1:17563");
+        assert!(RedirectUri::parse("https://example.com/cb")
+            .unwrap()
+            .loopback_addr()
+            .is_none());
+        assert!(RedirectUri::parse("http://example.com/cb").is_err());
+        assert!(RedirectUri::parse("ftp://127.0.0.1/cb").is_err());
+        assert!(RedirectUri::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn authorize_url_carries_client_and_state() {
+        let s = settings(None);
+        let u = s.authorize_url("cid", "st");
+        assert_eq!(
+            u.as_str(),
+            "https://www.amocrm.ru/oauth?client_id=cid&state=st&mode=post_message"
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! The SQLite store: settings, OAuth states (hashed) and the non-secret facts of connections.
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite_migration::{Migrations, M};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::paths::set_private;
+use crate::types::{AccountHost, TokenKind};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+
+/// The database of one data folder.
+pub struct Db {
+    conn: Connection,
+}
+
+/// What the database knows of one connection; its tokens are in the keychain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionRow {
+    pub account: AccountHost,
+    pub account_id: Option<i64>,
+    pub name: Option<String>,
+    pub kind: TokenKind,
+    pub client_id: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub reconnect_reason: Option<String>,
+}
+
+impl Db {
+    /// Opens (creating) the file, runs pending migrations, turns on WAL and a busy timeout,
+    /// and makes the files private to the user.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the file cannot be opened or migrated.
+    pub fn open(path: &Path) -> Result<Db> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if p.exists() {
+                set_private(&p, 0o600).map_err(|e| Error::Database {
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        Ok(db)
+    }
+
+    /// A private database for tests.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when SQLite fails.
+    pub fn open_in_memory() -> Result<Db> {
+        let mut db = Db {
+            conn: Connection::open_in_memory()?,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let steps: Vec<M> = MIGRATIONS.iter().map(|sql| M::up(sql)).collect();
+        Migrations::new(steps).to_latest(&mut self.conn)?;
+        Ok(())
+    }
+
+    // --- settings -------------------------------------------------------------------------
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    // --- oauth_states ---------------------------------------------------------------------
+
+    pub fn insert_state(
+        &self,
+        hash: &str,
+        created: DateTime<Utc>,
+        expires: DateTime<Utc>,
+        redirect_uri: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO oauth_states (state_hash, created_at, expires_at, redirect_uri)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![hash, created.timestamp(), expires.timestamp(), redirect_uri],
+        )?;
+        Ok(())
+    }
+
+    /// Checks a state without spending it.
+    ///
+    /// # Errors
+    /// [`Error::StateUnknown`], [`Error::StateExpired`] or [`Error::StateReused`].
+    pub fn check_state(&self, hash: &str, now: DateTime<Utc>) -> Result<()> {
+        let row: Option<(i64, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT expires_at, used_at FROM oauth_states WHERE state_hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            None => Err(Error::StateUnknown),
+            Some((_, Some(_))) => Err(Error::StateReused),
+            Some((exp, None)) if exp <= now.timestamp() => Err(Error::StateExpired),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Spends a state: it succeeds once, for an unexpired state.
+    ///
+    /// # Errors
+    /// As [`Db::check_state`].
+    pub fn consume_state(&self, hash: &str, now: DateTime<Utc>) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE oauth_states SET used_at = ?2
+             WHERE state_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            params![hash, now.timestamp()],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            self.check_state(hash, now).and(Err(Error::StateReused))
+        }
+    }
+
+    /// Deletes every state past its expiry; returns how many.
+    pub fn delete_expired_states(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM oauth_states WHERE expires_at <= ?1",
+            [now.timestamp()],
+        )?)
+    }
+
+    // --- connections ----------------------------------------------------------------------
+
+    pub fn upsert_connection(&self, c: &ConnectionRow) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO connections (account, account_id, name, kind, client_id, expires_at,
+                 created_at, updated_at, last_refresh_at, last_error, reconnect_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (account) DO UPDATE SET
+                 account_id = excluded.account_id, name = excluded.name, kind = excluded.kind,
+                 client_id = excluded.client_id, expires_at = excluded.expires_at,
+                 updated_at = excluded.updated_at, last_refresh_at = excluded.last_refresh_at,
+                 last_error = excluded.last_error, reconnect_reason = excluded.reconnect_reason",
+            params![
+                c.account.as_str(),
+                c.account_id,
+                c.name,
+                c.kind.as_str(),
+                c.client_id,
+                c.expires_at.map(|t| t.timestamp()),
+                c.created_at.timestamp(),
+                c.updated_at.timestamp(),
+                c.last_refresh_at.map(|t| t.timestamp()),
+                c.last_error,
+                c.reconnect_reason,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn connection(&self, account: &AccountHost) -> Result<Option<ConnectionRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{SELECT_CONNECTION} WHERE account = ?1"),
+                [account.as_str()],
+                read_connection,
+            )
+            .optional()?)
+    }
+
+    pub fn connections(&self) -> Result<Vec<ConnectionRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{SELECT_CONNECTION} ORDER BY account"))?;
+        let rows = stmt.query_map([], read_connection)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn delete_connection(&self, account: &AccountHost) -> Result<bool> {
+        Ok(self.conn.execute(
+            "DELETE FROM connections WHERE account = ?1",
+            [account.as_str()],
+        )? > 0)
+    }
+
+    /// Records a successful refresh.
+    pub fn mark_refreshed(
+        &self,
+        account: &AccountHost,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE connections SET expires_at = ?2, updated_at = ?3, last_refresh_at = ?3,
+                 last_error = NULL, reconnect_reason = NULL
+             WHERE account = ?1",
+            params![
+                account.as_str(),
+                expires_at.map(|t| t.timestamp()),
+                now.timestamp()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failure; `reconnect` marks the connection as needing the user again.
+    pub fn mark_failed(
+        &self,
+        account: &AccountHost,
+        error: &str,
+        reconnect: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE connections SET last_error = ?2, updated_at = ?3,
+                 reconnect_reason = CASE WHEN ?4 THEN ?2 ELSE reconnect_reason END
+             WHERE account = ?1",
+            params![account.as_str(), error, now.timestamp(), reconnect],
+        )?;
+        Ok(())
+    }
+}
+
+const SELECT_CONNECTION: &str = "SELECT account, account_id, name, kind, client_id, expires_at,
+    created_at, updated_at, last_refresh_at, last_error, reconnect_reason FROM connections";
+
+fn read_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
+    let bad = |i, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            what.to_owned().into(),
+        )
+    };
+    let account: String = r.get(0)?;
+    let kind: String = r.get(3)?;
+    Ok(ConnectionRow {
+        account: AccountHost::parse(&account).map_err(|_| bad(0, "account host"))?,
+        account_id: r.get(1)?,
+        name: r.get(2)?,
+        kind: TokenKind::parse(&kind).ok_or_else(|| bad(3, "token kind"))?,
+        client_id: r.get(4)?,
+        expires_at: r.get::<_, Option<i64>>(5)?.map(ts),
+        created_at: ts(r.get(6)?),
+        updated_at: ts(r.get(7)?),
+        last_refresh_at: r.get::<_, Option<i64>>(8)?.map(ts),
+        last_error: r.get(9)?,
+        reconnect_reason: r.get(10)?,
+    })
+}
+
+fn ts(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn now() -> DateTime<Utc> {
+        ts(Utc::now().timestamp())
+    }
+
+    #[test]
+    fn a_state_is_spent_once_and_only_before_it_expires() {
+        let db = Db::open_in_memory().unwrap();
+        let t = now();
+        db.insert_state("a", t, t + Duration::minutes(15), "http://127.0.0.1:1/cb")
+            .unwrap();
+        db.insert_state(
+            "b",
+            t - Duration::minutes(20),
+            t - Duration::minutes(5),
+            "x",
+        )
+        .unwrap();
+        assert!(db.check_state("a", t).is_ok());
+        db.consume_state("a", t).unwrap();
+        assert!(matches!(db.consume_state("a", t), Err(Error::StateReused)));
+        assert!(matches!(db.consume_state("b", t), Err(Error::StateExpired)));
+        assert!(matches!(
+            db.consume_state("zzz", t),
+            Err(Error::StateUnknown)
+        ));
+        assert_eq!(db.delete_expired_states(t).unwrap(), 1);
+        assert!(matches!(db.check_state("b", t), Err(Error::StateUnknown)));
+    }
+
+    #[test]
+    fn connections_round_trip_and_record_refreshes_and_failures() {
+        let db = Db::open_in_memory().unwrap();
+        let t = now();
+        let row = ConnectionRow {
+            account: AccountHost::parse("example.amocrm.ru").unwrap(),
+            account_id: Some(42),
+            name: Some("Example".into()),
+            kind: TokenKind::Oauth,
+            client_id: Some("cid".into()),
+            expires_at: Some(t + Duration::hours(24)),
+            created_at: t,
+            updated_at: t,
+            last_refresh_at: None,
+            last_error: None,
+            reconnect_reason: None,
+        };
+        db.upsert_connection(&row).unwrap();
+        assert_eq!(db.connection(&row.account).unwrap().as_ref(), Some(&row));
+        db.mark_failed(&row.account, "Token has been revoked", true, t)
+            .unwrap();
+        let failed = db.connection(&row.account).unwrap().unwrap();
+        assert_eq!(
+            failed.reconnect_reason.as_deref(),
+            Some("Token has been revoked")
+        );
+        db.mark_refreshed(&row.account, Some(t + Duration::hours(48)), t)
+            .unwrap();
+        let fresh = db.connection(&row.account).unwrap().unwrap();
+        assert_eq!(fresh.reconnect_reason, None);
+        assert_eq!(fresh.last_refresh_at, Some(t));
+        assert_eq!(db.connections().unwrap().len(), 1);
+        assert!(db.delete_connection(&row.account).unwrap());
+        assert!(db.connections().unwrap().is_empty());
+    }
+
+    #[test]
+    fn settings_overwrite() {
+        let db = Db::open_in_memory().unwrap();
+        db.set_setting("client_id", "a").unwrap();
+        db.set_setting("client_id", "b").unwrap();
+        assert_eq!(db.setting("client_id").unwrap().as_deref(), Some("b"));
+        assert_eq!(db.setting("nope").unwrap(), None);
+    }
+}

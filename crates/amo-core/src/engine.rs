@@ -1,0 +1,453 @@
+//! The engine: one handle on the data folder, database, keychain, log and amoCRM client.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+use crate::api::Http;
+use crate::config::{RedirectUri, Settings};
+use crate::db::{ConnectionRow, Db};
+use crate::error::{Error, ErrorView, Result};
+use crate::i18n::Lang;
+use crate::journal::{Entry, Journal};
+use crate::paths::DataDir;
+use crate::secret::ClientSecret;
+use crate::types::{AccountHost, Platform, TokenKind};
+use crate::vault::Vault;
+
+/// Access tokens this close to expiry are refreshed before use.
+pub const REFRESH_MARGIN: Duration = Duration::minutes(10);
+/// Tokens this close to expiry show as "expires soon".
+pub const EXPIRES_SOON: Duration = Duration::hours(1);
+/// How long a flow's state is valid.
+pub const STATE_TTL: Duration = Duration::minutes(15);
+
+type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// Something the window may want to follow.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    CallbackReceived {
+        account: String,
+    },
+    Connected {
+        account: String,
+    },
+    Refreshed {
+        account: String,
+    },
+    Failed {
+        account: Option<String>,
+        error: ErrorView,
+    },
+    Disconnected {
+        account: String,
+    },
+    Activity {
+        entry: Entry,
+    },
+}
+
+/// A connection as a person sees it: no secret, the access token masked.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConnectionStatus {
+    pub account: String,
+    pub name: Option<String>,
+    pub account_id: Option<i64>,
+    pub kind: TokenKind,
+    pub access_token_masked: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expired: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub reconnect_reason: Option<String>,
+    pub state: ConnState,
+    pub usable: bool,
+    /// Catalogue key of where the tokens live (`storage.secret_service`, …).
+    pub storage: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    Connected,
+    ExpiresSoon,
+    Expired,
+    ReconnectNeeded,
+}
+
+impl ConnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connected => "connected",
+            ConnState::ExpiresSoon => "expires_soon",
+            ConnState::Expired => "expired",
+            ConnState::ReconnectNeeded => "reconnect_needed",
+        }
+    }
+}
+
+/// Settings to save from the setup form; `None` keeps what is saved.
+#[derive(Debug, Default)]
+pub struct NewSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<ClientSecret>,
+    pub redirect_uri: Option<String>,
+    pub platform: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// The engine; clones share one state.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) dir: DataDir,
+    db: Mutex<Db>,
+    pub(crate) vault: Vault,
+    pub(crate) journal: Journal,
+    pub(crate) http: Http,
+    events: broadcast::Sender<EngineEvent>,
+    env: Box<EnvFn>,
+    pub(crate) state_ttl: Duration,
+}
+
+impl Engine {
+    /// Opens the data folder named by the environment, with the OS keychain.
+    ///
+    /// # Errors
+    /// [`Error::DataFolder`] or [`Error::Database`].
+    pub fn open() -> Result<Engine> {
+        Engine::open_with(DataDir::locate()?, Vault::system(), |k| {
+            std::env::var(k).ok()
+        })
+    }
+
+    /// Opens `dir` with `vault`, reading overrides through `env`.
+    ///
+    /// # Errors
+    /// [`Error::DataFolder`] or [`Error::Database`].
+    pub fn open_with(
+        dir: DataDir,
+        vault: Vault,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Result<Engine> {
+        dir.ensure()?;
+        let db = Db::open(&dir.database())?;
+        db.delete_expired_states(Utc::now())?;
+        let journal = Journal::new(dir.log());
+        let state_ttl = env("AMO_STATE_TTL_SECS")
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .map_or(STATE_TTL, Duration::seconds);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                dir,
+                db: Mutex::new(db),
+                vault,
+                journal,
+                http: Http::new(),
+                events: broadcast::channel(64).0,
+                env: Box::new(env),
+                state_ttl,
+            }),
+        })
+    }
+
+    pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
+        self.inner.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn data_dir(&self) -> &DataDir {
+        &self.inner.dir
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
+    }
+
+    /// Follows what the engine does.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Logs a step and tells subscribers.
+    pub(crate) fn log(&self, step: &str, account: Option<&str>, detail: &str, ok: bool) {
+        let entry = self.inner.journal.record(step, account, detail, ok);
+        self.emit(EngineEvent::Activity { entry });
+    }
+
+    pub(crate) fn fail(&self, account: Option<&AccountHost>, step: &str, e: &Error) {
+        self.log(
+            step,
+            account.map(AccountHost::as_str),
+            &e.describe(Lang::default()),
+            false,
+        );
+        self.emit(EngineEvent::Failed {
+            account: account.map(ToString::to_string),
+            error: e.view(self.lang()),
+        });
+    }
+
+    /// The activity log file, for error messages that say where to look.
+    pub fn log_path(&self) -> &std::path::Path {
+        self.inner.journal.path()
+    }
+
+    /// The newest `limit` steps of the activity log, newest first.
+    pub fn activity(&self, limit: usize) -> Vec<Entry> {
+        self.inner.journal.recent(limit)
+    }
+
+    // --- settings -------------------------------------------------------------------------
+
+    /// The settings in force.
+    ///
+    /// # Errors
+    /// A saved or overriding value that does not parse.
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::resolve(&self.db(), |k| (self.inner.env)(k))
+    }
+
+    /// The language: the saved choice, else `AMO_LANG` or the locale.
+    pub fn lang(&self) -> Lang {
+        let saved = self.db().setting("lang").ok().flatten();
+        saved
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or_else(|| Lang::detect_from(|k| (self.inner.env)(k)))
+    }
+
+    /// Validates and saves settings; the client secret goes to the keychain.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], [`Error::InvalidRedirectUri`], [`Error::KeychainUnavailable`].
+    pub fn save_settings(&self, new: NewSettings) -> Result<Settings> {
+        let client_id = new.client_id.map(|c| c.trim().to_owned());
+        if let Some(id) = &client_id {
+            if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_whitespace()) {
+                return Err(Error::InvalidInput {
+                    field: "client_id",
+                    value: id.clone(),
+                });
+            }
+        }
+        let redirect = new
+            .redirect_uri
+            .as_deref()
+            .map(RedirectUri::parse)
+            .transpose()?;
+        let platform = new.platform.as_deref().map(Platform::parse).transpose()?;
+        let lang = match new.lang.as_deref() {
+            None => None,
+            Some("" | "system") => Some(String::new()),
+            Some(code) => Some(
+                Lang::from_code(code)
+                    .ok_or(Error::InvalidInput {
+                        field: "lang",
+                        value: code.into(),
+                    })?
+                    .code()
+                    .to_owned(),
+            ),
+        };
+        if let Some(secret) = &new.client_secret {
+            let id = client_id.clone().or(self.settings()?.client_id);
+            let id = id.ok_or(Error::NotConfigured { what: "client_id" })?;
+            if secret.expose().trim().is_empty() {
+                return Err(Error::InvalidInput {
+                    field: "client_secret",
+                    value: String::new(),
+                });
+            }
+            self.inner
+                .vault
+                .save_client_secret(&id, &ClientSecret::new(secret.expose().trim()))?;
+        }
+        let db = self.db();
+        if let Some(id) = &client_id {
+            db.set_setting("client_id", id)?;
+        }
+        if let Some(r) = &redirect {
+            db.set_setting("redirect_uri", r.as_str())?;
+        }
+        if let Some(p) = platform {
+            db.set_setting("platform", p.as_str())?;
+        }
+        if let Some(l) = &lang {
+            db.set_setting("lang", l)?;
+        }
+        drop(db);
+        self.settings()
+    }
+
+    /// The client secret: `AMO_CLIENT_SECRET`, else the keychain's.
+    ///
+    /// # Errors
+    /// [`Error::NotConfigured`] when neither has one; [`Error::KeychainUnavailable`].
+    pub(crate) fn client_secret(&self, client_id: &str) -> Result<ClientSecret> {
+        if let Some(s) = (self.inner.env)("AMO_CLIENT_SECRET").filter(|s| !s.trim().is_empty()) {
+            return Ok(ClientSecret::new(s.trim()));
+        }
+        self.inner
+            .vault
+            .load_client_secret(client_id)?
+            .ok_or(Error::NotConfigured {
+                what: "client_secret",
+            })
+    }
+
+    /// Whether a client secret is available, without reading it into the caller.
+    ///
+    /// # Errors
+    /// [`Error::KeychainUnavailable`].
+    pub fn has_client_secret(&self) -> Result<bool> {
+        match self.settings()?.client_id {
+            Some(id) => match self.client_secret(&id) {
+                Ok(_) => Ok(true),
+                Err(Error::NotConfigured { .. }) => Ok(false),
+                Err(e) => Err(e),
+            },
+            None => Ok(false),
+        }
+    }
+
+    // --- connections ----------------------------------------------------------------------
+
+    /// Every connection, with its state.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::KeychainUnavailable`].
+    pub fn connections(&self) -> Result<Vec<ConnectionStatus>> {
+        let rows = self.db().connections()?;
+        rows.into_iter().map(|r| self.status_of(r)).collect()
+    }
+
+    /// One connection's status.
+    ///
+    /// # Errors
+    /// [`Error::NotConnected`], [`Error::Database`], [`Error::KeychainUnavailable`].
+    pub fn connection(&self, account: &AccountHost) -> Result<ConnectionStatus> {
+        let row = self.db().connection(account)?;
+        let row = row.ok_or_else(|| Error::NotConnected {
+            account: account.to_string(),
+        })?;
+        self.status_of(row)
+    }
+
+    pub(crate) fn status_of(&self, row: ConnectionRow) -> Result<ConnectionStatus> {
+        let tokens = self.inner.vault.load_tokens(&row.account)?;
+        let now = Utc::now();
+        let expires_at = tokens
+            .as_ref()
+            .and_then(|t| t.expires_at)
+            .or(row.expires_at);
+        let expired = expires_at.is_some_and(|t| t <= now);
+        let can_refresh = tokens.as_ref().is_some_and(|t| t.refresh_token.is_some());
+        let reconnect_reason = match (&tokens, &row.reconnect_reason) {
+            (None, _) => Some("tokens missing from the keychain".to_owned()),
+            (_, reason) => reason.clone(),
+        };
+        let state = if reconnect_reason.is_some() {
+            ConnState::ReconnectNeeded
+        } else if expired {
+            ConnState::Expired
+        } else if expires_at.is_some_and(|t| t - now < EXPIRES_SOON) {
+            ConnState::ExpiresSoon
+        } else {
+            ConnState::Connected
+        };
+        let usable = state != ConnState::ReconnectNeeded && (!expired || can_refresh);
+        Ok(ConnectionStatus {
+            account: row.account.to_string(),
+            name: row.name,
+            account_id: row.account_id,
+            kind: row.kind,
+            access_token_masked: tokens.map(|t| t.access_token.masked()),
+            expires_at,
+            expired,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_refresh_at: row.last_refresh_at,
+            last_error: row.last_error,
+            reconnect_reason,
+            state,
+            usable,
+            storage: self.inner.vault.storage_key(),
+        })
+    }
+
+    /// Picks the connection `account` names, or the only one there is.
+    ///
+    /// # Errors
+    /// [`Error::NoConnections`], [`Error::ChooseAccount`], [`Error::NotConnected`].
+    pub fn resolve_account(&self, account: Option<&str>) -> Result<AccountHost> {
+        if let Some(a) = account {
+            let host = AccountHost::parse(a)?;
+            return match self.db().connection(&host)? {
+                Some(_) => Ok(host),
+                None => Err(Error::NotConnected {
+                    account: host.to_string(),
+                }),
+            };
+        }
+        let rows = self.db().connections()?;
+        match rows.as_slice() {
+            [] => Err(Error::NoConnections),
+            [one] => Ok(one.account.clone()),
+            many => Err(Error::ChooseAccount {
+                accounts: many
+                    .iter()
+                    .map(|r| r.account.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// Removes a connection: its tokens leave the keychain, its row the database.
+    ///
+    /// # Errors
+    /// [`Error::NotConnected`], [`Error::KeychainUnavailable`], [`Error::Database`].
+    pub fn disconnect(&self, account: &AccountHost) -> Result<()> {
+        let _lock = crate::refresh::AccountLock::acquire(&self.inner.dir, account)?;
+        let had_tokens = self.inner.vault.delete_tokens(account)?;
+        let had_row = self.db().delete_connection(account)?;
+        if !had_tokens && !had_row {
+            return Err(Error::NotConnected {
+                account: account.to_string(),
+            });
+        }
+        self.log("disconnected", Some(account.as_str()), "", true);
+        self.emit(EngineEvent::Disconnected {
+            account: account.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Deletes expired OAuth states; returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn cleanup(&self) -> Result<usize> {
+        let n = self.db().delete_expired_states(Utc::now())?;
+        self.log(
+            "cleanup",
+            None,
+            &format!("{n} expired states removed"),
+            true,
+        );
+        Ok(n)
+    }
+}

@@ -1,0 +1,361 @@
+//! The engine's one error type: what happened and what to do, in the user's language.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+use crate::i18n::Lang;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An answer amoCRM gave in `application/problem+json`, as it came.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct AmoProblem {
+    pub status: u16,
+    pub title: String,
+    pub detail: String,
+    pub hint: String,
+}
+
+impl AmoProblem {
+    /// Our reading of the answer: which catalogue entry explains it.
+    pub fn cause(&self) -> &'static str {
+        let hint = self.hint.to_ascii_lowercase();
+        match () {
+            _ if hint.contains("authorization code has expired") => "code_expired",
+            _ if hint.contains("authorization code has been revoked") => "code_reused",
+            _ if hint.contains("cannot decrypt the authorization code") => "code_invalid",
+            _ if hint.contains("client_id") => "client_id",
+            _ if hint.contains("redirect uri") => "redirect_uri",
+            _ if hint.contains("token has been revoked") => "token_revoked",
+            _ if hint.contains("token is not linked") => "token_foreign",
+            _ if hint.contains("send request to account") => "wrong_host",
+            _ if self.status == 401 && hint.is_empty() => "client_secret",
+            _ => "other",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}", self.describe(Lang::default()))]
+    NotConfigured { what: &'static str },
+    #[error("{}", self.describe(Lang::default()))]
+    InvalidInput { field: &'static str, value: String },
+    #[error("{}", self.describe(Lang::default()))]
+    InvalidRedirectUri { value: String, reason: &'static str },
+    #[error("{}", self.describe(Lang::default()))]
+    BaseUrlNotLoopback { value: String },
+    #[error("{}", self.describe(Lang::default()))]
+    KeychainUnavailable { reason: String },
+    #[error("{}", self.describe(Lang::default()))]
+    Database { reason: String },
+    #[error("{}", self.describe(Lang::default()))]
+    DataFolder { path: PathBuf, reason: String },
+    #[error("{}", self.describe(Lang::default()))]
+    PortInUse { addr: String },
+    #[error("{}", self.describe(Lang::default()))]
+    Listen { addr: String, reason: String },
+    #[error("{}", self.describe(Lang::default()))]
+    StateMissing,
+    #[error("{}", self.describe(Lang::default()))]
+    StateUnknown,
+    #[error("{}", self.describe(Lang::default()))]
+    StateExpired,
+    #[error("{}", self.describe(Lang::default()))]
+    StateReused,
+    #[error("{}", self.describe(Lang::default()))]
+    AccessDenied { error: String },
+    #[error("{}", self.describe(Lang::default()))]
+    RefererMissing,
+    #[error("{}", self.describe(Lang::default()))]
+    RefererNotAllowed { host: String },
+    #[error("{}", self.describe(Lang::default()))]
+    CallbackIncomplete { missing: &'static str },
+    #[error("{}", self.describe(Lang::default()))]
+    TimedOut { secs: u64 },
+    #[error("{}", self.describe(Lang::default()))]
+    Cancelled,
+    #[error("{}", self.describe(Lang::default()))]
+    Amo(AmoProblem),
+    #[error("{}", self.describe(Lang::default()))]
+    RateLimited,
+    #[error("{}", self.describe(Lang::default()))]
+    Blocked { status: u16 },
+    #[error("{}", self.describe(Lang::default()))]
+    ServerError { status: u16 },
+    #[error("{}", self.describe(Lang::default()))]
+    UnexpectedResponse { status: u16, what: &'static str },
+    #[error("{}", self.describe(Lang::default()))]
+    Network { reason: String },
+    #[error("{}", self.describe(Lang::default()))]
+    NotConnected { account: String },
+    #[error("{}", self.describe(Lang::default()))]
+    NoConnections,
+    #[error("{}", self.describe(Lang::default()))]
+    ChooseAccount { accounts: String },
+    #[error("{}", self.describe(Lang::default()))]
+    ReconnectNeeded { account: String, reason: String },
+    #[error("{}", self.describe(Lang::default()))]
+    CannotRefresh { account: String },
+    #[error("{}", self.describe(Lang::default()))]
+    EmulatorConnection { account: String },
+}
+
+impl Error {
+    /// A stable name for the kind of failure (`state_expired`, `amo.client_secret`, …).
+    pub fn kind(&self) -> String {
+        match self {
+            Error::Amo(p) => format!("amo.{}", p.cause()),
+            other => other.key().to_owned(),
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            Error::NotConfigured { .. } => "not_configured",
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::InvalidRedirectUri { .. } => "invalid_redirect_uri",
+            Error::BaseUrlNotLoopback { .. } => "base_url_not_loopback",
+            Error::KeychainUnavailable { .. } => "keychain_unavailable",
+            Error::Database { .. } => "database",
+            Error::DataFolder { .. } => "data_folder",
+            Error::PortInUse { .. } => "port_in_use",
+            Error::Listen { .. } => "listen",
+            Error::StateMissing => "state_missing",
+            Error::StateUnknown => "state_unknown",
+            Error::StateExpired => "state_expired",
+            Error::StateReused => "state_reused",
+            Error::AccessDenied { .. } => "access_denied",
+            Error::RefererMissing => "referer_missing",
+            Error::RefererNotAllowed { .. } => "referer_not_allowed",
+            Error::CallbackIncomplete { .. } => "callback_incomplete",
+            Error::TimedOut { .. } => "timed_out",
+            Error::Cancelled => "cancelled",
+            Error::Amo(_) => "amo",
+            Error::RateLimited => "rate_limited",
+            Error::Blocked { .. } => "blocked",
+            Error::ServerError { .. } => "server_error",
+            Error::UnexpectedResponse { .. } => "unexpected_response",
+            Error::Network { .. } => "network",
+            Error::NotConnected { .. } => "not_connected",
+            Error::NoConnections => "no_connections",
+            Error::ChooseAccount { .. } => "choose_account",
+            Error::ReconnectNeeded { .. } => "reconnect_needed",
+            Error::CannotRefresh { .. } => "cannot_refresh",
+            Error::EmulatorConnection { .. } => "emulator_connection",
+        }
+    }
+
+    fn args(&self, lang: Lang) -> Vec<(&'static str, String)> {
+        let word = |group: &str, name: &str| lang.tr(&format!("{group}.{name}"), &[]);
+        match self {
+            Error::NotConfigured { what } => vec![("what", word("field", what))],
+            Error::InvalidInput { field, value } => {
+                vec![("field", word("field", field)), ("value", value.clone())]
+            }
+            Error::InvalidRedirectUri { value, reason } => {
+                vec![("value", value.clone()), ("reason", word("reason", reason))]
+            }
+            Error::BaseUrlNotLoopback { value } => vec![("value", value.clone())],
+            Error::KeychainUnavailable { reason } => vec![("reason", reason.clone())],
+            Error::Database { reason } => vec![("reason", reason.clone())],
+            Error::DataFolder { path, reason } => {
+                vec![
+                    ("path", path.display().to_string()),
+                    ("reason", reason.clone()),
+                ]
+            }
+            Error::PortInUse { addr } => vec![("addr", addr.clone())],
+            Error::Listen { addr, reason } => {
+                vec![("addr", addr.clone()), ("reason", reason.clone())]
+            }
+            Error::AccessDenied { error } => vec![("error", error.clone())],
+            Error::RefererNotAllowed { host } => vec![("host", host.clone())],
+            Error::CallbackIncomplete { missing } => vec![("missing", missing.to_string())],
+            Error::TimedOut { secs } => vec![("secs", secs.to_string())],
+            Error::Amo(p) => vec![
+                ("status", p.status.to_string()),
+                ("title", p.title.clone()),
+                ("detail", p.detail.clone()),
+                ("hint", p.hint.clone()),
+            ],
+            Error::Blocked { status } | Error::ServerError { status } => {
+                vec![("status", status.to_string())]
+            }
+            Error::UnexpectedResponse { status, what } => {
+                vec![
+                    ("status", status.to_string()),
+                    ("what", word("reason", what)),
+                ]
+            }
+            Error::Network { reason } => vec![("reason", reason.clone())],
+            Error::NotConnected { account }
+            | Error::CannotRefresh { account }
+            | Error::EmulatorConnection { account } => vec![("account", account.clone())],
+            Error::ChooseAccount { accounts } => vec![("accounts", accounts.clone())],
+            Error::ReconnectNeeded { account, reason } => {
+                vec![("account", account.clone()), ("reason", reason.clone())]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn catalogue_key(&self, part: &str) -> String {
+        match self {
+            Error::Amo(p) => format!("{part}.amo.{}", p.cause()),
+            other => format!("{part}.{}", other.key()),
+        }
+    }
+
+    /// What happened, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        let args = self.args(lang);
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lang.tr(&self.catalogue_key("error"), &args)
+    }
+
+    /// What to do about it, in `lang`.
+    pub fn fix(&self, lang: Lang) -> String {
+        let args = self.args(lang);
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lang.tr(&self.catalogue_key("fix"), &args)
+    }
+
+    /// Both sentences, for a one-line report.
+    pub fn describe(&self, lang: Lang) -> String {
+        let mut s = self.message(lang);
+        if let Error::Amo(p) = self {
+            s.push_str(&format!(" [amoCRM: {}]", amo_said(p)));
+        }
+        format!("{s} {}", self.fix(lang))
+    }
+
+    /// The serialisable form the window shows; it carries no secret.
+    pub fn view(&self, lang: Lang) -> ErrorView {
+        ErrorView {
+            kind: self.kind(),
+            message: self.message(lang),
+            fix: self.fix(lang),
+            amo: match self {
+                Error::Amo(p) => Some(p.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// True when the stored connection itself is no longer usable.
+    pub fn needs_reconnect(&self) -> bool {
+        matches!(self, Error::ReconnectNeeded { .. })
+            || matches!(self, Error::Amo(p) if matches!(p.cause(), "token_revoked" | "token_foreign"))
+    }
+}
+
+/// amoCRM's own words, as they came: title, detail and hint.
+pub fn amo_said(p: &AmoProblem) -> String {
+    [p.title.as_str(), p.detail.as_str(), p.hint.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" — ")
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorView {
+    pub kind: String,
+    pub message: String,
+    pub fix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amo: Option<AmoProblem>,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Database {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite_migration::Error> for Error {
+    fn from(e: rusqlite_migration::Error) -> Self {
+        Error::Database {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        let e = e.without_url();
+        let reason = if e.is_timeout() {
+            "timed out".to_owned()
+        } else if e.is_connect() {
+            "could not connect".to_owned()
+        } else {
+            e.to_string()
+        };
+        Error::Network { reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_message_and_a_fix_in_every_language() {
+        let samples = vec![
+            Error::StateExpired,
+            Error::PortInUse {
+                addr: "127.0.0.1:17563".into(),
+            },
+            Error::Amo(AmoProblem {
+                status: 401,
+                title: "Некорректный клиент".into(),
+                ..Default::default()
+            }),
+            Error::KeychainUnavailable {
+                reason: "no Secret Service".into(),
+            },
+        ];
+        for lang in Lang::all() {
+            for e in &samples {
+                let (m, f) = (e.message(lang), e.fix(lang));
+                assert!(
+                    !m.starts_with("error.") && !f.starts_with("fix."),
+                    "{}: {m} / {f}",
+                    lang.code()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn amo_answers_are_read_by_their_hint() {
+        let p = |status, hint: &str| AmoProblem {
+            status,
+            hint: hint.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            p(400, "Authorization code has expired").cause(),
+            "code_expired"
+        );
+        assert_eq!(p(401, "Token has been revoked").cause(), "token_revoked");
+        assert_eq!(p(401, "").cause(), "client_secret");
+        assert_eq!(
+            p(400, "Redirect URI is not associated with client").cause(),
+            "redirect_uri"
+        );
+        assert!(Error::Amo(p(401, "Token has been revoked")).needs_reconnect());
+    }
+
+    #[test]
+    fn display_names_the_port() {
+        let e = Error::PortInUse {
+            addr: "127.0.0.1:17563".into(),
+        };
+        assert!(e.to_string().contains("127.0.0.1:17563"), "{e}");
+    }
+}

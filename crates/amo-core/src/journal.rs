@@ -1,0 +1,207 @@
+//! The activity log: each step of a flow or refresh as a JSON line, secrets redacted,
+//! rotated by size.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::paths::set_private;
+
+const ROTATE_AT: u64 = 512 * 1024;
+
+/// One line of the log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub ts: DateTime<Utc>,
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    #[serde(default)]
+    pub ok: bool,
+}
+
+/// The log file of one data folder.
+pub struct Journal {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl Journal {
+    pub fn new(path: PathBuf) -> Journal {
+        Journal {
+            path,
+            lock: Mutex::new(()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a step; `detail` is redacted first. Failing to log never fails the caller.
+    pub fn record(&self, step: &str, account: Option<&str>, detail: &str, ok: bool) -> Entry {
+        let entry = Entry {
+            ts: Utc::now(),
+            step: step.to_owned(),
+            account: account.map(str::to_owned),
+            detail: redact(detail),
+            ok,
+        };
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self.append(&entry);
+        entry
+    }
+
+    fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        if fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0) > ROTATE_AT {
+            fs::rename(&self.path, self.rotated())?;
+        }
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        set_private(&self.path, 0o600)?;
+        let mut line = serde_json::to_string(entry).unwrap_or_default();
+        line.push('\n');
+        f.write_all(line.as_bytes())
+    }
+
+    fn rotated(&self) -> PathBuf {
+        let mut p = self.path.as_os_str().to_owned();
+        p.push(".1");
+        PathBuf::from(p)
+    }
+
+    /// The newest `limit` entries, newest first.
+    pub fn recent(&self, limit: usize) -> Vec<Entry> {
+        let mut out = Vec::new();
+        for path in [self.path.clone(), self.rotated()] {
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue;
+            };
+            for line in text.lines().rev() {
+                if out.len() >= limit {
+                    return out;
+                }
+                if let Ok(e) = serde_json::from_str::<Entry>(line) {
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Formats a time as the log and `--json` do.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+const SECRET_NAMES: &[&str] = &[
+    "code",
+    "state",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "token",
+    "authorization",
+];
+
+/// Hides anything that may be a secret: values of secret-named parameters or JSON fields,
+/// and any long run of token characters.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && is_token_char(chars[i]) {
+            i += 1;
+        }
+        if i > start {
+            let word: String = chars[start..i].iter().collect();
+            if word.len() >= 24 && word.chars().any(|c| c.is_ascii_digit()) {
+                out.push_str("[redacted]");
+            } else {
+                out.push_str(&word);
+            }
+            // name=value, "name":"value", name: value
+            if SECRET_NAMES.contains(&word.to_ascii_lowercase().as_str()) {
+                let mut j = i;
+                let mut assigned = false;
+                while j < chars.len() && matches!(chars[j], '"' | '\'' | ':' | '=' | ' ') {
+                    assigned |= matches!(chars[j], ':' | '=');
+                    out.push(chars[j]);
+                    j += 1;
+                }
+                if assigned && j < chars.len() && is_token_char(chars[j]) {
+                    while j < chars.len() && (is_token_char(chars[j]) || chars[j] == ' ') {
+                        if chars[j] == ' ' && !word.eq_ignore_ascii_case("authorization") {
+                            break;
+                        }
+                        j += 1;
+                    }
+                    out.push_str("[redacted]");
+                }
+                i = j;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+' | '/' | '%' | '~')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_reach_the_log() {
+        let s = redact(
+            "GET /amocrm/callback?code=def502001a2b&state=Zx9 referer=ex.amocrm.ru \
+             {\"refresh_token\":\"abc\"} Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJ9",
+        );
+        for secret in ["def502001a2b", "Zx9", "abc", "eyJ0eXAi", "Bearer"] {
+            assert!(!s.contains(secret), "{secret} leaked in {s}");
+        }
+        assert!(s.contains("referer=ex.amocrm.ru"), "{s}");
+    }
+
+    #[test]
+    fn plain_words_stay() {
+        assert_eq!(
+            redact("exchange failed: HTTP 401"),
+            "exchange failed: HTTP 401"
+        );
+        assert_eq!(
+            redact("state created, code exchanged"),
+            "state created, code exchanged"
+        );
+    }
+
+    #[test]
+    fn entries_come_back_newest_first_across_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path().join("activity.log"));
+        j.record("state_created", None, "", true);
+        j.record("browser_opened", None, "", true);
+        let recent = j.recent(10);
+        assert_eq!(recent[0].step, "browser_opened");
+        assert_eq!(recent.len(), 2);
+        fs::write(j.path(), "x".repeat(ROTATE_AT as usize + 1)).unwrap();
+        j.record("after_rotation", None, "", true);
+        assert_eq!(j.recent(1)[0].step, "after_rotation");
+        assert!(j.rotated().exists());
+    }
+}

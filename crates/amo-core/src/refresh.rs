@@ -1,0 +1,258 @@
+//! Refresh: single flight across threads and processes, and API calls that refresh first.
+
+use chrono::Utc;
+use std::fs::{File, OpenOptions};
+
+use crate::api::{AccountInfo, Grant};
+use crate::engine::{ConnectionStatus, Engine, EngineEvent, REFRESH_MARGIN};
+use crate::error::{Error, Result};
+use crate::paths::{set_private, DataDir};
+use crate::secret::AccessToken;
+use crate::types::{AccountHost, TokenKind, TokenSet};
+
+/// An exclusive lock on one account's tokens, held across processes (a file lock in the
+/// data folder's `locks/`), released when dropped.
+pub(crate) struct AccountLock {
+    _file: File,
+}
+
+impl AccountLock {
+    pub(crate) fn acquire(dir: &DataDir, account: &AccountHost) -> Result<AccountLock> {
+        let name: String = account
+            .as_str()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.locks().join(format!("{name}.lock"));
+        let fail = |e: std::io::Error| Error::DataFolder {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(fail)?;
+        set_private(&path, 0o600).map_err(fail)?;
+        file.lock().map_err(fail)?;
+        Ok(AccountLock { _file: file })
+    }
+}
+
+/// When to refresh.
+#[derive(Clone, Copy)]
+enum When<'a> {
+    /// Only when the access token expires within the margin.
+    Expiring,
+    /// Now, unless another process refreshed since the caller last looked.
+    Now,
+    /// When the stored access token is still `rejected`, which amoCRM just refused.
+    Rejected(&'a AccessToken),
+}
+
+impl Engine {
+    /// Refreshes `account`'s tokens now (or takes the pair another process just got).
+    ///
+    /// # Errors
+    /// [`Error::CannotRefresh`] for a long-lived token, [`Error::ReconnectNeeded`] when
+    /// amoCRM revoked the refresh token, and the token endpoint's errors.
+    pub async fn refresh(&self, account: &AccountHost) -> Result<ConnectionStatus> {
+        self.tokens(account, When::Now).await?;
+        self.connection(account)
+    }
+
+    /// Refreshes when the access token expires within the margin; the app's background
+    /// timer calls this.
+    ///
+    /// # Errors
+    /// As [`Engine::refresh`].
+    pub async fn refresh_if_needed(&self, account: &AccountHost) -> Result<ConnectionStatus> {
+        self.tokens(account, When::Expiring).await?;
+        self.connection(account)
+    }
+
+    /// `GET /api/v4/account`: refreshes first when needed, and once more on a 401.
+    ///
+    /// # Errors
+    /// [`Error::ReconnectNeeded`], [`Error::Amo`], [`Error::RateLimited`], [`Error::Blocked`],
+    /// [`Error::Network`] and the like.
+    pub async fn account_info(&self, account: &AccountHost) -> Result<AccountInfo> {
+        let url = self.settings()?.account_url(account, "/api/v4/account")?;
+        let set = self.tokens(account, When::Expiring).await?;
+        let result = match self
+            .inner
+            .http
+            .get_account(url.clone(), &set.access_token)
+            .await
+        {
+            Err(Error::Amo(p)) if p.status == 401 && set.kind == TokenKind::Oauth => {
+                self.log(
+                    "api_unauthorized",
+                    Some(account.as_str()),
+                    "retrying after refresh",
+                    false,
+                );
+                let set = self
+                    .tokens(account, When::Rejected(&set.access_token))
+                    .await?;
+                self.inner.http.get_account(url, &set.access_token).await
+            }
+            Err(Error::Amo(p)) if p.status == 401 => {
+                let reason = crate::error::amo_said(&p);
+                self.db().mark_failed(account, &reason, true, Utc::now())?;
+                Err(Error::ReconnectNeeded {
+                    account: account.to_string(),
+                    reason,
+                })
+            }
+            other => other,
+        };
+        match &result {
+            Ok(info) => {
+                self.remember_account(account, info)?;
+                self.log("api_account", Some(account.as_str()), &info.name, true);
+            }
+            Err(e) => self.fail(Some(account), "api_failed", e),
+        }
+        result
+    }
+
+    pub(crate) fn remember_account(&self, account: &AccountHost, info: &AccountInfo) -> Result<()> {
+        let db = self.db();
+        if let Some(mut row) = db.connection(account)? {
+            row.name = Some(info.name.clone());
+            row.account_id = Some(info.id);
+            db.upsert_connection(&row)?;
+        }
+        Ok(())
+    }
+
+    /// The account's tokens, refreshed as `when` asks, with one refresh at a time across
+    /// processes: take the lock, read the pair again, refresh only if still needed.
+    async fn tokens(&self, account: &AccountHost, when: When<'_>) -> Result<TokenSet> {
+        let seen = self.load_set(account)?;
+        if seen.kind == TokenKind::LongLived {
+            return match when {
+                When::Expiring => Ok(seen),
+                _ => Err(Error::CannotRefresh {
+                    account: account.to_string(),
+                }),
+            };
+        }
+        if matches!(when, When::Expiring) && !expiring(&seen) {
+            return Ok(seen);
+        }
+        let engine = self.clone();
+        let acc = account.clone();
+        let lock =
+            tokio::task::spawn_blocking(move || AccountLock::acquire(&engine.inner.dir, &acc))
+                .await
+                .map_err(|e| Error::DataFolder {
+                    path: self.inner.dir.locks(),
+                    reason: e.to_string(),
+                })??;
+        let current = self.load_set(account)?;
+        let changed = match (&current.refresh_token, &seen.refresh_token) {
+            (Some(a), Some(b)) => !a.ct_eq(b),
+            _ => false,
+        };
+        let needed = match when {
+            When::Expiring => expiring(&current),
+            When::Now => !changed,
+            When::Rejected(bad) => current.access_token.ct_eq(bad),
+        };
+        if !needed {
+            drop(lock);
+            return Ok(current);
+        }
+        let result = self.refresh_locked(account, &current).await;
+        drop(lock);
+        result
+    }
+
+    async fn refresh_locked(&self, account: &AccountHost, current: &TokenSet) -> Result<TokenSet> {
+        let Some(refresh_token) = &current.refresh_token else {
+            return Err(Error::CannotRefresh {
+                account: account.to_string(),
+            });
+        };
+        let settings = self.settings()?;
+        let row = self.db().connection(account)?;
+        if let Some(reason) = row.as_ref().and_then(|r| r.reconnect_reason.clone()) {
+            // That refresh token was refused for good: sending it again only adds noise.
+            return Err(Error::ReconnectNeeded {
+                account: account.to_string(),
+                reason,
+            });
+        }
+        let client_id = row
+            .and_then(|r| r.client_id)
+            .or(settings.client_id.clone())
+            .ok_or(Error::NotConfigured { what: "client_id" })?;
+        let secret = self.client_secret(&client_id)?;
+        let url = settings.account_url(account, "/oauth2/access_token")?;
+        self.log("refresh_started", Some(account.as_str()), "", true);
+        let answer = self
+            .inner
+            .http
+            .token(
+                url,
+                &client_id,
+                &secret,
+                settings.redirect_uri.as_str(),
+                Grant::Refresh(refresh_token),
+            )
+            .await;
+        match answer {
+            Ok(new) => {
+                self.inner.vault.save_tokens(account, &new)?;
+                self.db()
+                    .mark_refreshed(account, new.expires_at, Utc::now())?;
+                self.log("refreshed", Some(account.as_str()), "", true);
+                self.emit(EngineEvent::Refreshed {
+                    account: account.to_string(),
+                });
+                Ok(new)
+            }
+            Err(e) => {
+                let e = match e {
+                    Error::Amo(p) if Error::Amo(p.clone()).needs_reconnect() => {
+                        Error::ReconnectNeeded {
+                            account: account.to_string(),
+                            reason: crate::error::amo_said(&p),
+                        }
+                    }
+                    other => other,
+                };
+                let reconnect = matches!(e, Error::ReconnectNeeded { .. });
+                let reason = match &e {
+                    Error::ReconnectNeeded { reason, .. } => reason.clone(),
+                    other => other.describe(crate::i18n::Lang::default()),
+                };
+                self.db()
+                    .mark_failed(account, &reason, reconnect, Utc::now())?;
+                self.fail(Some(account), "refresh_failed", &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn load_set(&self, account: &AccountHost) -> Result<TokenSet> {
+        let set = self.inner.vault.load_tokens(account)?;
+        set.ok_or_else(|| Error::NotConnected {
+            account: account.to_string(),
+        })
+    }
+}
+
+fn expiring(set: &TokenSet) -> bool {
+    set.expires_at
+        .is_some_and(|t| t - Utc::now() < REFRESH_MARGIN)
+}

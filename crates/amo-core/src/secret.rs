@@ -1,0 +1,94 @@
+//! Secret strings: redacted `Debug`, no `Display`, compared in constant time.
+
+use subtle::ConstantTimeEq;
+
+macro_rules! secret_string {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The secret itself, for the one place that must send or store it.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// Constant-time comparison.
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                $crate::secret::ct_eq(&self.0, &other.0)
+            }
+
+            /// A masked form safe to show: the first 6 and last 4 characters at most.
+            pub fn masked(&self) -> String {
+                $crate::secret::mask(&self.0)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_string!(
+    /// The integration's client secret.
+    ClientSecret
+);
+secret_string!(
+    /// An OAuth access token or a long-lived token.
+    AccessToken
+);
+secret_string!(
+    /// A single-use OAuth refresh token.
+    RefreshToken
+);
+secret_string!(
+    /// A single-use authorization code.
+    AuthCode
+);
+
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+pub(crate) fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    if n < 16 {
+        return "•".repeat(n.min(8));
+    }
+    let head: String = s.chars().take(6).collect();
+    let tail: String = s.chars().skip(n - 4).collect();
+    format!("{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let t = RefreshToken::new("def50200abcdef");
+        assert_eq!(format!("{t:?}"), "RefreshToken([redacted])");
+    }
+
+    #[test]
+    fn masking_keeps_only_the_edges() {
+        let t = AccessToken::new("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signatureXYZ9");
+        assert_eq!(t.masked(), "eyJ0eX…XYZ9");
+        assert_eq!(AccessToken::new("short").masked(), "•••••");
+    }
+
+    #[test]
+    fn comparison_is_by_value() {
+        assert!(AuthCode::new("abc").ct_eq(&AuthCode::new("abc")));
+        assert!(!AuthCode::new("abc").ct_eq(&AuthCode::new("abd")));
+        assert!(!AuthCode::new("abc").ct_eq(&AuthCode::new("abcd")));
+    }
+}
