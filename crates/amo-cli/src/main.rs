@@ -1,1 +1,245 @@
-fn main() {}
+//! `amo`: the command-line twin of amo-connector, a thin shell on the engine.
+
+mod output;
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use amo_core::{ClientSecret, ConnectOptions, Engine, Error, Lang, NewSettings};
+use clap::{Parser, Subcommand};
+
+use output::Out;
+
+#[derive(Parser)]
+#[command(
+    name = "amo",
+    version,
+    about = "Connect an amoCRM or Kommo account to this computer"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect an account: through the browser, or with a pasted address, code or token.
+    Connect {
+        /// Print the address instead of opening the browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Stop waiting after this many seconds (at most the link's 15 minutes).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Finish with the full address the browser ended on.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["code", "long_lived_token"])]
+        paste: Option<String>,
+        /// Exchange an authorization code from the integration's Keys and scopes tab.
+        #[arg(
+            long,
+            value_name = "CODE",
+            requires = "account",
+            conflicts_with = "long_lived_token"
+        )]
+        code: Option<String>,
+        /// Store a long-lived token read from standard input.
+        #[arg(long, requires = "account")]
+        long_lived_token: bool,
+        /// The account's host, such as example.amocrm.ru.
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+    },
+    /// Show every connection and whether it is usable.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh an account's tokens now.
+    Refresh {
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+    },
+    /// Call /api/v4/account, refreshing the tokens first if needed.
+    Account {
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account's tokens from the keychain and its record from the database.
+    Disconnect {
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+    },
+    /// Delete expired sign-in states.
+    Cleanup,
+    /// Show or change the settings.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Show the settings in force.
+    Show,
+    /// Set client_id, redirect_uri, platform or lang; client_secret is read from stdin.
+    Set { key: String, value: Option<String> },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let engine = match Engine::open() {
+        Ok(e) => e,
+        Err(e) => return Out::new(Lang::detect()).fail(&e, None),
+    };
+    let out = Out::new(engine.lang());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let rt = rt.expect("a tokio runtime starts");
+    match rt.block_on(run(&engine, &out, cli.command)) {
+        Ok(code) => code,
+        Err(e) => out.fail(&e, Some(engine.log_path())),
+    }
+}
+
+async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::Connect {
+            no_browser,
+            timeout,
+            paste,
+            code,
+            long_lived_token,
+            account,
+        } => {
+            let status = if let Some(url) = paste {
+                engine.connect_pasted_url(&url).await?
+            } else if let Some(code) = code {
+                engine
+                    .connect_with_code(&code, account.as_deref().unwrap_or_default())
+                    .await?
+            } else if long_lived_token {
+                let token = read_stdin(out)?;
+                engine
+                    .connect_long_lived(&token, account.as_deref().unwrap_or_default())
+                    .await?
+            } else {
+                let opts = ConnectOptions {
+                    open_browser: !no_browser,
+                    timeout: timeout.map(std::time::Duration::from_secs),
+                };
+                let pending = engine.start_connect(opts).await?;
+                out.waiting(&pending);
+                let cancel = pending.cancel_handle();
+                tokio::select! {
+                    r = pending.wait() => r?,
+                    _ = tokio::signal::ctrl_c() => {
+                        cancel.cancel();
+                        return Err(Error::Cancelled);
+                    }
+                }
+            };
+            out.connected(&status);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let all = engine.connections()?;
+            if json {
+                out.status_json(&all);
+            } else {
+                out.status_table(&all);
+            }
+            Ok(if all.iter().any(|c| c.usable) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Refresh { account } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            let status = engine.refresh(&account).await?;
+            out.refreshed(&status);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Account { account, json } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            let info = engine.account_info(&account).await?;
+            out.account(&account, &info, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Disconnect { account } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            engine.disconnect(&account)?;
+            out.line("cli.disconnected", &[("account", account.as_str())]);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cleanup => {
+            let n = engine.cleanup()?;
+            out.line("cli.cleanup", &[("n", &n.to_string())]);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            action: ConfigAction::Show,
+        } => {
+            out.config(engine)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            action: ConfigAction::Set { key, value },
+        } => {
+            let mut new = NewSettings::default();
+            let value = match key.as_str() {
+                "client_secret" => {
+                    if value.is_some() {
+                        return Err(Error::InvalidInput {
+                            field: "client_secret",
+                            value: "(given on the command line; pipe it on stdin instead)".into(),
+                        });
+                    }
+                    new.client_secret = Some(ClientSecret::new(read_stdin(out)?));
+                    String::new()
+                }
+                _ => value.ok_or(Error::InvalidInput {
+                    field: "value",
+                    value: String::new(),
+                })?,
+            };
+            match key.as_str() {
+                "client_secret" => {}
+                "client_id" => new.client_id = Some(value),
+                "redirect_uri" => new.redirect_uri = Some(value),
+                "platform" => new.platform = Some(value),
+                "lang" => new.lang = Some(value),
+                _ => {
+                    return Err(Error::InvalidInput {
+                        field: "key",
+                        value: key,
+                    })
+                }
+            }
+            engine.save_settings(new)?;
+            out.line("cli.saved", &[("key", &key)]);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads a secret from standard input, prompting when it is a terminal.
+fn read_stdin(out: &Out) -> Result<String, Error> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        out.prompt("cli.paste_secret");
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut s)
+        .map_err(|e| Error::InvalidInput {
+            field: "stdin",
+            value: e.to_string(),
+        })?;
+    Ok(s.trim().to_owned())
+}
