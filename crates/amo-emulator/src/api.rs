@@ -1,0 +1,102 @@
+//! The `/api/v4` side: `GET /api/v4/account` behind a Bearer token, 404 for the rest.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::faults::FaultTarget;
+use crate::problem::Problem;
+use crate::server::Shared;
+
+/// When the emulated account was created, and last changed.
+const CREATED_AT: i64 = 1_600_000_000;
+const UPDATED_AT: i64 = 1_700_000_000;
+
+/// `GET /api/v4/account`'s query: `with=amojo_id,uuid,...`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountQuery {
+    with: Option<String>,
+}
+
+/// `GET /api/v4/account`.
+pub async fn account(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<AccountQuery>,
+) -> Response {
+    if let Err(refusal) = guard(&shared, &headers, true).await {
+        return refusal;
+    }
+    let s = &shared.settings;
+    let mut body = json!({
+        "id": s.account_id,
+        "name": s.account_name,
+        "subdomain": "emulator",
+        "created_at": CREATED_AT,
+        "created_by": 0,
+        "updated_at": UPDATED_AT,
+        "updated_by": s.user_id,
+        "current_user_id": s.user_id,
+        "country": "RU",
+        "currency": "RUB",
+        "currency_symbol": "₽",
+        "customers_mode": "disabled",
+        "is_unsorted_on": true,
+        "mobile_feature_version": 0,
+        "is_loss_reason_enabled": true,
+        "is_helpbot_enabled": false,
+        "is_technical_account": false,
+        "contact_name_display_order": 1,
+        "amojo_id": s.amojo_id,
+        "version": 11,
+        "_links": { "self": { "href": format!("http://{}/api/v4/account", s.account_host) } },
+    });
+    let with = q.with.unwrap_or_default();
+    if with.split(',').any(|w| w.trim() == "uuid") {
+        body["uuid"] = json!(s.uuid);
+    }
+    Json(body).into_response()
+}
+
+/// Any other `/api/v4/...` path: 401 without a valid token, else 404.
+pub async fn other(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match guard(&shared, &headers, false).await {
+        Err(refusal) => refusal,
+        Ok(()) => Problem::api_not_found().into_response(),
+    }
+}
+
+/// Counts the request, serves a pending fault, then checks the Bearer token.
+async fn guard(shared: &Shared, headers: &HeaderMap, is_account: bool) -> Result<(), Response> {
+    let drawn = {
+        let mut st = shared.lock();
+        if is_account {
+            st.stats.account_requests += 1;
+        }
+        st.draw_fault(FaultTarget::Api)
+    };
+    if let Some(drawn) = drawn {
+        tokio::time::sleep(drawn.delay).await;
+        if let Some(answer) = drawn.response() {
+            return Err(answer);
+        }
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let mut st = shared.lock();
+    if token.is_some_and(|t| st.access_valid(t)) {
+        Ok(())
+    } else {
+        st.stats.api_unauthorized += 1;
+        Err(Problem::api_unauthorized().into_response())
+    }
+}

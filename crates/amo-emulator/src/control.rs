@@ -1,0 +1,113 @@
+//! The `/_emulator/...` control endpoints tests use to look inside and steer the emulator.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::faults::Fault;
+use crate::server::Shared;
+use crate::state::Revoke;
+
+#[derive(Deserialize)]
+struct DenyBody {
+    deny: bool,
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    advance_secs: i64,
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    what: Revoke,
+}
+
+#[derive(Deserialize)]
+struct LongLivedBody {
+    #[serde(default = "default_days")]
+    days: u32,
+}
+
+fn default_days() -> u32 {
+    365
+}
+
+/// Reads a JSON body whatever its content type (an empty body reads as `{}`) and hands
+/// it to `answer`; a body that does not fit is a 400 `{"error"}` naming what was wrong.
+fn with_body<T: DeserializeOwned>(body: &[u8], answer: impl FnOnce(T) -> Response) -> Response {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    match serde_json::from_slice(body) {
+        Ok(parsed) => answer(parsed),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /_emulator/stats` → the counters.
+pub async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.lock().stats.clone()).into_response()
+}
+
+/// `POST /_emulator/fault` `{"target","kind","times"?,"delay_ms"?}` → `{"ok","pending_faults"}`.
+pub async fn fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |fault: Fault| {
+        let mut st = shared.lock();
+        st.faults.push(fault);
+        Json(json!({ "ok": true, "pending_faults": st.faults.pending() })).into_response()
+    })
+}
+
+/// `DELETE /_emulator/fault` → `{"ok","pending_faults":0}`: drops every pending fault.
+pub async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
+    shared.lock().faults.clear();
+    Json(json!({ "ok": true, "pending_faults": 0 })).into_response()
+}
+
+/// `POST /_emulator/deny` `{"deny":bool}` → `{"ok","deny"}`.
+pub async fn deny(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: DenyBody| {
+        shared.lock().deny = b.deny;
+        Json(json!({ "ok": true, "deny": b.deny })).into_response()
+    })
+}
+
+/// `POST /_emulator/clock` `{"advance_secs":N}` → `{"ok","offset_secs","now"}`.
+pub async fn clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: ClockBody| {
+        let mut st = shared.lock();
+        let offset = st.advance_clock(b.advance_secs);
+        Json(json!({ "ok": true, "offset_secs": offset, "now": st.now() })).into_response()
+    })
+}
+
+/// `POST /_emulator/revoke` `{"what":"refresh"|"access"|"long-lived"|"all"}` →
+/// `{"ok","revoked":N}`.
+pub async fn revoke(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: RevokeBody| {
+        let n = shared.lock().revoke(b.what);
+        Json(json!({ "ok": true, "revoked": n })).into_response()
+    })
+}
+
+/// `POST /_emulator/long-lived-token` `{"days":N}` → `{"token","expires_at"}`.
+pub async fn long_lived_token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: LongLivedBody| {
+        let (token, expires_at) = shared.lock().issue_long_lived(&shared.settings, b.days);
+        Json(json!({ "token": token, "expires_at": expires_at })).into_response()
+    })
+}

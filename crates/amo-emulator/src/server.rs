@@ -1,0 +1,240 @@
+//! Starting and stopping the emulator: the router, the listener and the handle tests hold.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::routing::{any, get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::EmulatorConfig;
+use crate::faults::Fault;
+use crate::state::{Revoke, Settings, State, Stats};
+use crate::{api, control, exchange, oauth, tokens};
+
+/// The emulated user who grants access.
+const USER_ID: u64 = 11_223_344;
+
+/// What every handler shares: fixed settings and the locked state.
+#[derive(Debug)]
+pub struct Shared {
+    pub settings: Settings,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    /// Locks the state; a panic in another handler does not make it unusable.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(oauth::home))
+        .route("/oauth", get(oauth::authorize))
+        .route("/oauth/decide", get(oauth::decide))
+        .route("/oauth2/access_token", post(exchange::access_token))
+        .route("/api/v4/account", get(api::account))
+        .route("/api/v4/{*rest}", any(api::other))
+        .route("/_emulator/stats", get(control::stats))
+        .route(
+            "/_emulator/fault",
+            post(control::fault).delete(control::clear_faults),
+        )
+        .route("/_emulator/deny", post(control::deny))
+        .route("/_emulator/clock", post(control::clock))
+        .route("/_emulator/revoke", post(control::revoke))
+        .route(
+            "/_emulator/long-lived-token",
+            post(control::long_lived_token),
+        )
+        .with_state(shared)
+}
+
+/// The emulator's entry point.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds `127.0.0.1:config.port` (0 = any free port) and serves in a background task
+    /// until [`EmulatorHandle::shutdown`] or until the handle is dropped.
+    ///
+    /// # Errors
+    /// The bind's error (port taken, ...), or `InvalidInput` when `redirect_uri` is not an
+    /// absolute URL.
+    pub async fn start(config: EmulatorConfig) -> io::Result<EmulatorHandle> {
+        if url::Url::parse(&config.redirect_uri).is_err() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "redirect URI is not an absolute URL: {}",
+                    config.redirect_uri
+                ),
+            ));
+        }
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let settings = Settings {
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            redirect_uri: config.redirect_uri.clone(),
+            account_name: config.account_name.clone(),
+            account_id: config.account_id,
+            user_id: USER_ID,
+            auto_approve: config.auto_approve,
+            access_ttl_secs: i64::try_from(config.access_ttl_secs).unwrap_or(i64::MAX / 4),
+            account_host: addr.to_string(),
+            amojo_id: tokens::uuid_like(),
+            uuid: tokens::uuid_like(),
+        };
+        let shared = Arc::new(Shared {
+            settings,
+            state: Mutex::new(State::default()),
+        });
+        let app = router(shared.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                eprintln!("amo-emulator: server stopped: {e}");
+            }
+        });
+        Ok(EmulatorHandle {
+            addr,
+            config,
+            shared,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    config: EmulatorConfig,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT`, with no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `127.0.0.1:PORT`: the account host, as `referer` carries it.
+    pub fn account_host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The registered integration's client id.
+    pub fn client_id(&self) -> &str {
+        &self.config.client_id
+    }
+
+    /// The registered integration's client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.config.client_secret
+    }
+
+    /// The registered redirect URI.
+    pub fn redirect_uri(&self) -> &str {
+        &self.config.redirect_uri
+    }
+
+    /// The config it was started with (the port as asked, 0 included).
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.config
+    }
+
+    /// A snapshot of the counters `GET /_emulator/stats` gives.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats.clone()
+    }
+
+    /// Queues a fault, like `POST /_emulator/fault`.
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Drops every pending fault, like `DELETE /_emulator/fault`.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Makes the authorize step refuse (`error=access_denied`) or grant again, like
+    /// `POST /_emulator/deny`.
+    pub fn set_deny(&self, deny: bool) {
+        self.shared.lock().deny = deny;
+    }
+
+    /// Moves the emulator's clock by `secs` (negative goes back), like
+    /// `POST /_emulator/clock`; returns the total offset from real time.
+    pub fn advance_clock(&self, secs: i64) -> i64 {
+        self.shared.lock().advance_clock(secs)
+    }
+
+    /// Unix seconds on the emulator's clock.
+    pub fn now(&self) -> i64 {
+        self.shared.lock().now()
+    }
+
+    /// Revokes every current token of a kind, like `POST /_emulator/revoke`; returns how
+    /// many it revoked.
+    pub fn revoke(&self, what: Revoke) -> usize {
+        self.shared.lock().revoke(what)
+    }
+
+    /// Issues a long-lived token valid for `days`, like `POST /_emulator/long-lived-token`.
+    pub fn issue_long_lived_token(&self, days: u32) -> String {
+        self.shared
+            .lock()
+            .issue_long_lived(&self.shared.settings, days)
+            .0
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds),
+    /// and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

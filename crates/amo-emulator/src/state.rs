@@ -1,0 +1,320 @@
+//! The emulator's memory: codes, tokens, the virtual clock, switches and counters.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{Drawn, FaultQueue, FaultTarget};
+use crate::problem::Problem;
+use crate::tokens::{self, Claims};
+
+/// Authorization codes live 20 minutes.
+pub const CODE_TTL_SECS: i64 = 20 * 60;
+/// Refresh tokens live 3 months.
+pub const REFRESH_TTL_SECS: i64 = 90 * 86_400;
+
+/// Request and outcome counters, as `GET /_emulator/stats` answers them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Stats {
+    /// `GET /oauth` requests, any client.
+    pub authorize_requests: u64,
+    /// Codes handed out through a redirect.
+    pub codes_issued: u64,
+    /// Authorize steps that redirected with `error=access_denied`.
+    pub authorize_denied: u64,
+    /// `POST /oauth2/access_token` requests, whatever their fate.
+    pub token_requests: u64,
+    /// Successful code exchanges.
+    pub code_grants: u64,
+    /// Successful refreshes.
+    pub refresh_grants: u64,
+    /// Token requests answered with a problem (faults not included).
+    pub token_errors: u64,
+    /// Refresh attempts with a refresh token that was already spent or revoked.
+    pub revoked_refresh_used: u64,
+    /// `GET /api/v4/account` requests, whatever their fate.
+    pub account_requests: u64,
+    /// API requests refused with 401.
+    pub api_unauthorized: u64,
+    /// Requests that drew an injected fault.
+    pub faults_served: u64,
+}
+
+/// Which tokens `POST /_emulator/revoke` kills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revoke {
+    /// Every live refresh token; their later use counts in `revoked_refresh_used`.
+    Refresh,
+    /// Every access token, long-lived ones included.
+    Access,
+    /// Only long-lived tokens.
+    LongLived,
+    /// Everything above.
+    All,
+}
+
+/// The fixed facts every answer draws on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub account_name: String,
+    pub account_id: u64,
+    pub user_id: u64,
+    pub auto_approve: bool,
+    pub access_ttl_secs: i64,
+    pub account_host: String,
+    pub amojo_id: String,
+    pub uuid: String,
+}
+
+/// The token endpoint's success body.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenAnswer {
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub server_time: i64,
+}
+
+#[derive(Debug)]
+struct CodeRecord {
+    issued_at: i64,
+    used: bool,
+}
+
+#[derive(Debug)]
+struct AccessRecord {
+    expires_at: i64,
+    revoked: bool,
+    long_lived: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RefreshStatus {
+    Live,
+    Spent,
+    Revoked,
+}
+
+#[derive(Debug)]
+struct RefreshRecord {
+    expires_at: i64,
+    status: RefreshStatus,
+}
+
+/// Everything that changes, kept behind one `Mutex` so each request sees and changes it
+/// in one step.
+#[derive(Debug, Default)]
+pub struct State {
+    clock_offset: i64,
+    pub deny: bool,
+    pub faults: FaultQueue,
+    pub stats: Stats,
+    codes: HashMap<String, CodeRecord>,
+    access: HashMap<String, AccessRecord>,
+    refresh: HashMap<String, RefreshRecord>,
+}
+
+fn real_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl State {
+    /// Unix seconds on the emulator's clock: the real time plus every advance.
+    pub fn now(&self) -> i64 {
+        real_now() + self.clock_offset
+    }
+
+    /// Moves the clock; returns the total offset from real time.
+    pub fn advance_clock(&mut self, secs: i64) -> i64 {
+        self.clock_offset = self.clock_offset.saturating_add(secs);
+        self.clock_offset
+    }
+
+    /// Takes one use of a pending fault for a request of `target`, counting it.
+    pub fn draw_fault(&mut self, target: FaultTarget) -> Option<Drawn> {
+        let drawn = self.faults.draw(target);
+        if drawn.is_some() {
+            self.stats.faults_served += 1;
+        }
+        drawn
+    }
+
+    /// Hands out a new authorization code.
+    pub fn issue_code(&mut self) -> String {
+        let code = tokens::authorization_code();
+        let issued_at = self.now();
+        self.codes.insert(
+            code.clone(),
+            CodeRecord {
+                issued_at,
+                used: false,
+            },
+        );
+        self.stats.codes_issued += 1;
+        code
+    }
+
+    /// Whether `token` is an access token the API should honour now.
+    pub fn access_valid(&self, token: &str) -> bool {
+        let now = self.now();
+        self.access
+            .get(token)
+            .is_some_and(|a| !a.revoked && now < a.expires_at)
+    }
+
+    /// Issues a long-lived token valid for `days`; returns it and its expiry.
+    pub fn issue_long_lived(&mut self, s: &Settings, days: u32) -> (String, i64) {
+        let now = self.now();
+        let expires_at = now + i64::from(days) * 86_400;
+        let token = self.mint_access(s, now, expires_at, true);
+        (token, expires_at)
+    }
+
+    /// Revokes every current (unexpired, unrevoked) token of a kind; returns how many.
+    pub fn revoke(&mut self, what: Revoke) -> usize {
+        let now = self.now();
+        let mut n = 0;
+        if matches!(what, Revoke::Refresh | Revoke::All) {
+            let live =
+                |r: &&mut RefreshRecord| r.status == RefreshStatus::Live && now < r.expires_at;
+            for r in self.refresh.values_mut().filter(live) {
+                r.status = RefreshStatus::Revoked;
+                n += 1;
+            }
+        }
+        let access_hit = |a: &AccessRecord| match what {
+            Revoke::Access | Revoke::All => true,
+            Revoke::LongLived => a.long_lived,
+            Revoke::Refresh => false,
+        };
+        let current = |a: &&mut AccessRecord| !a.revoked && now < a.expires_at && access_hit(a);
+        for a in self.access.values_mut().filter(current) {
+            a.revoked = true;
+            n += 1;
+        }
+        n
+    }
+
+    /// Answers one token request (its parameters already decoded), counting the outcome.
+    pub fn exchange(
+        &mut self,
+        s: &Settings,
+        p: &HashMap<String, String>,
+    ) -> Result<TokenAnswer, Problem> {
+        let result = self.exchange_inner(s, p);
+        if result.is_err() {
+            self.stats.token_errors += 1;
+        }
+        result
+    }
+
+    fn exchange_inner(
+        &mut self,
+        s: &Settings,
+        p: &HashMap<String, String>,
+    ) -> Result<TokenAnswer, Problem> {
+        let get = |k: &str| p.get(k).map(String::as_str);
+        let grant = get("grant_type");
+        if !matches!(grant, Some("authorization_code" | "refresh_token")) {
+            return Err(Problem::unsupported_grant());
+        }
+        if get("client_id") != Some(s.client_id.as_str()) {
+            return Err(Problem::bad_request("Check the `client_id` parameter"));
+        }
+        if !get("client_secret").is_some_and(|x| tokens::ct_eq(x, &s.client_secret)) {
+            return Err(Problem::invalid_client());
+        }
+        match get("redirect_uri") {
+            None => return Err(Problem::bad_request("Check the `redirect_uri` parameter")),
+            Some(uri) if uri != s.redirect_uri => {
+                return Err(Problem::bad_request(
+                    "Redirect URI is not associated with client",
+                ))
+            }
+            Some(_) => {}
+        }
+        let now = self.now();
+        if grant == Some("authorization_code") {
+            let code =
+                get("code").ok_or_else(|| Problem::bad_request("Check the `code` parameter"))?;
+            let rec = self
+                .codes
+                .get_mut(code)
+                .ok_or_else(|| Problem::bad_request("Cannot decrypt the authorization code"))?;
+            if now >= rec.issued_at + CODE_TTL_SECS {
+                return Err(Problem::bad_request("Authorization code has expired"));
+            }
+            if rec.used {
+                return Err(Problem::bad_request("Authorization code has been revoked"));
+            }
+            rec.used = true;
+            self.stats.code_grants += 1;
+        } else {
+            let token = get("refresh_token")
+                .ok_or_else(|| Problem::bad_request("Check the `refresh_token` parameter"))?;
+            let rec = self
+                .refresh
+                .get_mut(token)
+                .ok_or_else(|| Problem::bad_token("Cannot decrypt the refresh token"))?;
+            if rec.status != RefreshStatus::Live {
+                self.stats.revoked_refresh_used += 1;
+                return Err(Problem::bad_token("Token has been revoked"));
+            }
+            if now >= rec.expires_at {
+                return Err(Problem::bad_token("Token has expired"));
+            }
+            rec.status = RefreshStatus::Spent;
+            self.stats.refresh_grants += 1;
+        }
+        Ok(self.issue_pair(s, now))
+    }
+
+    fn issue_pair(&mut self, s: &Settings, now: i64) -> TokenAnswer {
+        let access_token = self.mint_access(s, now, now + s.access_ttl_secs, false);
+        let refresh_token = tokens::refresh_token();
+        self.refresh.insert(
+            refresh_token.clone(),
+            RefreshRecord {
+                expires_at: now + REFRESH_TTL_SECS,
+                status: RefreshStatus::Live,
+            },
+        );
+        TokenAnswer {
+            token_type: "Bearer",
+            expires_in: s.access_ttl_secs,
+            access_token,
+            refresh_token,
+            server_time: now,
+        }
+    }
+
+    fn mint_access(&mut self, s: &Settings, now: i64, expires_at: i64, long_lived: bool) -> String {
+        let token = tokens::access_token(&Claims {
+            client_id: &s.client_id,
+            user_id: s.user_id,
+            account_id: s.account_id,
+            api_domain: &s.account_host,
+            issued_at: now,
+            expires_at,
+        });
+        self.access.insert(
+            token.clone(),
+            AccessRecord {
+                expires_at,
+                revoked: false,
+                long_lived,
+            },
+        );
+        token
+    }
+}
