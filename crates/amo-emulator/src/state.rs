@@ -262,10 +262,12 @@ impl State {
         } else {
             let token = get("refresh_token")
                 .ok_or_else(|| Problem::bad_request("Check the `refresh_token` parameter"))?;
+            // A token this emulator never issued most likely belongs to another integration
+            // (or another emulator run): amoCRM calls that "not linked to client".
             let rec = self
                 .refresh
                 .get_mut(token)
-                .ok_or_else(|| Problem::bad_token("Cannot decrypt the refresh token"))?;
+                .ok_or_else(|| Problem::bad_token("Token is not linked to client"))?;
             if rec.status != RefreshStatus::Live {
                 self.stats.revoked_refresh_used += 1;
                 return Err(Problem::bad_token("Token has been revoked"));

@@ -167,7 +167,7 @@ async fn unknown_refresh_token_is_a_401_but_not_a_reuse() {
     let emu = start_auto().await;
     let (status, _, body) = post_token(&emu, &refresh_grant(&emu, "def50200abc")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(hint(&body), "Cannot decrypt the refresh token");
+    assert_eq!(hint(&body), "Token is not linked to client");
     assert_eq!(emu.stats().revoked_refresh_used, 0);
 }
 
