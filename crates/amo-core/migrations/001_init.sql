@@ -1,4 +1,5 @@
 -- Non-secret facts only: tokens and the client secret live in the OS keychain.
+-- Times are Unix milliseconds.
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -108,7 +108,12 @@ impl Db {
         self.conn.execute(
             "INSERT INTO oauth_states (state_hash, created_at, expires_at, redirect_uri)
              VALUES (?1, ?2, ?3, ?4)",
-            params![hash, created.timestamp(), expires.timestamp(), redirect_uri],
+            params![
+                hash,
+                created.timestamp_millis(),
+                expires.timestamp_millis(),
+                redirect_uri
+            ],
         )?;
         Ok(())
     }
@@ -129,7 +134,7 @@ impl Db {
         match row {
             None => Err(Error::StateUnknown),
             Some((_, Some(_))) => Err(Error::StateReused),
-            Some((exp, None)) if exp <= now.timestamp() => Err(Error::StateExpired),
+            Some((exp, None)) if exp <= now.timestamp_millis() => Err(Error::StateExpired),
             Some(_) => Ok(()),
         }
     }
@@ -142,7 +147,7 @@ impl Db {
         let n = self.conn.execute(
             "UPDATE oauth_states SET used_at = ?2
              WHERE state_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-            params![hash, now.timestamp()],
+            params![hash, now.timestamp_millis()],
         )?;
         if n == 1 {
             Ok(())
@@ -155,7 +160,7 @@ impl Db {
     pub fn delete_expired_states(&self, now: DateTime<Utc>) -> Result<usize> {
         Ok(self.conn.execute(
             "DELETE FROM oauth_states WHERE expires_at <= ?1",
-            [now.timestamp()],
+            [now.timestamp_millis()],
         )?)
     }
 
@@ -177,10 +182,10 @@ impl Db {
                 c.name,
                 c.kind.as_str(),
                 c.client_id,
-                c.expires_at.map(|t| t.timestamp()),
-                c.created_at.timestamp(),
-                c.updated_at.timestamp(),
-                c.last_refresh_at.map(|t| t.timestamp()),
+                c.expires_at.map(|t| t.timestamp_millis()),
+                c.created_at.timestamp_millis(),
+                c.updated_at.timestamp_millis(),
+                c.last_refresh_at.map(|t| t.timestamp_millis()),
                 c.last_error,
                 c.reconnect_reason,
             ],
@@ -227,8 +232,8 @@ impl Db {
              WHERE account = ?1",
             params![
                 account.as_str(),
-                expires_at.map(|t| t.timestamp()),
-                now.timestamp()
+                expires_at.map(|t| t.timestamp_millis()),
+                now.timestamp_millis()
             ],
         )?;
         Ok(())
@@ -246,7 +251,7 @@ impl Db {
             "UPDATE connections SET last_error = ?2, updated_at = ?3,
                  reconnect_reason = CASE WHEN ?4 THEN ?2 ELSE reconnect_reason END
              WHERE account = ?1",
-            params![account.as_str(), error, now.timestamp(), reconnect],
+            params![account.as_str(), error, now.timestamp_millis(), reconnect],
         )?;
         Ok(())
     }
@@ -280,8 +285,10 @@ fn read_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
     })
 }
 
-fn ts(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+fn ts(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -290,7 +297,7 @@ mod tests {
     use chrono::Duration;
 
     fn now() -> DateTime<Utc> {
-        ts(Utc::now().timestamp())
+        ts(Utc::now().timestamp_millis())
     }
 
     #[test]

@@ -28,6 +28,7 @@ impl AmoProblem {
             _ if hint.contains("redirect uri") => "redirect_uri",
             _ if hint.contains("token has been revoked") => "token_revoked",
             _ if hint.contains("token is not linked") => "token_foreign",
+            _ if hint.contains("token has expired") => "token_expired",
             _ if hint.contains("send request to account") => "wrong_host",
             _ if self.status == 401 && hint.is_empty() => "client_secret",
             _ => "other",
@@ -246,7 +247,7 @@ impl Error {
     /// True when the stored connection itself is no longer usable.
     pub fn needs_reconnect(&self) -> bool {
         matches!(self, Error::ReconnectNeeded { .. })
-            || matches!(self, Error::Amo(p) if matches!(p.cause(), "token_revoked" | "token_foreign"))
+            || matches!(self, Error::Amo(p) if matches!(p.cause(), "token_revoked" | "token_foreign" | "token_expired"))
     }
 }
 

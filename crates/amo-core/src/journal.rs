@@ -99,7 +99,7 @@ impl Journal {
 
 /// Formats a time as the log and `--json` do.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 const SECRET_NAMES: &[&str] = &[

@@ -35,6 +35,7 @@ struct StoredSet {
     access_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    /// Unix time in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
 }
@@ -92,7 +93,7 @@ impl Vault {
             kind: set.kind,
             access_token: set.access_token.expose().to_owned(),
             refresh_token: set.refresh_token.as_ref().map(|t| t.expose().to_owned()),
-            expires_at: set.expires_at.map(|t| t.timestamp()),
+            expires_at: set.expires_at.map(|t| t.timestamp_millis()),
         })
         .expect("a token set serialises");
         let head_key = tokens_key(account);
@@ -147,7 +148,9 @@ impl Vault {
                 kind: s.kind,
                 access_token: AccessToken::new(s.access_token),
                 refresh_token: s.refresh_token.map(RefreshToken::new),
-                expires_at: s.expires_at.and_then(|t| Utc.timestamp_opt(t, 0).single()),
+                expires_at: s
+                    .expires_at
+                    .and_then(|t| Utc.timestamp_millis_opt(t).single()),
             }));
         }
         Ok(None)
