@@ -1,3 +1,29 @@
+//! Build script: the Tauri context, and one permission per app command (see
+//! `capabilities/default.json`, which grants exactly these).
+
+/// Every command the page may call; `capabilities/default.json` lists the same names.
+const COMMANDS: &[&str] = &[
+    "get_messages",
+    "get_overview",
+    "recent_activity",
+    "save_settings",
+    "start_connect",
+    "cancel_connect",
+    "open_authorize_url",
+    "complete_connect_paste",
+    "connect_with_code",
+    "connect_long_lived",
+    "refresh_connection",
+    "test_connection",
+    "disconnect",
+];
+
 fn main() {
-    tauri_build::build()
+    println!("cargo:rerun-if-changed=capabilities");
+    println!("cargo:rerun-if-changed=tauri.conf.json");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build: tauri.conf.json, capabilities/ or icons/ are invalid");
 }

@@ -132,16 +132,11 @@ impl Engine {
             &format!("on {addr}{}", redirect.url().path()),
             true,
         );
-        let mut browser_error = None;
-        if opts.open_browser {
-            match open::that_detached(authorize_url.as_str()) {
-                Ok(()) => self.log("browser_opened", None, "", true),
-                Err(e) => {
-                    self.log("browser_failed", None, &e.to_string(), false);
-                    browser_error = Some(e.to_string());
-                }
-            }
-        }
+        let browser_error = if opts.open_browser {
+            self.open_browser(&authorize_url).err()
+        } else {
+            None
+        };
         Ok(PendingConnect {
             authorize_url,
             expires_at,
@@ -150,6 +145,23 @@ impl Engine {
             cancel,
             result,
         })
+    }
+
+    /// Opens a flow's authorize page in the system browser (again), logging the step.
+    ///
+    /// # Errors
+    /// Why the browser could not be opened, for the user to open the address by hand.
+    pub fn open_browser(&self, authorize_url: &Url) -> std::result::Result<(), String> {
+        match open::that_detached(authorize_url.as_str()) {
+            Ok(()) => {
+                self.log("browser_opened", None, "", true);
+                Ok(())
+            }
+            Err(e) => {
+                self.log("browser_failed", None, &e.to_string(), false);
+                Err(e.to_string())
+            }
+        }
     }
 
     fn new_state(&self, redirect_uri: &str) -> Result<(String, DateTime<Utc>)> {

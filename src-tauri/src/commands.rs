@@ -1,0 +1,227 @@
+//! The page's commands: thin async wrappers on the engine, named `verb_noun`. Each is
+//! listed once in `build.rs` and granted in `capabilities/default.json`.
+
+use amo_core::{
+    AccountHost, AccountInfo, ClientSecret, ConnectOptions, ConnectionStatus, Engine, Entry,
+    NewSettings,
+};
+use serde::Deserialize;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use crate::error::{Error, Localize, Result};
+use crate::events::{self, FlowEnded};
+use crate::state::{AppState, FlowView};
+use crate::view::{self, Messages, Overview, SettingsView};
+
+/// Runs a keychain- or disk-bound engine call off the async workers.
+async fn blocking<T: Send + 'static>(
+    engine: &Engine,
+    f: impl FnOnce(&Engine) -> amo_core::Result<T> + Send + 'static,
+) -> Result<T> {
+    let e = engine.clone();
+    match tauri::async_runtime::spawn_blocking(move || f(&e)).await {
+        Ok(r) => r.ui(engine),
+        Err(join) => Err(Error::task(&join.to_string(), engine.lang())),
+    }
+}
+
+fn host(engine: &Engine, account: &str) -> Result<AccountHost> {
+    AccountHost::parse(account).ui(engine)
+}
+
+/// The catalogue of the window's language; never fails (falls back to the locale's).
+#[tauri::command]
+pub async fn get_messages<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Messages> {
+    let lang = match state.engine(&app) {
+        Ok(engine) => engine.lang(),
+        Err(_) => state.lang(),
+    };
+    Ok(Messages::of(lang))
+}
+
+/// Settings, connections, keychain health and the waiting flow.
+#[tauri::command]
+pub async fn get_overview<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Overview> {
+    let engine = state.engine(&app)?;
+    let flow = state.flow_view();
+    blocking(&engine, move |e| Ok(view::overview(e, flow))).await
+}
+
+/// The newest `limit` steps of the activity log, newest first.
+#[tauri::command]
+pub async fn recent_activity<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    limit: Option<usize>,
+) -> Result<Vec<Entry>> {
+    let engine = state.engine(&app)?;
+    let limit = limit.unwrap_or(50).min(500);
+    blocking(&engine, move |e| Ok(e.activity(limit))).await
+}
+
+/// The setup form; empty or missing fields keep what is saved. The secret goes to the
+/// keychain and never comes back.
+#[derive(Deserialize, Default)]
+pub struct SettingsForm {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    redirect_uri: Option<String>,
+    platform: Option<String>,
+    /// `"system"` follows the system locale again.
+    lang: Option<String>,
+}
+
+#[tauri::command]
+pub async fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    settings: SettingsForm,
+) -> Result<SettingsView> {
+    let engine = state.engine(&app)?;
+    let new = NewSettings {
+        client_id: settings.client_id,
+        client_secret: settings
+            .client_secret
+            .filter(|s| !s.is_empty())
+            .map(ClientSecret::new),
+        redirect_uri: settings.redirect_uri,
+        platform: settings.platform,
+        lang: settings.lang,
+    };
+    blocking(&engine, move |e| {
+        let saved = e.save_settings(new)?;
+        view::settings(e, &saved)
+    })
+    .await
+}
+
+/// Starts the loopback flow and opens the browser; a flow already waiting is returned as is.
+#[tauri::command]
+pub async fn start_connect<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<FlowView> {
+    if let Some(flow) = state.flow_view() {
+        return Ok(flow);
+    }
+    let engine = state.engine(&app)?;
+    let opts = ConnectOptions {
+        open_browser: true,
+        timeout: None,
+    };
+    let pending = engine.start_connect(opts).await.ui(&engine)?;
+    let flow = state.set_flow(&pending);
+    let id = flow.id;
+    tauri::async_runtime::spawn(async move {
+        let result = pending.wait().await;
+        let pasted = app
+            .state::<AppState>()
+            .take_flow(id)
+            .and_then(|f| f.finished_by_paste);
+        let ended = match (result, pasted) {
+            (Ok(status), _) => FlowEnded::ok(id, status.account),
+            (Err(_), Some(account)) => FlowEnded::ok(id, account),
+            (Err(e), None) => FlowEnded::failed(id, e.view(engine.lang())),
+        };
+        events::flow_ended(&app, &ended);
+    });
+    Ok(flow)
+}
+
+/// Stops the waiting flow and frees its port; `flow:ended` follows. False when none waits.
+#[tauri::command]
+pub async fn cancel_connect(state: State<'_, AppState>) -> Result<bool> {
+    Ok(state.cancel_flow())
+}
+
+/// Opens the waiting flow's authorize page again; answers why the browser failed, if it did.
+#[tauri::command]
+pub async fn open_authorize_url<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Option<String>> {
+    let engine = state.engine(&app)?;
+    let url = state
+        .authorize_url()
+        .ok_or_else(|| Error::no_flow(engine.lang()))?;
+    Ok(engine.open_browser(&url).err())
+}
+
+/// Finishes the flow from the address the browser ended on.
+#[tauri::command]
+pub async fn complete_connect_paste<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    url: String,
+) -> Result<ConnectionStatus> {
+    let engine = state.engine(&app)?;
+    let status = engine.connect_pasted_url(&url).await.ui(&engine)?;
+    state.finish_flow_by_paste(&status.account);
+    Ok(status)
+}
+
+/// Exchanges an authorization code copied from the integration.
+#[tauri::command]
+pub async fn connect_with_code<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    code: String,
+    account: String,
+) -> Result<ConnectionStatus> {
+    let engine = state.engine(&app)?;
+    engine.connect_with_code(&code, &account).await.ui(&engine)
+}
+
+/// Stores a long-lived token once amoCRM accepts it.
+#[tauri::command]
+pub async fn connect_long_lived<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    token: String,
+    account: String,
+) -> Result<ConnectionStatus> {
+    let engine = state.engine(&app)?;
+    engine.connect_long_lived(&token, &account).await.ui(&engine)
+}
+
+/// Refreshes `account`'s tokens now.
+#[tauri::command]
+pub async fn refresh_connection<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    account: String,
+) -> Result<ConnectionStatus> {
+    let engine = state.engine(&app)?;
+    let host = host(&engine, &account)?;
+    engine.refresh(&host).await.ui(&engine)
+}
+
+/// `GET /api/v4/account` with the stored tokens.
+#[tauri::command]
+pub async fn test_connection<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    account: String,
+) -> Result<AccountInfo> {
+    let engine = state.engine(&app)?;
+    let host = host(&engine, &account)?;
+    engine.account_info(&host).await.ui(&engine)
+}
+
+/// Removes `account`'s tokens from the keychain and its row from the database.
+#[tauri::command]
+pub async fn disconnect<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    account: String,
+) -> Result<()> {
+    let engine = state.engine(&app)?;
+    let host = host(&engine, &account)?;
+    blocking(&engine, move |e| e.disconnect(&host)).await
+}

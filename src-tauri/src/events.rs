@@ -1,0 +1,113 @@
+//! Forwards the engine's events to the page, re-arms refresh timers and brings the window
+//! forward when the browser comes back.
+
+use amo_core::{Engine, EngineEvent, ErrorView};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::state::AppState;
+
+/// The browser came back with a code: `{type, account}`.
+pub const CALLBACK_RECEIVED: &str = "engine:callback_received";
+/// An account was connected: `{type, account}`.
+pub const CONNECTED: &str = "engine:connected";
+/// An account's tokens were refreshed: `{type, account}`.
+pub const REFRESHED: &str = "engine:refreshed";
+/// Something failed: `{type, account?, error: {kind, message, fix, amo?}}`.
+pub const FAILED: &str = "engine:failed";
+/// An account was disconnected: `{type, account}`.
+pub const DISCONNECTED: &str = "engine:disconnected";
+/// A step was logged: `{type, entry: {ts, step, account?, detail?, ok}}`.
+pub const ACTIVITY: &str = "engine:activity";
+/// Events were missed; the page reloads what it shows: `{missed}`.
+pub const LAGGED: &str = "engine:lagged";
+/// The loopback flow ended: `{id, ok, account?, error?}`.
+pub const FLOW_ENDED: &str = "flow:ended";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowEnded {
+    pub id: u64,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorView>,
+}
+
+impl FlowEnded {
+    pub fn ok(id: u64, account: String) -> FlowEnded {
+        FlowEnded {
+            id,
+            ok: true,
+            account: Some(account),
+            error: None,
+        }
+    }
+
+    pub fn failed(id: u64, error: ErrorView) -> FlowEnded {
+        FlowEnded {
+            id,
+            ok: false,
+            account: None,
+            error: Some(error),
+        }
+    }
+}
+
+/// Follows `engine` for the life of the app.
+pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine) {
+    let mut rx = engine.subscribe();
+    let engine = engine.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => on_event(&app, &engine, &event),
+                Err(RecvError::Lagged(missed)) => {
+                    let _ = app.emit(LAGGED, serde_json::json!({ "missed": missed }));
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn on_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &EngineEvent) {
+    let refresher = &app.state::<AppState>().refresher;
+    let name = match event {
+        EngineEvent::CallbackReceived { .. } => {
+            bring_forward(app);
+            CALLBACK_RECEIVED
+        }
+        EngineEvent::Connected { account } => {
+            bring_forward(app);
+            refresher.arm(engine, account);
+            CONNECTED
+        }
+        EngineEvent::Refreshed { account } => {
+            refresher.arm(engine, account);
+            REFRESHED
+        }
+        EngineEvent::Failed { .. } => FAILED,
+        EngineEvent::Disconnected { account } => {
+            refresher.disarm(account);
+            DISCONNECTED
+        }
+        EngineEvent::Activity { .. } => ACTIVITY,
+    };
+    let _ = app.emit(name, event);
+}
+
+/// Shows, unminimises and focuses the main window.
+pub fn bring_forward<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// Tells the page flow `id` ended.
+pub fn flow_ended<R: Runtime>(app: &AppHandle<R>, ended: &FlowEnded) {
+    let _ = app.emit(FLOW_ENDED, ended);
+}

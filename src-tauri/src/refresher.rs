@@ -1,0 +1,174 @@
+//! Background refresh: one timer per connection that sleeps until the access token is
+//! `REFRESH_MARGIN` from expiry, then asks the engine to refresh it. Timers, not polling:
+//! each is re-armed when the engine says a connection was made, refreshed or removed.
+
+use amo_core::{AccountHost, ConnState, ConnectionStatus, Engine, Error, TokenKind, REFRESH_MARGIN};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tauri::async_runtime::{self, JoinHandle};
+
+/// How long to wait after a failed refresh that may pass (network, 5xx), doubling up to
+/// `RETRY_MAX`.
+const RETRY_FIRST: Duration = Duration::minutes(1);
+const RETRY_MAX: Duration = Duration::minutes(30);
+/// A little past the margin, so the engine agrees the token is due.
+const SLACK: Duration = Duration::seconds(5);
+
+/// The timers, by account; clones share them.
+#[derive(Default, Clone)]
+pub struct Refresher {
+    timers: Arc<Mutex<HashMap<String, JoinHandle<()>>>>,
+}
+
+impl Refresher {
+    /// Arms a timer for every connection.
+    pub fn arm_all(&self, engine: &Engine) {
+        let (this, engine) = (self.clone(), engine.clone());
+        async_runtime::spawn(async move {
+            let e = engine.clone();
+            let all = async_runtime::spawn_blocking(move || e.connections()).await;
+            let Ok(Ok(all)) = all else { return };
+            for c in all {
+                this.arm(&engine, &c.account);
+            }
+        });
+    }
+
+    /// (Re-)arms `account`'s timer, replacing any earlier one.
+    pub fn arm(&self, engine: &Engine, account: &str) {
+        let Ok(host) = AccountHost::parse(account) else {
+            return;
+        };
+        let task = async_runtime::spawn(watch(engine.clone(), host));
+        let old = self.lock().insert(account.to_owned(), task);
+        if let Some(old) = old {
+            old.abort();
+        }
+    }
+
+    /// Stops `account`'s timer.
+    pub fn disarm(&self, account: &str) {
+        if let Some(old) = self.lock().remove(account) {
+            old.abort();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JoinHandle<()>>> {
+        self.timers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Sleeps until `host` is due, refreshes, and goes round again until the connection can no
+/// longer be refreshed.
+async fn watch(engine: Engine, host: AccountHost) {
+    let mut retry = RETRY_FIRST;
+    let mut last_try: Option<DateTime<Utc>> = None;
+    loop {
+        let e = engine.clone();
+        let h = host.clone();
+        let status = async_runtime::spawn_blocking(move || e.connection(&h)).await;
+        let Ok(Ok(status)) = status else { return };
+        let Some(due) = due_at(&status, Utc::now(), last_try) else {
+            return;
+        };
+        sleep_until(due).await;
+        last_try = Some(Utc::now());
+        match engine.refresh_if_needed(&host).await {
+            Ok(_) => retry = RETRY_FIRST,
+            Err(e) if gives_up(&e) => return,
+            Err(_) => {
+                sleep_until(Utc::now() + retry).await;
+                retry = (retry * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
+
+/// When `status` should be refreshed, or `None` when it never will be by a timer.
+///
+/// A token that lives shorter than the margin is refreshed halfway through its life
+/// rather than at once and again and again.
+fn due_at(
+    status: &ConnectionStatus,
+    now: DateTime<Utc>,
+    last_try: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    if status.kind != TokenKind::Oauth || status.state == ConnState::ReconnectNeeded {
+        return None;
+    }
+    let expires = status.expires_at?;
+    let due = expires - REFRESH_MARGIN + SLACK;
+    match last_try {
+        Some(t) if due <= now => Some(now.max(t) + ((expires - now) / 2).max(SLACK)),
+        _ => Some(due),
+    }
+}
+
+fn gives_up(e: &Error) -> bool {
+    e.needs_reconnect()
+        || matches!(
+            e,
+            Error::CannotRefresh { .. }
+                | Error::NotConnected { .. }
+                | Error::NotConfigured { .. }
+                | Error::EmulatorConnection { .. }
+                | Error::KeychainUnavailable { .. }
+        )
+}
+
+async fn sleep_until(t: DateTime<Utc>) {
+    let wait = (t - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(kind: TokenKind, expires_in: Option<Duration>) -> ConnectionStatus {
+        let now = Utc::now();
+        ConnectionStatus {
+            account: "x.amocrm.ru".into(),
+            name: None,
+            account_id: None,
+            kind,
+            access_token_masked: None,
+            expires_at: expires_in.map(|d| now + d),
+            expired: false,
+            created_at: now,
+            updated_at: now,
+            last_refresh_at: None,
+            last_error: None,
+            reconnect_reason: None,
+            state: ConnState::Connected,
+            usable: true,
+            storage: "storage.secret_service",
+        }
+    }
+
+    #[test]
+    fn a_token_is_due_just_inside_the_margin() {
+        let now = Utc::now();
+        let s = status(TokenKind::Oauth, Some(Duration::hours(24)));
+        let due = due_at(&s, now, None).unwrap();
+        let left = s.expires_at.unwrap() - due;
+        assert!(left < REFRESH_MARGIN && left > REFRESH_MARGIN - Duration::seconds(10));
+    }
+
+    #[test]
+    fn long_lived_and_unknown_expiry_have_no_timer() {
+        let now = Utc::now();
+        let s = status(TokenKind::LongLived, Some(Duration::hours(1)));
+        assert!(due_at(&s, now, None).is_none());
+        assert!(due_at(&status(TokenKind::Oauth, None), now, None).is_none());
+    }
+
+    #[test]
+    fn a_short_lived_token_is_not_refreshed_in_a_loop() {
+        let now = Utc::now();
+        let s = status(TokenKind::Oauth, Some(Duration::seconds(60)));
+        let due = due_at(&s, now, Some(now)).unwrap();
+        assert!(due - now >= Duration::seconds(25), "{}", due - now);
+    }
+}

@@ -1,0 +1,144 @@
+//! The one managed state: the engine (opened on first use), the waiting flow and the
+//! refresh timers.
+
+use amo_core::{CancelHandle, Engine, Lang, PendingConnect};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use tauri::{AppHandle, Runtime};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::{events, refresher::Refresher};
+
+/// Shared by every command; interior locks, no `Arc`.
+#[derive(Default)]
+pub struct AppState {
+    engine: Mutex<Option<Engine>>,
+    flow: Mutex<Option<Flow>>,
+    next_flow: AtomicU64,
+    pub refresher: Refresher,
+}
+
+/// The loopback flow that waits for the browser.
+pub struct Flow {
+    pub id: u64,
+    cancel: CancelHandle,
+    authorize_url: Url,
+    expires_at: DateTime<Utc>,
+    listen_addr: String,
+    browser_error: Option<String>,
+    /// Set when the pasted address finished this flow before the browser came back.
+    pub finished_by_paste: Option<String>,
+}
+
+/// What the page knows of a waiting flow. The state in the address is single-use and bound
+/// to this machine's listener; the page needs the address for Copy link.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowView {
+    pub id: u64,
+    pub authorize_url: String,
+    pub expires_at: DateTime<Utc>,
+    pub listen_addr: String,
+    pub browser_error: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    /// The engine, opened on first use; opening starts the event forwarder and the refresh
+    /// timers, so nothing touches the disk or the keychain before the page asks.
+    ///
+    /// # Errors
+    /// The data folder or database cannot be opened.
+    pub fn engine<R: Runtime>(&self, app: &AppHandle<R>) -> Result<Engine> {
+        let mut slot = lock(&self.engine);
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let engine = Engine::open().map_err(|e| Error::engine(e, Lang::detect()))?;
+        *slot = Some(engine.clone());
+        drop(slot);
+        events::forward(app.clone(), &engine);
+        self.refresher.arm_all(&engine);
+        Ok(engine)
+    }
+
+    /// The language of the window when the engine is not open.
+    pub fn lang(&self) -> Lang {
+        lock(&self.engine)
+            .as_ref()
+            .map_or_else(Lang::detect, Engine::lang)
+    }
+
+    /// Keeps `pending` as the waiting flow; returns its id.
+    pub fn set_flow(&self, pending: &PendingConnect) -> FlowView {
+        let id = self.next_flow.fetch_add(1, Ordering::Relaxed) + 1;
+        let flow = Flow {
+            id,
+            cancel: pending.cancel_handle(),
+            authorize_url: pending.authorize_url.clone(),
+            expires_at: pending.expires_at,
+            listen_addr: pending.listen_addr.to_string(),
+            browser_error: pending.browser_error.clone(),
+            finished_by_paste: None,
+        };
+        let view = flow.view();
+        *lock(&self.flow) = Some(flow);
+        view
+    }
+
+    /// The waiting flow, if any.
+    pub fn flow_view(&self) -> Option<FlowView> {
+        lock(&self.flow).as_ref().map(Flow::view)
+    }
+
+    /// The waiting flow's authorize address.
+    pub fn authorize_url(&self) -> Option<Url> {
+        lock(&self.flow).as_ref().map(|f| f.authorize_url.clone())
+    }
+
+    /// Stops the waiting flow and frees its port; its task then reports the end.
+    pub fn cancel_flow(&self) -> bool {
+        match lock(&self.flow).as_ref() {
+            Some(f) => {
+                f.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The pasted address connected `account`: the listener is no longer needed.
+    pub fn finish_flow_by_paste(&self, account: &str) {
+        if let Some(f) = lock(&self.flow).as_mut() {
+            f.finished_by_paste = Some(account.to_owned());
+            f.cancel.cancel();
+        }
+    }
+
+    /// Removes flow `id` once its listener has closed.
+    pub fn take_flow(&self, id: u64) -> Option<Flow> {
+        let mut slot = lock(&self.flow);
+        if slot.as_ref().is_some_and(|f| f.id == id) {
+            slot.take()
+        } else {
+            None
+        }
+    }
+}
+
+impl Flow {
+    fn view(&self) -> FlowView {
+        FlowView {
+            id: self.id,
+            authorize_url: self.authorize_url.to_string(),
+            expires_at: self.expires_at,
+            listen_addr: self.listen_addr.clone(),
+            browser_error: self.browser_error.clone(),
+        }
+    }
+}

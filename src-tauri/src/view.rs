@@ -1,0 +1,129 @@
+//! What the page shows, gathered from the engine: settings without the secret, the
+//! connections (masked), the keychain's health and the waiting flow.
+
+use amo_core::{ConnectionStatus, Engine, ErrorView, Lang, Settings};
+use serde::Serialize;
+use std::collections::HashMap;
+
+use crate::state::FlowView;
+
+/// The settings as the form shows them: whether a secret is set, never the secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    pub client_id: Option<String>,
+    pub client_secret_set: bool,
+    pub redirect_uri: String,
+    pub platform: &'static str,
+    /// The saved language choice; `None` follows the system.
+    pub lang: Option<String>,
+    /// Which `AMO_*` variables override the form.
+    pub overridden: Vec<&'static str>,
+    /// `AMO_BASE_URL`, when a local emulator stands in for amoCRM.
+    pub emulator: Option<String>,
+    /// Enough is set to connect.
+    pub configured: bool,
+}
+
+/// The whole dashboard in one answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub settings: Option<SettingsView>,
+    pub connections: Vec<ConnectionStatus>,
+    /// The keychain does not answer: a banner, not a crash.
+    pub keychain: Option<ErrorView>,
+    /// Another problem that stops the dashboard (settings that do not parse, the database).
+    pub problem: Option<ErrorView>,
+    pub flow: Option<FlowView>,
+    pub log_path: String,
+    pub refresh_margin_secs: i64,
+}
+
+/// The page's catalogue: `{lang, messages, languages: [{code, name}]}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Messages {
+    pub lang: &'static str,
+    pub messages: &'static HashMap<String, String>,
+    pub languages: Vec<LanguageView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LanguageView {
+    pub code: &'static str,
+    pub name: String,
+}
+
+impl Messages {
+    pub fn of(lang: Lang) -> Messages {
+        Messages {
+            lang: lang.code(),
+            messages: lang.messages(),
+            languages: Lang::all()
+                .map(|l| LanguageView {
+                    code: l.code(),
+                    name: l.tr("language.name", &[]),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The settings view; reading whether a secret exists may touch the keychain.
+///
+/// # Errors
+/// [`amo_core::Error::KeychainUnavailable`] from that look-up.
+pub fn settings(engine: &Engine, s: &Settings) -> amo_core::Result<SettingsView> {
+    Ok(shape(s, engine.has_client_secret()?))
+}
+
+fn shape(s: &Settings, client_secret_set: bool) -> SettingsView {
+    SettingsView {
+        client_id: s.client_id.clone(),
+        client_secret_set,
+        redirect_uri: s.redirect_uri.as_str().to_owned(),
+        platform: s.platform.as_str(),
+        lang: s.lang.clone().filter(|l| !l.is_empty()),
+        overridden: s.overridden.clone(),
+        emulator: s.base_url.as_ref().map(|u| u.as_str().to_owned()),
+        configured: s.client_id.is_some() && client_secret_set,
+    }
+}
+
+/// Gathers the dashboard; each part that fails is reported beside the others.
+pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
+    let lang = engine.lang();
+    let keychain = engine.vault().probe().err().map(|e| e.view(lang));
+    let mut problem = None;
+    let settings = match engine.settings() {
+        Ok(s) => match settings(engine, &s) {
+            Ok(v) => Some(v),
+            // The keychain banner says it; the form still shows what is saved.
+            Err(_) if keychain.is_some() => Some(shape(&s, false)),
+            Err(e) => {
+                problem = Some(e.view(lang));
+                Some(shape(&s, false))
+            }
+        },
+        Err(e) => {
+            problem = Some(e.view(lang));
+            None
+        }
+    };
+    let connections = match engine.connections() {
+        Ok(c) => c,
+        Err(e) => {
+            if keychain.is_none() && problem.is_none() {
+                problem = Some(e.view(lang));
+            }
+            Vec::new()
+        }
+    };
+    Overview {
+        settings,
+        connections,
+        keychain,
+        problem,
+        flow,
+        log_path: engine.log_path().display().to_string(),
+        refresh_margin_secs: amo_core::REFRESH_MARGIN.num_seconds(),
+    }
+}

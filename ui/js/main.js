@@ -1,0 +1,157 @@
+// The window: loads the words, then the dashboard, then follows the engine's events.
+// Data flows one way: page → command → engine → event → page. Nothing polls.
+
+import { call, on, EVENTS } from './tauri.js';
+import { applyI18n, setCatalogue, t } from './i18n.js';
+import { $, el, errorBox, toast } from './dom.js';
+import { initSetup, renderSetup } from './setup.js';
+import {
+  initConnect, isWaiting, onCallbackReceived, onFlowEnded, onRefusedWhileWaiting, renderConnect,
+} from './connect.js';
+import { renderCards, tickCards } from './cards.js';
+import { addEntry, loadActivity, render as renderActivity } from './activity.js';
+
+let overview = null;
+let editingSettings = false;
+let loading = null;
+let again = false;
+
+async function loadMessages() {
+  const catalogue = await call('get_messages');
+  setCatalogue(catalogue);
+  applyI18n();
+  const select = $('lang-select');
+  select.replaceChildren(
+    el('option', { value: 'system' }, t('ui.lang.system')),
+    ...catalogue.languages.map((l) => el('option', { value: l.code }, l.name)),
+  );
+}
+
+/** Reloads the dashboard; calls that arrive meanwhile coalesce into one more load. */
+async function reload() {
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = (async () => {
+    do {
+      again = false;
+      try {
+        overview = await call('get_overview');
+      } catch (err) {
+        overview = { settings: null, connections: [], problem: err, keychain: null, flow: null };
+      }
+      render();
+    } while (again);
+    loading = null;
+  })();
+  return loading;
+}
+
+function render() {
+  const o = overview;
+  banner('keychain-banner', o.keychain);
+  banner('problem-banner', o.problem);
+  $('lang-select').value = o.settings?.lang || 'system';
+  $('log-path').textContent = o.log_path ? t('ui.activity.log_path', { path: o.log_path }) : '';
+  const configured = Boolean(o.settings?.configured);
+  const setup = !o.flow && (editingSettings || !configured);
+  const setupView = $('setup-view');
+  const wasSetup = !setupView.hidden;
+  setupView.hidden = !setup;
+  $('settings-button').setAttribute('aria-pressed', String(setup));
+  $('settings-button').disabled = Boolean(o.flow) || !o.settings;
+  if (setup) {
+    if (!wasSetup) renderSetup(o.settings);
+    $('connect-view').hidden = true;
+    $('connections-view').hidden = true;
+  } else {
+    $('connect-view').hidden = false;
+    renderConnect(o);
+    renderCards(o.connections, o.refresh_margin_secs);
+  }
+  $('skeleton').hidden = true;
+  $('main').removeAttribute('aria-busy');
+  document.body.classList.remove('loading');
+}
+
+function banner(id, error) {
+  const node = $(id);
+  node.hidden = !error;
+  node.replaceChildren(...(error ? [errorBox(error)] : []));
+}
+
+async function changeLanguage(code) {
+  try {
+    await call('save_settings', { settings: { lang: code } });
+    await loadMessages();
+    renderActivity();
+    if (!$('setup-view').hidden) renderSetup(overview?.settings);
+    await reload();
+  } catch (err) {
+    toast(err?.message || String(err));
+  }
+}
+
+function wire() {
+  initSetup({
+    saved: () => {
+      editingSettings = false;
+      $('setup-view').hidden = true;
+      reload().then(() => $('connect-title').focus());
+    },
+    back: () => {
+      editingSettings = false;
+      $('setup-view').hidden = true;
+      render();
+      $('settings-button').focus();
+    },
+  });
+  initConnect({ onConnected: () => reload() });
+  $('settings-button').addEventListener('click', () => {
+    editingSettings = $('setup-view').hidden;
+    $('setup-view').hidden = true;
+    render();
+    if (editingSettings) $('setup-title').focus();
+  });
+  $('lang-select').addEventListener('change', (e) => changeLanguage(e.target.value));
+
+  on(EVENTS.activity, (p) => addEntry(p.entry));
+  on(EVENTS.callbackReceived, () => onCallbackReceived());
+  on(EVENTS.connected, (p) => {
+    toast(t('ui.toast.connected', { account: p.account }));
+    reload();
+  });
+  on(EVENTS.refreshed, () => reload());
+  on(EVENTS.disconnected, (p) => {
+    toast(t('ui.toast.disconnected', { account: p.account }));
+    reload();
+  });
+  on(EVENTS.failed, (p) => {
+    if (p.account) reload();
+    else if (isWaiting()) onRefusedWhileWaiting(p.error);
+  });
+  on(EVENTS.flowEnded, (p) => {
+    onFlowEnded(p);
+    reload();
+  });
+  on(EVENTS.lagged, () => {
+    reload();
+    loadActivity();
+  });
+  // The clock moves "in 23 hr" along; no data is fetched.
+  setInterval(tickCards, 30_000);
+}
+
+async function boot() {
+  try {
+    await loadMessages();
+  } catch (err) {
+    $('problem-banner').hidden = false;
+    $('problem-banner').replaceChildren(errorBox(err));
+  }
+  wire();
+  await Promise.all([reload(), loadActivity()]);
+}
+
+boot();

@@ -1,0 +1,133 @@
+// The setup form: client ID, client secret (kept in the keychain, never shown back),
+// redirect URI and platform, with inline validation.
+
+import { call } from './tauri.js';
+import { t } from './i18n.js';
+import { $, busy, copyText, fieldError, showError, toast } from './dom.js';
+
+const ENV = {
+  client_id: 'AMO_CLIENT_ID',
+  client_secret: 'AMO_CLIENT_SECRET',
+  redirect_uri: 'AMO_REDIRECT_URI',
+  platform: 'AMO_PLATFORM',
+};
+const INPUT = { client_id: 'client-id', client_secret: 'client-secret', redirect_uri: 'redirect-uri' };
+
+let current = null;
+
+/** Wires the form; `saved(settingsView)` runs after a successful save, `back()` on Back. */
+export function initSetup({ saved, back }) {
+  const form = $('setup-form');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!validateAll()) {
+      form.querySelector('[aria-invalid="true"]')?.focus();
+      return;
+    }
+    showError('setup-error', null);
+    await busy($('setup-save'), async () => {
+      try {
+        const view = await call('save_settings', { settings: payload() });
+        $('client-secret').value = '';
+        toast(t('ui.setup.saved'));
+        saved(view);
+      } catch (err) {
+        if (err?.field && INPUT[err.field]) {
+          fieldError(INPUT[err.field], err.message);
+          $(INPUT[err.field]).focus();
+        }
+        showError('setup-error', err);
+      }
+    });
+  });
+  for (const [field, id] of Object.entries(INPUT)) {
+    $(id).addEventListener('blur', () => validate(field));
+    $(id).addEventListener('input', () => fieldError(id, ''));
+  }
+  $('copy-redirect').addEventListener('click', async () => {
+    const ok = await copyText($('redirect-uri').value.trim());
+    toast(ok ? t('ui.copied') : t('ui.copy_failed'));
+  });
+  $('setup-cancel').addEventListener('click', () => back());
+}
+
+/** Fills the form from the saved settings (the secret only as "set" or "not set"). */
+export function renderSetup(settings) {
+  current = settings;
+  const s = settings || {};
+  const overridden = new Set(s.overridden || []);
+  $('client-id').value = s.client_id || '';
+  $('client-secret').value = '';
+  $('redirect-uri').value = s.redirect_uri || '';
+  const platform = s.platform === 'kommo' ? 'platform-kommo' : 'platform-amocrm';
+  $(platform).checked = true;
+  $('client-secret').placeholder = s.client_secret_set ? t('ui.setup.secret_placeholder') : '';
+  const hints = {
+    client_id: t('ui.setup.client_id_hint'),
+    client_secret: t(s.client_secret_set ? 'ui.setup.secret_saved' : 'ui.setup.secret_hint'),
+    redirect_uri: t('ui.setup.redirect_hint'),
+  };
+  for (const [field, id] of Object.entries(INPUT)) {
+    const fromEnv = overridden.has(ENV[field]);
+    $(id).disabled = fromEnv;
+    fieldError(id, '');
+    $(`${id}-hint`).textContent = fromEnv ? t('ui.setup.from_env', { var: ENV[field] }) : hints[field];
+  }
+  const platformEnv = overridden.has(ENV.platform);
+  for (const id of ['platform-amocrm', 'platform-kommo']) $(id).disabled = platformEnv;
+  $('platform-env').hidden = !platformEnv;
+  $('platform-env').textContent = platformEnv ? t('ui.setup.from_env', { var: ENV.platform }) : '';
+  $('emulator-note').hidden = !s.emulator;
+  $('emulator-note').textContent = s.emulator ? t('ui.setup.emulator', { url: s.emulator }) : '';
+  $('setup-cancel').hidden = !s.configured;
+  showError('setup-error', null);
+}
+
+function payload() {
+  const overridden = new Set(current?.overridden || []);
+  const out = {};
+  if (!overridden.has(ENV.client_id)) out.client_id = $('client-id').value.trim();
+  const secret = $('client-secret').value.trim();
+  if (secret && !overridden.has(ENV.client_secret)) out.client_secret = secret;
+  if (!overridden.has(ENV.redirect_uri)) out.redirect_uri = $('redirect-uri').value.trim();
+  if (!overridden.has(ENV.platform)) {
+    out.platform = $('platform-kommo').checked ? 'kommo' : 'amocrm';
+  }
+  return out;
+}
+
+function validateAll() {
+  return Object.keys(INPUT).map(validate).every(Boolean);
+}
+
+/** Checks one field as the engine would, so most mistakes show before saving. */
+function validate(field) {
+  const id = INPUT[field];
+  if ($(id).disabled) return fieldError(id, '');
+  const value = $(id).value.trim();
+  let problem = '';
+  if (field === 'client_id') {
+    if (!value) problem = t('ui.validate.required');
+    else if (/\s/.test(value)) problem = t('ui.validate.no_spaces');
+    else if (value.length > 200) problem = t('ui.validate.too_long');
+  } else if (field === 'client_secret') {
+    if (!value && !current?.client_secret_set) problem = t('ui.validate.required');
+  } else if (field === 'redirect_uri') {
+    problem = redirectProblem(value);
+  }
+  return fieldError(id, problem);
+}
+
+function redirectProblem(value) {
+  if (!value) return t('ui.validate.required');
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return t('ui.validate.not_url');
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || !url.hostname) return t('ui.validate.not_http');
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !loopback) return t('ui.validate.http_not_loopback');
+  return '';
+}
