@@ -1,12 +1,14 @@
 //! The loopback listener: one flow, one path, a deadline, bounded requests, short pages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Mutex, Semaphore};
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::AbortHandle;
 
 const MAX_HEAD: usize = 8 * 1024;
 const MAX_CONNECTIONS: usize = 32;
@@ -29,7 +31,9 @@ pub(crate) enum Stop {
 /// Serves `listener` until `handler` finishes the flow, the deadline passes or `cancel` fires.
 ///
 /// Requests with another path get 404, another `Host` 400, garbage 400; none of them
-/// ends the flow. Callbacks reach `handler` one at a time.
+/// ends the flow. Callbacks reach `handler` one at a time. At most [`MAX_CONNECTIONS`] are
+/// served at once; when full, the one that has waited longest for its request is dropped,
+/// so idle connections cannot lock the browser's callback out.
 pub(crate) async fn serve<T, H, F>(
     listener: TcpListener,
     host: String,
@@ -45,7 +49,7 @@ where
 {
     let handler = Arc::new(Mutex::new(handler));
     let (done_tx, mut done_rx) = mpsc::channel::<T>(1);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut open: VecDeque<(AbortHandle, Arc<AtomicBool>)> = VecDeque::new();
     let route = Arc::new((host, path));
     let sleep = tokio::time::sleep(deadline);
     tokio::pin!(sleep);
@@ -60,19 +64,28 @@ where
             }
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    drop(stream);
-                    continue;
-                };
+                open.retain(|(task, _)| !task.is_finished());
+                if open.len() >= MAX_CONNECTIONS {
+                    let idle = open.iter().position(|(_, reading)| reading.load(Ordering::Relaxed));
+                    match idle.and_then(|i| open.remove(i)) {
+                        Some((task, _)) => task.abort(),
+                        None => {
+                            drop(stream);
+                            continue;
+                        }
+                    }
+                }
+                let reading = Arc::new(AtomicBool::new(true));
                 let (handler, route, done) = (handler.clone(), route.clone(), done_tx.clone());
-                tokio::spawn(async move {
-                    let _permit = permit;
+                let flag = reading.clone();
+                let task = tokio::spawn(async move {
                     let _ = tokio::time::timeout(
                         READ_TIMEOUT * 2,
-                        handle(stream, &route.0, &route.1, handler, done),
+                        handle(stream, &route.0, &route.1, &flag, handler, done),
                     )
                     .await;
                 });
+                open.push_back((task.abort_handle(), reading));
             }
         }
     }
@@ -82,6 +95,7 @@ async fn handle<T, H, F>(
     mut stream: TcpStream,
     host: &str,
     path: &str,
+    reading: &AtomicBool,
     handler: Arc<Mutex<H>>,
     done: mpsc::Sender<T>,
 ) -> std::io::Result<()>
@@ -95,6 +109,7 @@ where
         Ok(Err(e)) => return Err(e),
         Err(_) => return respond(&mut stream, 408, "Request timeout").await,
     };
+    reading.store(false, Ordering::Relaxed);
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
     let (method, target, req_host) = match req.parse(&head) {
