@@ -186,6 +186,10 @@ async fn read(resp: Response) -> Result<serde_json::Value> {
             }),
         };
     }
+    // A 5xx is amoCRM failing, not refusing: its problem+json body is no reason to reconnect.
+    if status.is_server_error() {
+        return Err(Error::ServerError { status: code });
+    }
     if let Some(v) = json.filter(|v| v.get("title").is_some() || v.get("hint").is_some()) {
         let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
         return Err(Error::Amo(AmoProblem {
@@ -198,7 +202,6 @@ async fn read(resp: Response) -> Result<serde_json::Value> {
     Err(match code {
         429 => Error::RateLimited,
         403 => Error::Blocked { status: code },
-        500..=599 => Error::ServerError { status: code },
         _ if ctype.contains("html") || text.trim_start().starts_with('<') => {
             Error::UnexpectedResponse {
                 status: code,
