@@ -81,6 +81,8 @@ impl Engine {
         let settings = self.settings()?;
         let client_id = settings.require_client_id()?.to_owned();
         self.client_secret(&client_id)?;
+        // Tokens that could not be kept are not worth the user's consent.
+        self.inner.vault.probe()?;
         let redirect = settings.redirect_uri.clone();
         let addr = redirect
             .loopback_addr()
@@ -343,6 +345,8 @@ impl Engine {
         let settings = self.settings()?;
         let client_id = settings.require_client_id()?.to_owned();
         let secret = self.client_secret(&client_id)?;
+        // A code is single use: spend it only when its tokens can be stored.
+        self.inner.vault.probe()?;
         let url = settings.account_url(account, "/oauth2/access_token")?;
         let redirect = settings.redirect_uri.as_str();
         let set = self
