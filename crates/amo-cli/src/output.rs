@@ -141,7 +141,8 @@ impl Out {
                     "usable": c.usable,
                     "reconnect_reason": c.reconnect_reason,
                     "last_error": c.last_error,
-                    "storage": self.tr(c.storage, &[]),
+                    // Language-neutral, like every other field: `secret_service`, ….
+                    "storage": c.storage.strip_prefix("storage.").unwrap_or(c.storage),
                 })
             })
             .collect();
