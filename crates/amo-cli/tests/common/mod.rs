@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use amo_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use tempfile::TempDir;
@@ -220,4 +221,295 @@ impl std::fmt::Display for Run {
             self.code, self.stdout, self.stderr
         )
     }
+}
+
+// --- helpers for the state, listener, refresh, fault, keychain and language suites ------
+
+/// A running `amo` process whose output is read as it comes, with bounded waits.
+pub struct Child {
+    pid: u32,
+    exited: std::sync::mpsc::Receiver<std::process::ExitStatus>,
+    lines: std::sync::mpsc::Receiver<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    done: bool,
+}
+
+impl Child {
+    /// Starts `cmd` with piped stdout and stderr.
+    pub fn spawn(mut cmd: Command) -> Child {
+        use std::io::{BufRead, BufReader, Read};
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("amo starts");
+        let pid = child.id();
+        let out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let (line_tx, lines) = std::sync::mpsc::channel();
+        let stdout = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                all.push_str(&line);
+                all.push('\n');
+                let _ = line_tx.send(line);
+            }
+            all
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let (exit_tx, exited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            if let Ok(status) = child.wait() {
+                let _ = exit_tx.send(status);
+            }
+        });
+        Child {
+            pid,
+            exited,
+            lines,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+            done: false,
+        }
+    }
+
+    /// The next line on stdout, waiting at most `limit`.
+    pub fn next_line(&mut self, limit: Duration) -> String {
+        match self.lines.recv_timeout(limit) {
+            Ok(line) => line,
+            Err(e) => {
+                let run = self.finish(Duration::from_secs(5));
+                panic!("no line on stdout ({e}): {run}")
+            }
+        }
+    }
+
+    /// Waits for the exit, at most `limit`; kills the process and fails past it.
+    pub fn finish(&mut self, limit: Duration) -> Run {
+        let status = match self.exited.recv_timeout(limit) {
+            Ok(status) => status,
+            Err(_) => {
+                self.kill();
+                let _ = self.exited.recv_timeout(Duration::from_secs(5));
+                panic!("amo (pid {}) did not exit within {limit:?}", self.pid);
+            }
+        };
+        self.done = true;
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: self
+                .stdout
+                .take()
+                .map_or_else(String::new, |h| h.join().unwrap()),
+            stderr: self
+                .stderr
+                .take()
+                .map_or_else(String::new, |h| h.join().unwrap()),
+        }
+    }
+
+    fn kill(&self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.done && self.exited.try_recv().is_err() {
+            self.kill();
+        }
+    }
+}
+
+/// `amo connect --no-browser` waiting for a callback, its authorize address already read.
+pub struct Connecting {
+    pub child: Child,
+    pub authorize_url: url::Url,
+}
+
+impl Connecting {
+    /// The flow's state, taken from the authorize address.
+    pub fn state(&self) -> String {
+        query_param(&self.authorize_url, "state").expect("the authorize URL carries a state")
+    }
+
+    /// Waits for `amo connect` to end (at most 60 s).
+    pub fn finish(&mut self) -> Run {
+        self.child.finish(Duration::from_secs(60))
+    }
+}
+
+/// What the browser (or a crafted request) got back.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+pub fn query_param(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl World {
+    /// Starts `amo connect --no-browser --timeout 30` and reads the authorize address.
+    pub fn start_connect(&self, env: &[(&str, &str)]) -> Connecting {
+        let mut cmd = self.cmd();
+        cmd.args(["connect", "--no-browser", "--timeout", "30"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = Child::spawn(cmd);
+        let line = child.next_line(Duration::from_secs(30));
+        let authorize_url = url::Url::parse(line.trim())
+            .unwrap_or_else(|e| panic!("the first line is the authorize URL ({e}): {line}"));
+        Connecting {
+            child,
+            authorize_url,
+        }
+    }
+
+    /// The loopback address the redirect URI points at.
+    pub fn redirect_addr(&self) -> std::net::SocketAddr {
+        let url = url::Url::parse(&self.redirect_uri).unwrap();
+        format!("127.0.0.1:{}", url.port().unwrap())
+            .parse()
+            .unwrap()
+    }
+
+    /// The redirect URI with `params` as its query: what a browser would be sent to.
+    pub fn callback_url(&self, params: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.redirect_uri).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.to_string()
+    }
+
+    /// The path and query of [`World::callback_url`]: the target of a crafted request.
+    pub fn callback_target(&self, params: &[(&str, &str)]) -> String {
+        let url = url::Url::parse(&self.callback_url(params)).unwrap();
+        url[url::Position::BeforePath..].to_owned()
+    }
+
+    /// The `Host` header a browser sends to the redirect URI.
+    pub fn redirect_host(&self) -> String {
+        self.redirect_addr().to_string()
+    }
+
+    /// Plays the user's browser: GET `url`, following redirects, at most 20 s.
+    pub fn browse(&self, url: &str) -> Page {
+        self.rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let resp = client
+                .get(url)
+                .send()
+                .await
+                .expect("the browser gets a page");
+            Page {
+                status: resp.status().as_u16(),
+                url: resp.url().to_string(),
+                body: resp.text().await.unwrap_or_default(),
+            }
+        })
+    }
+
+    /// A fresh authorization code from the emulator (the redirect is not followed).
+    pub fn fresh_code(&self) -> String {
+        self.rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let url = format!(
+                "{}/oauth?client_id={}&state=probe&mode=popup",
+                self.emu.base_url(),
+                self.emu.client_id()
+            );
+            let resp = client.get(url).send().await.unwrap();
+            let loc = resp.headers()["location"].to_str().unwrap().to_owned();
+            query_param(&url::Url::parse(&loc).unwrap(), "code").unwrap()
+        })
+    }
+
+    /// The access and refresh tokens of the keychain item, if there is one.
+    pub fn keychain_token_values(&self) -> Vec<String> {
+        let Some(item) = self.keychain_tokens() else {
+            return Vec::new();
+        };
+        let v: serde_json::Value = serde_json::from_str(&item).expect("the item is JSON");
+        ["access_token", "refresh_token"]
+            .iter()
+            .filter_map(|k| v[*k].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Connects through the loopback flow and returns the secrets seen on the way: the code,
+    /// both tokens and the client secret.
+    pub fn connect_and_collect(&self) -> Vec<String> {
+        let mut c = self.start_connect(&[]);
+        let page = self.browse(c.authorize_url.as_str());
+        let run = c.finish();
+        assert!(
+            run.ok() && page.status == 200,
+            "connect failed: {page:?} {run}"
+        );
+        let code = query_param(&url::Url::parse(&page.url).unwrap(), "code").unwrap();
+        let mut secrets = self.keychain_token_values();
+        secrets.push(code);
+        secrets.push(self.emu.client_secret().to_owned());
+        secrets
+    }
+
+    /// `amo` with `args` and extra environment, at most `limit`.
+    pub fn amo_env(&self, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Child::spawn(cmd).finish(limit)
+    }
+}
+
+/// Sends `request` as is to `addr` and reads the answer until the server closes, within
+/// a few seconds; `None` when the connection failed or was reset before any answer.
+pub fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(10))).ok()?;
+    let _ = s.write_all(request);
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    (!buf.is_empty()).then(|| String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The status code of a raw HTTP answer.
+pub fn status_of(answer: &str) -> u16 {
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:.200}"))
+}
+
+/// A GET of `target` with `host` as the Host header.
+pub fn get_request(target: &str, host: &str) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }

@@ -1,0 +1,146 @@
+//! The keychain: without a Secret Service nothing is stored elsewhere and every command
+//! says so; with one, what one `amo` process stores the next one reads.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{secret_lookup, Child, World};
+
+const NO_BUS: (&str, &str) = ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+
+/// Asserts a run failed and named the keychain.
+fn names_the_keychain(what: &str, r: &common::Run) {
+    assert_ne!(r.code, 0, "{what}: {r}");
+    assert!(
+        r.stderr.contains("keychain"),
+        "{what}: names the keychain: {r}"
+    );
+    assert!(!r.stderr.trim_end().contains('\n'), "{what}: one line: {r}");
+}
+
+#[test]
+fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
+    let w = World::new();
+    let limit = Duration::from_secs(20);
+
+    // The client secret from the environment: the flow must not even start, since the
+    // tokens it would bring could not be kept.
+    let started = Instant::now();
+    let r = w.amo_env(
+        &["connect", "--no-browser", "--timeout", "30"],
+        &[NO_BUS],
+        limit,
+    );
+    names_the_keychain("connect", &r);
+    assert!(started.elapsed() < Duration::from_secs(10), "fails at once");
+    assert!(!r.stdout.contains("/oauth?"), "no authorize address: {r}");
+
+    // The client secret from the keychain.
+    let mut cmd = w.cmd();
+    cmd.env_remove("AMO_CLIENT_SECRET")
+        .env(NO_BUS.0, NO_BUS.1)
+        .args(["connect", "--no-browser", "--timeout", "30"]);
+    names_the_keychain(
+        "connect, secret in the keychain",
+        &Child::spawn(cmd).finish(limit),
+    );
+
+    // A pasted code is not exchanged either.
+    let code = w.fresh_code();
+    let r = w.amo_env(
+        &["connect", "--code", &code, "--account", &w.account()],
+        &[NO_BUS],
+        limit,
+    );
+    names_the_keychain("connect --code", &r);
+
+    let stats = w.emu.stats();
+    assert_eq!(stats.token_requests, 0, "nothing was exchanged: {stats:?}");
+    assert_eq!(w.amo(&["status", "--json"]).stdout.trim(), "[]");
+    assert!(w.keychain_tokens().is_none());
+    w.assert_no_secret_in_data(&[code, w.emu.client_secret().to_owned()]);
+}
+
+#[test]
+fn without_a_secret_service_every_command_on_a_connection_names_the_keychain() {
+    let w = World::new();
+    let mut secrets = w.connect_and_collect();
+    let item = w.keychain_tokens().unwrap();
+    let before = w.emu.stats();
+    let limit = Duration::from_secs(20);
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["account"],
+        &["refresh"],
+        &["disconnect"],
+    ] {
+        let r = w.amo_env(args, &[NO_BUS], limit);
+        names_the_keychain(&args.join(" "), &r);
+    }
+    let after = w.emu.stats();
+    assert_eq!(
+        after.token_requests, before.token_requests,
+        "no refresh is sent when its answer could not be stored"
+    );
+    assert_eq!(after.account_requests, before.account_requests);
+
+    // Back with the keychain, the connection is as it was.
+    assert_eq!(w.keychain_tokens().as_deref(), Some(item.as_str()));
+    assert_eq!(w.status_json()[0]["state"], "connected");
+    assert!(w.amo(&["account"]).ok());
+    secrets.extend(w.keychain_token_values());
+    w.assert_no_secret_in_data(&secrets);
+}
+
+#[test]
+fn tokens_stored_by_one_process_are_read_by_the_next() {
+    let w = World::new();
+    assert!(w.keychain_tokens().is_none());
+    let mut secrets = w.connect_and_collect();
+
+    // Between processes, the item is in the Secret Service, whole.
+    let item = secret_lookup(&format!("tokens:{}", w.account())).expect("the item exists");
+    let stored: serde_json::Value = serde_json::from_str(&item).unwrap();
+    assert_eq!(stored["kind"], "oauth");
+    let access = stored["access_token"].as_str().unwrap().to_owned();
+    assert!(access.len() > 100 && stored["refresh_token"].as_str().is_some());
+
+    // A later process shows it masked and uses it as is.
+    let status = w.status_json();
+    let masked = status[0]["access_token"].as_str().unwrap();
+    let (head, tail) = masked.split_once('…').expect("masked");
+    assert!(
+        access.starts_with(head) && access.ends_with(tail),
+        "{masked}"
+    );
+    let before = w.emu.stats();
+    assert!(w.amo(&["account"]).ok());
+    let after = w.emu.stats();
+    assert_eq!(after.api_unauthorized, 0);
+    assert_eq!(
+        after.token_requests, before.token_requests,
+        "no refresh needed"
+    );
+
+    // A refresh in one process is what the next one reads.
+    assert!(w.amo(&["refresh"]).ok());
+    let rotated = secret_lookup(&format!("tokens:{}", w.account())).unwrap();
+    assert_ne!(rotated, item);
+    let rotated: serde_json::Value = serde_json::from_str(&rotated).unwrap();
+    let masked = w.status_json()[0]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (head, tail) = masked.split_once('…').unwrap();
+    let new_access = rotated["access_token"].as_str().unwrap();
+    assert!(new_access.starts_with(head) && new_access.ends_with(tail));
+    assert!(w.amo(&["account"]).ok());
+    assert_eq!(w.emu.stats().api_unauthorized, 0);
+
+    secrets.extend(w.keychain_token_values());
+    w.assert_no_secret_in_data(&secrets);
+    assert!(w.amo(&["disconnect"]).ok());
+    assert!(secret_lookup(&format!("tokens:{}", w.account())).is_none());
+}
