@@ -123,10 +123,11 @@ pub async fn start_connect<R: Runtime>(
         let pasted = app
             .state::<AppState>()
             .take_flow(id)
-            .and_then(|f| f.finished_by_paste);
+            .and_then(|f| f.ended_by_paste);
         let ended = match (result, pasted) {
             (Ok(status), _) => FlowEnded::ok(id, status.account),
-            (Err(_), Some(account)) => FlowEnded::ok(id, account),
+            (Err(_), Some(Ok(account))) => FlowEnded::ok(id, account),
+            (Err(_), Some(Err(view))) => FlowEnded::failed(id, view),
             (Err(e), None) => FlowEnded::failed(id, e.view(engine.lang())),
         };
         events::flow_ended(&app, &ended);
@@ -153,7 +154,8 @@ pub async fn open_authorize_url<R: Runtime>(
     Ok(engine.open_browser(&url).err())
 }
 
-/// Finishes the flow from the address the browser ended on.
+/// Finishes the flow from the address the browser ended on. A wrong address leaves the flow
+/// waiting; a failure after its state was spent ends it, as the browser's return would.
 #[tauri::command]
 pub async fn complete_connect_paste<R: Runtime>(
     app: AppHandle<R>,
@@ -161,9 +163,33 @@ pub async fn complete_connect_paste<R: Runtime>(
     url: String,
 ) -> Result<ConnectionStatus> {
     let engine = state.engine(&app)?;
-    let status = engine.connect_pasted_url(&url).await.ui(&engine)?;
-    state.finish_flow_by_paste(&status.account);
-    Ok(status)
+    match engine.connect_pasted_url(&url).await {
+        Ok(status) => {
+            state.end_flow_by_paste(Ok(status.account.clone()));
+            Ok(status)
+        }
+        Err(e) => {
+            if !leaves_flow_waiting(&e) {
+                state.end_flow_by_paste(Err(e.view(engine.lang())));
+            }
+            Err(Error::engine(e, engine.lang()))
+        }
+    }
+}
+
+/// Errors found before the pasted address's state is spent: paste again, or let the
+/// browser come back.
+fn leaves_flow_waiting(e: &amo_core::Error) -> bool {
+    use amo_core::Error as E;
+    matches!(
+        e,
+        E::InvalidInput { .. }
+            | E::StateMissing
+            | E::StateUnknown
+            | E::RefererMissing
+            | E::RefererNotAllowed { .. }
+            | E::CallbackIncomplete { .. }
+    )
 }
 
 /// Exchanges an authorization code copied from the integration.
@@ -187,7 +213,10 @@ pub async fn connect_long_lived<R: Runtime>(
     account: String,
 ) -> Result<ConnectionStatus> {
     let engine = state.engine(&app)?;
-    engine.connect_long_lived(&token, &account).await.ui(&engine)
+    engine
+        .connect_long_lived(&token, &account)
+        .await
+        .ui(&engine)
 }
 
 /// Refreshes `account`'s tokens now.

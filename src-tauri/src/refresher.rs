@@ -2,7 +2,9 @@
 //! `REFRESH_MARGIN` from expiry, then asks the engine to refresh it. Timers, not polling:
 //! each is re-armed when the engine says a connection was made, refreshed or removed.
 
-use amo_core::{AccountHost, ConnState, ConnectionStatus, Engine, Error, TokenKind, REFRESH_MARGIN};
+use amo_core::{
+    AccountHost, ConnState, ConnectionStatus, Engine, Error, TokenKind, REFRESH_MARGIN,
+};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The one managed state: the engine (opened on first use), the waiting flow and the
 //! refresh timers.
 
-use amo_core::{CancelHandle, Engine, Lang, PendingConnect};
+use amo_core::{CancelHandle, Engine, ErrorView, Lang, PendingConnect};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +29,9 @@ pub struct Flow {
     expires_at: DateTime<Utc>,
     listen_addr: String,
     browser_error: Option<String>,
-    /// Set when the pasted address finished this flow before the browser came back.
-    pub finished_by_paste: Option<String>,
+    /// Set when a pasted address ended this flow before the browser came back: the account
+    /// it connected, or why it failed after the state was spent.
+    pub ended_by_paste: Option<std::result::Result<String, ErrorView>>,
 }
 
 /// What the page knows of a waiting flow. The state in the address is single-use and bound
@@ -84,7 +85,7 @@ impl AppState {
             expires_at: pending.expires_at,
             listen_addr: pending.listen_addr.to_string(),
             browser_error: pending.browser_error.clone(),
-            finished_by_paste: None,
+            ended_by_paste: None,
         };
         let view = flow.view();
         *lock(&self.flow) = Some(flow);
@@ -112,10 +113,11 @@ impl AppState {
         }
     }
 
-    /// The pasted address connected `account`: the listener is no longer needed.
-    pub fn finish_flow_by_paste(&self, account: &str) {
+    /// A pasted address ended the flow (connected, or failed once its state was spent): the
+    /// listener is no longer needed, and the flow's end reports `outcome`.
+    pub fn end_flow_by_paste(&self, outcome: std::result::Result<String, ErrorView>) {
         if let Some(f) = lock(&self.flow).as_mut() {
-            f.finished_by_paste = Some(account.to_owned());
+            f.ended_by_paste = Some(outcome);
             f.cancel.cancel();
         }
     }

@@ -41,10 +41,10 @@ function item(e) {
   return el('li', { class: `entry ${e.ok ? 'ok' : 'bad'}`, 'data-testid': 'activity-entry', 'data-step': e.step },
     el('span', { class: 'dot', 'aria-hidden': 'true' }),
     el('div', { class: 'entry-body' },
-      el('div', { class: 'entry-head' },
-        el('span', { class: 'entry-step' }, stepLabel(e.step)),
-        el('time', { datetime: e.ts, class: 'entry-time' }, formatClock(e.ts))),
-      e.account ? el('div', { class: 'entry-account' }, e.account) : null,
+      el('div', { class: 'entry-step' }, stepLabel(e.step)),
+      el('div', { class: 'entry-meta' },
+        el('time', { datetime: e.ts }, formatClock(e.ts)),
+        e.account ? el('span', { class: 'entry-account' }, e.account) : null),
       e.detail ? el('div', { class: 'entry-detail' }, e.detail) : null,
       e.ok ? null : el('span', { class: 'visually-hidden' }, t('ui.activity.failed'))));
 }

@@ -64,7 +64,7 @@ function card(c) {
     el('button', { type: 'button', class: 'btn', 'data-testid': 'test-button',
       onclick: (e) => act(c.account, e.currentTarget, test) }, t('ui.cards.test')),
     el('button', { type: 'button', class: 'btn danger-outline', 'data-testid': 'disconnect-button',
-      onclick: (e) => act(c.account, e.currentTarget, disconnect) }, t('ui.cards.disconnect'))),
+      onclick: (e) => act(c.account, e.currentTarget, () => disconnect(c)) }, t('ui.cards.disconnect'))),
   el('div', { class: 'card-result', 'data-testid': 'card-result', 'aria-live': 'polite' },
     result ? renderResult(result) : null));
 }
@@ -110,6 +110,8 @@ async function act(account, button, action) {
       results.set(account, { error: err });
     }
     renderCards(last.connections, last.marginSecs);
+    const sel = `[data-account="${CSS.escape(account)}"] [data-testid="card-result"]`;
+    document.querySelector(sel)?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   });
 }
 
@@ -123,9 +125,11 @@ async function test(account) {
   results.set(account, { info: await call('test_connection', { account }) });
 }
 
-async function disconnect(account) {
+async function disconnect(c) {
+  const account = c.account;
+  const label = c.name ? `${c.name} (${account})` : account;
   const ok = await confirmDialog({
-    title: t('ui.confirm.title', { account }),
+    title: t('ui.confirm.title', { account: label }),
     body: t('ui.confirm.body'),
     confirm: t('ui.cards.disconnect'),
   });

@@ -139,6 +139,7 @@ async function paste() {
     showIdle();
     connected(status);
   } catch (err) {
+    $('waiting-status').textContent = t('ui.wait.status_waiting');
     showError('waiting-error', err);
   }
 }
@@ -150,7 +151,9 @@ export function onCallbackReceived() {
 
 /** A request reached the listener and was refused; the flow still waits. */
 export function onRefusedWhileWaiting(error) {
-  if (flow) showError('waiting-error', error);
+  if (!flow) return;
+  $('waiting-status').textContent = t('ui.wait.status_waiting');
+  showError('waiting-error', error);
 }
 
 /** The flow ended: connected, refused, timed out or cancelled. */
@@ -179,6 +182,7 @@ function wireOtherWay(formId, submitId, accountId, secretId, errorId, send) {
         const status = await send(account, secret);
         $(secretId).value = '';
         $(accountId).value = '';
+        $('other-ways').open = false;
         connected(status);
       } catch (err) {
         if (err?.field === 'account') fieldError(accountId, err.message);

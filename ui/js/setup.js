@@ -61,7 +61,8 @@ export function renderSetup(settings) {
   $('redirect-uri').value = s.redirect_uri || '';
   const platform = s.platform === 'kommo' ? 'platform-kommo' : 'platform-amocrm';
   $(platform).checked = true;
-  $('client-secret').placeholder = s.client_secret_set ? t('ui.setup.secret_placeholder') : '';
+  const secretFromEnv = overridden.has(ENV.client_secret);
+  $('client-secret').placeholder = s.client_secret_set && !secretFromEnv ? t('ui.setup.secret_placeholder') : '';
   const hints = {
     client_id: t('ui.setup.client_id_hint'),
     client_secret: t(s.client_secret_set ? 'ui.setup.secret_saved' : 'ui.setup.secret_hint'),
@@ -71,7 +72,9 @@ export function renderSetup(settings) {
     const fromEnv = overridden.has(ENV[field]);
     $(id).disabled = fromEnv;
     fieldError(id, '');
-    $(`${id}-hint`).textContent = fromEnv ? t('ui.setup.from_env', { var: ENV[field] }) : hints[field];
+    const envNote = t('ui.setup.from_env', { var: ENV[field] });
+    const keepHint = field === 'redirect_uri';
+    $(`${id}-hint`).textContent = fromEnv ? (keepHint ? `${envNote} ${hints[field]}` : envNote) : hints[field];
   }
   const platformEnv = overridden.has(ENV.platform);
   for (const id of ['platform-amocrm', 'platform-kommo']) $(id).disabled = platformEnv;
