@@ -50,7 +50,9 @@ pub async fn get_overview<R: Runtime>(
 ) -> Result<Overview> {
     let engine = state.engine(&app)?;
     let flow = state.flow_view();
-    blocking(&engine, move |e| Ok(view::overview(e, flow))).await
+    let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await;
+    crate::ready::mark();
+    overview
 }
 
 /// The newest `limit` steps of the activity log, newest first.

@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod events;
+mod ready;
 mod refresher;
 mod state;
 mod view;
