@@ -114,7 +114,7 @@ impl Engine {
         };
         let (host, path) = (redirect.authority(), redirect.url().path().to_owned());
         let engine = self.clone();
-        let secs = deadline.as_secs();
+        let secs = deadline.as_secs_f64().round() as u64;
         tokio::spawn(async move {
             let r = listener::serve(tcp, host, path, deadline, cancel_rx, handler).await;
             let r = r.unwrap_or_else(|stop| {
