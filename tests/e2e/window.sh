@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# End-to-end test of the desktop window: tauri-driver + WebKitWebDriver drive the real
+# amo-connector window against the local amoCRM emulator and the real Secret Service.
+#
+#   xvfb-run -a -s '-screen 0 1280x900x24' scripts/with-keyring tests/e2e/window.sh
+#
+# Needs `cargo build --workspace --bins` first (scripts/test does it), an X display, a
+# keyring session (scripts/with-keyring), tauri-driver, WebKitWebDriver, ImageMagick's
+# `import` and secret-tool. Screenshots go to $AMO_ARTIFACTS_DIR (default artifacts/);
+# AMO_E2E_UPDATE_DOCS=0 keeps docs/screenshots/ untouched. Prints one line per check and
+# ends with "N passed, N failed"; the exit status is non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:/root/.cargo/bin:$PATH"
+export WEBKIT_DISABLE_DMABUF_RENDERER="${WEBKIT_DISABLE_DMABUF_RENDERER:-1}"
+export WEBKIT_DISABLE_COMPOSITING_MODE="${WEBKIT_DISABLE_COMPOSITING_MODE:-1}"
+export NO_AT_BRIDGE=1
+# Without a desktop session xdg-open hands addresses to $BROWSER (the test's fake browser).
+unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
+
+for tool in tauri-driver WebKitWebDriver import secret-tool curl python3; do
+  command -v "$tool" >/dev/null || {
+    echo "window.sh: $tool is missing (scripts/setup installs it)" >&2
+    exit 1
+  }
+done
+[ -n "${DISPLAY:-}" ] || { echo "window.sh: no DISPLAY (run under xvfb-run)" >&2; exit 1; }
+for bin in amo-connector amo-emulator; do
+  [ -x "target/debug/$bin" ] || {
+    echo "window.sh: target/debug/$bin is missing (cargo build --workspace --bins)" >&2
+    exit 1
+  }
+done
+
+# The Python driver kills what it started (app, tauri-driver, emulator) on any exit;
+# this trap only passes an interrupt on to it.
+python3 tests/e2e/window.py "$@" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
+status=0
+wait "$pid" || status=$?
+# A signal interrupts the first wait; wait again for the driver's own clean-up.
+if kill -0 "$pid" 2>/dev/null; then wait "$pid" || status=$?; fi
+exit "$status"
