@@ -1,6 +1,7 @@
 //! Background refresh: one timer per connection that sleeps until the access token is
 //! `REFRESH_MARGIN` from expiry, then asks the engine to refresh it. Timers, not polling:
-//! each is re-armed when the engine says a connection was made, refreshed or removed.
+//! each is re-armed when the engine says a connection was made, refreshed or removed. A
+//! timer is only ever stopped while it sleeps, never in the middle of a refresh.
 
 use amo_core::{
     AccountHost, ConnState, ConnectionStatus, Engine, Error, TokenKind, REFRESH_MARGIN,
@@ -8,7 +9,8 @@ use amo_core::{
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tauri::async_runtime::{self, JoinHandle};
+use tauri::async_runtime;
+use tokio::sync::oneshot;
 
 /// How long to wait after a failed refresh that may pass (network, 5xx), doubling up to
 /// `RETRY_MAX`.
@@ -17,10 +19,11 @@ const RETRY_MAX: Duration = Duration::minutes(30);
 /// A little past the margin, so the engine agrees the token is due.
 const SLACK: Duration = Duration::seconds(5);
 
-/// The timers, by account; clones share them.
+/// The timers, by account; dropping a timer's sender stops it at its next sleep. Clones
+/// share them.
 #[derive(Default, Clone)]
 pub struct Refresher {
-    timers: Arc<Mutex<HashMap<String, JoinHandle<()>>>>,
+    timers: Arc<Mutex<HashMap<String, oneshot::Sender<()>>>>,
 }
 
 impl Refresher {
@@ -42,28 +45,25 @@ impl Refresher {
         let Ok(host) = AccountHost::parse(account) else {
             return;
         };
-        let task = async_runtime::spawn(watch(engine.clone(), host));
-        let old = self.lock().insert(account.to_owned(), task);
-        if let Some(old) = old {
-            old.abort();
-        }
+        let (keep, stop) = oneshot::channel();
+        // Replacing the sender stops the earlier timer.
+        self.lock().insert(account.to_owned(), keep);
+        async_runtime::spawn(watch(engine.clone(), host, stop));
     }
 
     /// Stops `account`'s timer.
     pub fn disarm(&self, account: &str) {
-        if let Some(old) = self.lock().remove(account) {
-            old.abort();
-        }
+        self.lock().remove(account);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JoinHandle<()>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<()>>> {
         self.timers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 /// Sleeps until `host` is due, refreshes, and goes round again until the connection can no
 /// longer be refreshed.
-async fn watch(engine: Engine, host: AccountHost) {
+async fn watch(engine: Engine, host: AccountHost, mut stop: oneshot::Receiver<()>) {
     let mut retry = RETRY_FIRST;
     let mut last_try: Option<DateTime<Utc>> = None;
     loop {
@@ -74,13 +74,17 @@ async fn watch(engine: Engine, host: AccountHost) {
         let Some(due) = due_at(&status, Utc::now(), last_try) else {
             return;
         };
-        sleep_until(due).await;
+        if !sleep_until(due, &mut stop).await {
+            return;
+        }
         last_try = Some(Utc::now());
         match engine.refresh_if_needed(&host).await {
             Ok(_) => retry = RETRY_FIRST,
             Err(e) if gives_up(&e) => return,
             Err(_) => {
-                sleep_until(Utc::now() + retry).await;
+                if !sleep_until(Utc::now() + retry, &mut stop).await {
+                    return;
+                }
                 retry = (retry * 2).min(RETRY_MAX);
             }
         }
@@ -119,9 +123,13 @@ fn gives_up(e: &Error) -> bool {
         )
 }
 
-async fn sleep_until(t: DateTime<Utc>) {
+/// Sleeps until `t`; false when the timer was stopped (replaced or disarmed) meanwhile.
+async fn sleep_until(t: DateTime<Utc>, stop: &mut oneshot::Receiver<()>) -> bool {
     let wait = (t - Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(wait).await;
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = stop => false,
+    }
 }
 
 #[cfg(test)]
