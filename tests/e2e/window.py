@@ -11,6 +11,7 @@ Waits poll the DOM through WebDriver (every 100 ms, bounded); there are no fixed
 Prints one line per check and ends with "N passed, N failed".
 """
 
+import http.client
 import json
 import os
 import shutil
@@ -156,6 +157,19 @@ class Driver:
         data = None if body is None else json.dumps(body).encode()
         r = urllib.request.Request(self.base + path, data=data, method=method,
                                    headers={"Content-Type": "application/json"})
+        for attempt in range(3):
+            try:
+                return self._send(r, method, path, timeout)
+            except (http.client.RemoteDisconnected, ConnectionResetError) as e:
+                # tauri-driver reuses a pooled connection to WebKitWebDriver that the
+                # latter may just have closed; it then drops ours before forwarding the
+                # command ("client error (SendRequest)"), so sending it again is safe.
+                log(f"{method} {path}: {type(e).__name__}, sending again")
+                if attempt == 2:
+                    raise
+
+    @staticmethod
+    def _send(r, method, path, timeout):
         try:
             with urllib.request.urlopen(r, timeout=timeout) as resp:
                 return json.loads(resp.read() or b"{}").get("value")
@@ -197,17 +211,28 @@ class Driver:
         v = self.s("POST", "/element", {"using": "css selector", "value": css})
         return v[WEB_ELEMENT]
 
+    def on_element(self, css, act):
+        """Runs `act(element_id)` on the element `css` finds; when the page has just
+        re-rendered it (cards are rebuilt on every update), finds the new one."""
+        for attempt in range(5):
+            try:
+                return act(self.find(css))
+            except WebDriverError as e:
+                if "stale element" not in str(e) or attempt == 4:
+                    raise
+
     def click(self, css):
-        self.s("POST", f"/element/{self.find(css)}/click", {})
+        self.on_element(css, lambda el: self.s("POST", f"/element/{el}/click", {}))
 
     def type(self, css, text):
-        el = self.find(css)
-        self.s("POST", f"/element/{el}/clear", {})
-        self.s("POST", f"/element/{el}/value", {"text": text})
+        def act(el):
+            self.s("POST", f"/element/{el}/clear", {})
+            self.s("POST", f"/element/{el}/value", {"text": text})
+        self.on_element(css, act)
 
     def text(self, css):
         """The element's rendered text (WebDriver's visible text)."""
-        return self.s("GET", f"/element/{self.find(css)}/text")
+        return self.on_element(css, lambda el: self.s("GET", f"/element/{el}/text"))
 
     def visible(self, css):
         return self.js(
@@ -219,6 +244,13 @@ class Driver:
     def wait_visible(self, css, timeout=WAIT):
         wait_until(f"{css} to show", lambda: self.visible(css), timeout)
 
+    def toast_gone(self, timeout=10):
+        """Waits until the toast has faded out (it hides itself after a few seconds)."""
+        wait_until("the toast to fade", lambda: self.js(
+            "const t = document.getElementById('toast');"
+            "return !t.classList.contains('show') && getComputedStyle(t).opacity === '0';"),
+            timeout)
+
     def html(self):
         return self.js("return document.documentElement.outerHTML;")
 
@@ -226,13 +258,14 @@ class Driver:
 # --- the world around the window -----------------------------------------------------
 
 
-def start_emulator(env, client_secret=None):
+def start_emulator(env, name, client_secret=None):
     callback_port = free_port()
     args = [EMULATOR, "--auto-approve", "--port", "0",
             "--redirect-uri", f"http://127.0.0.1:{callback_port}/amocrm/callback"]
     if client_secret:
         args += ["--client-secret", client_secret]
-    p = spawn(args, env, stdout=subprocess.PIPE, text=True)
+    with open(os.path.join(ARTIFACTS, f"e2e-window-{name}-emulator.log"), "w") as err:
+        p = spawn(args, env, stdout=subprocess.PIPE, stderr=err, text=True)
     line = p.stdout.readline()
     if not line:
         raise RuntimeError("the emulator printed nothing")
@@ -292,10 +325,21 @@ exec curl -sSL --max-time 30 "$1" -o /dev/null
     return path
 
 
-def screenshot(name):
+def screenshot(name, d=None):
+    """The X display (WebKitWebDriver's own screenshot can hang under Xvfb), cropped to
+    the window when the driver says where it is."""
     os.makedirs(SHOTS_DIR, exist_ok=True)
     path = os.path.join(SHOTS_DIR, name)
-    subprocess.run(["import", "-window", "root", path], check=True, timeout=30,
+    crop = []
+    if d is not None:
+        try:
+            r = d.s("GET", "/window/rect")
+            x, y, w, h = (int(r[k]) for k in ("x", "y", "width", "height"))
+            if w > 0 and h > 0 and x >= 0 and y >= 0:
+                crop = ["-crop", f"{w}x{h}+{x}+{y}", "+repage"]
+        except (WebDriverError, KeyError, TypeError, ValueError) as e:
+            log(f"no window rectangle, the whole display then: {e}")
+    subprocess.run(["import", "-window", "root", *crop, path], check=True, timeout=30,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return path
 
@@ -319,7 +363,7 @@ class Scenario:
                if not k.startswith("AMO_") or k == "AMO_ARTIFACTS_DIR"}
         for k in ("XDG_CURRENT_DESKTOP", "DESKTOP_SESSION", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
             env.pop(k, None)
-        self.emu_proc, self.emu = start_emulator(env, self.emulator_secret)
+        self.emu_proc, self.emu = start_emulator(env, self.name(), self.emulator_secret)
         env.update({
             "AMO_CONNECTOR_HOME": os.path.join(self.tmp, "home"),
             "AMO_BASE_URL": self.emu["base_url"],
@@ -357,7 +401,7 @@ class Scenario:
     def __exit__(self, exc_type, *_):
         if exc_type is not None:
             try:  # what the window showed when it went wrong, for the artifacts
-                screenshot(f"error-{self.name()}.png")
+                screenshot(f"error-{self.name()}.png", self.d)
                 with open(os.path.join(ARTIFACTS, f"e2e-window-error-{self.name()}.html"), "w") as f:
                     f.write(self.d.html())
             except Exception as e:
@@ -410,8 +454,9 @@ def happy(lang):
         account = emu["account_host"]
         fill_setup(d, w, emu["client_id"], emu["client_secret"], emu["redirect_uri"])
 
+        d.toast_gone()
         d.frame_painted()
-        publish(screenshot(f"dashboard-not-connected-{lang}.png"))
+        publish(screenshot(f"dashboard-not-connected-{lang}.png", d))
         check("no connection card before connecting",
               d.js("return document.querySelectorAll('[data-testid=connection-card]').length") == 0)
 
@@ -423,8 +468,9 @@ def happy(lang):
         opened = sc.browser_opened()
         check("the browser got the emulator's authorize address",
               opened.startswith(emu["base_url"].rstrip("/")) and "state=" in opened, opened)
+        d.toast_gone()
         d.frame_painted()
-        publish(screenshot(f"waiting-{lang}.png"))
+        publish(screenshot(f"waiting-{lang}.png", d))
         sc.release_browser()
 
         card = "[data-testid=connection-card]"
@@ -446,11 +492,9 @@ def happy(lang):
                            "access token": tokens.get("access_token"),
                            "refresh token": tokens.get("refresh_token")}, "connected")
 
-        # Let the toast go, so the picture shows the dashboard as the user keeps it.
-        wait_until("the toast to go", lambda: not d.js(
-            "return document.getElementById('toast').classList.contains('show')"), timeout=10)
+        d.toast_gone()
         d.frame_painted()
-        publish(screenshot(f"connected-{lang}.png"))
+        publish(screenshot(f"connected-{lang}.png", d))
 
         # Refresh moves the expiry.
         expires_css = f"{card} [data-testid=card-expires] time"
@@ -485,7 +529,7 @@ def happy(lang):
               w["tested"] in result and ACCOUNT_NAME in result and str(info["id"]) in result,
               repr(result))
         d.frame_painted()
-        screenshot(f"tested-{lang}.png")
+        screenshot(f"tested-{lang}.png", d)
 
         # Disconnect, confirmed in the page's dialog.
         label = d.text(f"{card} [data-testid=disconnect-button]")
@@ -497,7 +541,7 @@ def happy(lang):
         check(f"dialog's confirm button reads “{w['disconnect']}”", ok_label == w["disconnect"],
               repr(ok_label))
         d.frame_painted()
-        screenshot(f"confirm-disconnect-{lang}.png")
+        screenshot(f"confirm-disconnect-{lang}.png", d)
         d.click("[data-testid=confirm-ok]")
         wait_until("the card to go", lambda: d.js(
             "return document.querySelectorAll('[data-testid=connection-card]').length === 0"
@@ -507,7 +551,7 @@ def happy(lang):
         label = d.text("[data-testid=connect-button]")
         check("Connect is offered again", label.startswith(w["connect"]), repr(label))
         d.frame_painted()
-        screenshot(f"disconnected-{lang}.png")
+        screenshot(f"disconnected-{lang}.png", d)
 
 
 def failure(lang):
@@ -535,7 +579,7 @@ def failure(lang):
               secret_lookup(f"tokens:{emu['account_host']}") is None)
         check("the page does not contain the secret typed in", bad not in d.html())
         d.frame_painted()
-        screenshot(f"wrong-secret-{lang}.png")
+        screenshot(f"wrong-secret-{lang}.png", d)
 
 
 def main():
