@@ -148,6 +148,10 @@ class WebDriverError(Exception):
     pass
 
 
+class Interrupted(BaseException):
+    """SIGTERM, SIGINT or SIGHUP: stop everything and say so."""
+
+
 class Driver:
     def __init__(self, port):
         self.base = f"http://127.0.0.1:{port}"
@@ -399,7 +403,9 @@ class Scenario:
         return os.path.exists(p) and open(p).read().strip()
 
     def __exit__(self, exc_type, *_):
-        if exc_type is not None:
+        if exc_type is Interrupted:
+            self.d.sid = None  # the processes go below; nobody is left to answer
+        elif exc_type is not None:
             try:  # what the window showed when it went wrong, for the artifacts
                 screenshot(f"error-{self.name()}.png", self.d)
                 with open(os.path.join(ARTIFACTS, f"e2e-window-error-{self.name()}.html"), "w") as f:
@@ -587,6 +593,20 @@ def main():
     with open(os.path.join(ROOT, "locales/ru.json")) as f:
         WORDS["ru"]["bad_secret"] = json.load(f)["error.amo.client_secret"].rstrip(".")
     started = time.monotonic()
+    try:
+        run_all()
+    except Interrupted as e:
+        check("the run was not interrupted", False, f"signal {e.args[0]}")
+        stop_all()
+        log(f"interrupted after {time.monotonic() - started:.1f}s")
+        print(f"{passed} passed, {failed} failed", flush=True)
+        return 128 + e.args[0]
+    log(f"took {time.monotonic() - started:.1f}s; screenshots in {SHOTS_DIR}")
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed or not passed else 0
+
+
+def run_all():
     for name, run in (("happy-en", lambda: happy("en")), ("happy-ru", lambda: happy("ru")),
                       ("failure-en", lambda: failure("en")), ("failure-ru", lambda: failure("ru"))):
         try:
@@ -596,15 +616,10 @@ def main():
             traceback.print_exc()
         finally:
             stop_all()
-    log(f"took {time.monotonic() - started:.1f}s; screenshots in {SHOTS_DIR}")
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed or not passed else 0
 
 
 def on_signal(signum, _frame):
-    stop_all()
-    print(f"{passed} passed, {failed + 1} failed", flush=True)
-    sys.exit(128 + signum)
+    raise Interrupted(signum)
 
 
 if __name__ == "__main__":
