@@ -32,7 +32,7 @@ EMULATOR = os.path.join(ROOT, "target/debug/amo-emulator")
 ARTIFACTS = os.path.abspath(os.environ.get("AMO_ARTIFACTS_DIR") or "artifacts")
 SHOTS_DIR = os.path.join(ARTIFACTS, "e2e-window")
 DOCS_SHOTS = os.path.join(ROOT, "docs/screenshots")
-UPDATE_DOCS = os.environ.get("AMO_E2E_UPDATE_DOCS", "1") != "0"
+UPDATE_DOCS = os.environ.get("AMO_E2E_UPDATE_DOCS", "0") == "1"
 HTTP_TIMEOUT = 30  # seconds, for every single call to the driver
 WAIT = 30  # seconds, for any one condition in the window
 ACCOUNT_NAME = "Emulated account"

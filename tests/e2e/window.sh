@@ -7,7 +7,7 @@
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display, a
 # keyring session (scripts/with-keyring), tauri-driver, WebKitWebDriver, ImageMagick's
 # `import` and secret-tool. Screenshots go to $AMO_ARTIFACTS_DIR (default artifacts/);
-# AMO_E2E_UPDATE_DOCS=0 keeps docs/screenshots/ untouched. Prints one line per check and
+# AMO_E2E_UPDATE_DOCS=1 also copies the main screenshots to docs/screenshots/. Prints one line per check and
 # ends with "N passed, N failed"; the exit status is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
