@@ -191,7 +191,7 @@ impl Engine {
         self.log(
             step,
             account.map(AccountHost::as_str),
-            &e.describe(Lang::default()),
+            &e.describe(self.lang()),
             false,
         );
         self.emit(EngineEvent::Failed {
@@ -442,12 +442,7 @@ impl Engine {
     /// [`Error::Database`].
     pub fn cleanup(&self) -> Result<usize> {
         let n = self.db().delete_expired_states(Utc::now())?;
-        self.log(
-            "cleanup",
-            None,
-            &format!("{n} expired states removed"),
-            true,
-        );
+        self.log("cleanup", None, &n.to_string(), true);
         Ok(n)
     }
 }

@@ -131,7 +131,7 @@ impl Engine {
         self.log(
             "listening",
             None,
-            &format!("on {addr}{}", redirect.url().path()),
+            &format!("{addr}{}", redirect.url().path()),
             true,
         );
         let browser_error = if opts.open_browser {
@@ -182,7 +182,7 @@ impl Engine {
         self.log(
             "state_created",
             None,
-            &format!("valid until {}", crate::journal::rfc3339(expires_at)),
+            &crate::journal::rfc3339(expires_at),
             true,
         );
         Ok((state, expires_at))
@@ -362,7 +362,7 @@ impl Engine {
                 Err(e) => self.log(
                     "account_unread",
                     Some(account.as_str()),
-                    &e.to_string(),
+                    &e.describe(self.lang()),
                     false,
                 ),
             }
@@ -395,12 +395,7 @@ impl Engine {
             reconnect_reason: None,
         })?;
         drop(db);
-        self.log(
-            "stored",
-            Some(account.as_str()),
-            "tokens saved in the keychain",
-            true,
-        );
+        self.log("stored", Some(account.as_str()), "", true);
         Ok(())
     }
 

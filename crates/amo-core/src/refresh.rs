@@ -93,12 +93,7 @@ impl Engine {
             .await
         {
             Err(Error::Amo(p)) if p.status == 401 && set.kind == TokenKind::Oauth => {
-                self.log(
-                    "api_unauthorized",
-                    Some(account.as_str()),
-                    "retrying after refresh",
-                    false,
-                );
+                self.log("api_unauthorized", Some(account.as_str()), "", false);
                 let set = self
                     .tokens(account, When::Rejected(&set.access_token))
                     .await?;
@@ -234,7 +229,7 @@ impl Engine {
                 let reconnect = matches!(e, Error::ReconnectNeeded { .. });
                 let reason = match &e {
                     Error::ReconnectNeeded { reason, .. } => reason.clone(),
-                    other => other.describe(crate::i18n::Lang::default()),
+                    other => other.describe(self.lang()),
                 };
                 self.db()
                     .mark_failed(account, &reason, reconnect, Utc::now())?;
