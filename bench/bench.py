@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""Measures amo-connector beside an empty Tauri 2 window and `secret-tool`, on this machine,
+in one run, and prints a Markdown table of figures and ratios. Run through scripts/bench,
+which builds the binaries and provides the X display, the D-Bus session and the keychain.
+
+Window start: from just before spawn to the time the window's ready hook writes to
+$AMO_BENCH_READY_FILE (docs/benchmarks.md, "Readiness"). Memory: the sum of Pss over the
+process tree, read from /proc/PID/smaps_rollup once the window is ready and has settled.
+Idle CPU: utime+stime ticks of the tree over a quiet interval, in % of one core.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+READY_TIMEOUT = 120  # seconds; a debug build on a loaded CI runner is slow, not broken
+
+
+class HarnessError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- process trees, /proc
+
+
+def proc_stat(pid):
+    """(ppid, utime + stime in ticks) of a live process, else None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def tree(root):
+    """The pids of `root` and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = proc_stat(int(entry))
+            if st:
+                children.setdefault(st[0], []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def other_webkit_processes():
+    """WebKit processes already running elsewhere: they share library pages with ours,
+    which lowers our PSS, and they compete for the CPU."""
+    n = 0
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().startswith("WebKit"):
+                n += 1
+        except OSError:
+            pass  # exited meanwhile
+    return n
+
+
+def tree_pss_kib(root):
+    total = 0
+    for pid in tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass  # exited meanwhile
+    return total
+
+
+def tree_ticks(root):
+    return {pid: st[1] for pid in tree(root) if (st := proc_stat(pid))}
+
+
+def tree_cpu_percent(root, seconds):
+    before = tree_ticks(root)
+    time.sleep(seconds)
+    after = tree_ticks(root)
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+    return 100.0 * ticks / CLK_TCK / seconds
+
+
+def stop_tree(proc):
+    pids = tree(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for pid in pids[1:]:  # WebKit helpers normally leave with their parent
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+def launch_window(binary, env, work, settle, idle):
+    """One launch: seconds to ready, PSS in KiB after `settle` s, idle CPU % (if idle)."""
+    ready = work / "ready"
+    ready.unlink(missing_ok=True)
+    log = open(work / f"{binary.name}.log", "ab")
+    t0 = time.time()
+    proc = subprocess.Popen(
+        [str(binary)], env={**env, "AMO_BENCH_READY_FILE": str(ready)},
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )
+    try:
+        while not ready.exists() or not ready.read_text().endswith("\n"):
+            if proc.poll() is not None:
+                raise HarnessError(f"{binary.name} exited ({proc.returncode}) before it was "
+                                   f"ready; see {log.name}:\n{tail(work / log.name)}")
+            if time.time() - t0 > READY_TIMEOUT:
+                raise HarnessError(f"{binary.name} gave no ready signal in {READY_TIMEOUT} s: "
+                                   "is its AMO_BENCH_READY_FILE hook in place? "
+                                   "(docs/benchmarks.md, Readiness)")
+            time.sleep(0.002)
+        start = float(ready.read_text()) - t0
+        time.sleep(settle)
+        pss = tree_pss_kib(proc.pid)
+        cpu = tree_cpu_percent(proc.pid, idle) if idle else None
+        return start, pss, cpu
+    finally:
+        stop_tree(proc)
+        log.close()
+
+
+def tail(path, lines=15):
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def measure_windows(app, base, env, work, runs, settle, idle, warmup):
+    """Alternates the two windows, swapping who goes first each run, so drift hits both."""
+    results = {app: [], base: []}
+    for _ in range(warmup):
+        for binary in (app, base):
+            launch_window(binary, env, work, 0, 0)
+    for i in range(runs):
+        order = (app, base) if i % 2 == 0 else (base, app)
+        for binary in order:
+            last = i == runs - 1
+            results[binary].append(launch_window(binary, env, work, settle, idle if last else 0))
+    return results
+
+
+def start_emulator(bins, work):
+    redirect = f"http://127.0.0.1:{free_port()}/amocrm/callback"
+    proc = subprocess.Popen(
+        [str(bins / "amo-emulator"), "--auto-approve", "--port", "0", "--redirect-uri", redirect],
+        stdout=subprocess.PIPE, stderr=open(work / "emulator.log", "wb"), text=True,
+    )
+    line = proc.stdout.readline()
+    if not line:
+        raise HarnessError(f"amo-emulator did not start:\n{tail(work / 'emulator.log')}")
+    return proc, json.loads(line)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def amo_env(emu, home):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XDG_CURRENT_DESKTOP", "DESKTOP_SESSION", "LC_ALL", "LC_MESSAGES")}
+    env.update(
+        AMO_CONNECTOR_HOME=str(home), AMO_BASE_URL=emu["base_url"],
+        AMO_CLIENT_ID=emu["client_id"], AMO_CLIENT_SECRET=emu["client_secret"],
+        AMO_REDIRECT_URI=emu["redirect_uri"], AMO_LANG="en", LANG="C.UTF-8",
+    )
+    return env
+
+
+def measure_connects(bins, emu, work, runs):
+    """`amo connect` wall time and callback_received → stored from the activity log."""
+    browser = work / "browser"
+    browser.write_text('#!/bin/sh\n# Plays the user\'s browser: follow the redirects.\n'
+                       'exec curl -sSL --max-time 20 -o /dev/null "$1"\n')
+    browser.chmod(0o755)
+    walls, stores, home = [], [], None
+    for i in range(runs):
+        home = work / f"home-{i}"
+        env = {**amo_env(emu, home), "BROWSER": str(browser)}
+        t0 = time.perf_counter()
+        r = subprocess.run([str(bins / "amo"), "connect", "--timeout", "60"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        walls.append(time.perf_counter() - t0)
+        if r.returncode != 0:
+            raise HarnessError(f"amo connect failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+        stores.append(callback_to_stored(home / "activity.log"))
+    return walls, stores, home
+
+
+def callback_to_stored(log):
+    steps = {}
+    for line in log.read_text().splitlines():
+        e = json.loads(line)
+        steps.setdefault(e["step"], parse_ts(e["ts"]))
+    try:
+        return steps["stored"] - steps["callback_received"]
+    except KeyError as missing:
+        raise HarnessError(f"{log} has no {missing} step") from None
+
+
+def parse_ts(ts):
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def measure_status(bins, env, account, runs):
+    """`amo status --json` against one `secret-tool lookup`, alternating, after a warm-up."""
+    amo = [str(bins / "amo"), "status", "--json"]
+    lookup = ["secret-tool", "lookup", "service", "amo-connector", "username",
+              f"tokens:{account}"]
+    status = json.loads(subprocess.run(amo, env=env, capture_output=True, check=True).stdout)
+    if [c["account"] for c in status] != [account] or not status[0]["usable"]:
+        raise HarnessError(f"amo status does not show one usable connection: {status}")
+    if not subprocess.run(lookup, env=env, capture_output=True, check=True).stdout:
+        raise HarnessError("secret-tool finds no token item")
+    times = {"amo": [], "lookup": []}
+    for i in range(runs + 3):
+        for name, cmd in (("amo", amo), ("lookup", lookup)):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+            if i >= 3:  # the first three pairs warm the caches
+                times[name].append(time.perf_counter() - t0)
+    return times["amo"], times["lookup"]
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), "?")
+    mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    webkit = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libwebkit2gtk-4.1-0"],
+                            capture_output=True, text=True).stdout or "?"
+    debian = Path("/etc/debian_version").read_text().strip() if Path(
+        "/etc/debian_version").exists() else "?"
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem / 1024 / 1024:.1f} GiB RAM, "
+            f"kernel {os.uname().release}, Debian {debian}, WebKitGTK {webkit}")
+
+
+def spread(xs, unit=1.0, fmt="{:.0f}"):
+    """'median (min–max)' in the given unit; the median alone for one value."""
+    med = fmt.format(statistics.median(xs) * unit)
+    if len(xs) == 1:
+        return med
+    return f"{med} ({fmt.format(min(xs) * unit)}–{fmt.format(max(xs) * unit)})"
+
+
+def ratio(a, b):
+    return a / b if b else float("inf")
+
+
+def verdict(met, judged):
+    if not judged:
+        return "not judged (quick)"
+    return "met" if met else "**missed**"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bins", type=Path, required=True, help="folder with the four binaries")
+    ap.add_argument("--debs", type=Path, help="folder with both .deb files (omit to skip)")
+    ap.add_argument("--runs", type=int, default=11, help="launches of each window")
+    ap.add_argument("--idle", type=float, default=30, help="idle CPU interval, seconds")
+    ap.add_argument("--settle", type=float, default=3, help="wait after ready before PSS")
+    ap.add_argument("--status-runs", type=int, default=30)
+    ap.add_argument("--connect-runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed launches of each window")
+    ap.add_argument("--quick", action="store_true", help="report, judge nothing")
+    ap.add_argument("--raw", type=Path, help="also write every sample to this JSON file")
+    a = ap.parse_args()
+
+    app, base = a.bins / "amo-connector", a.bins / "empty-window"
+    load = os.getloadavg()[0]  # other work on the machine skews every figure; say so
+    others = other_webkit_processes()
+    work = Path(tempfile.mkdtemp(prefix="amo-bench-"))
+    emulator, emu = start_emulator(a.bins, work)
+    try:
+        walls, stores, home = measure_connects(a.bins, emu, work, a.connect_runs)
+        env = amo_env(emu, home)  # the last connect's data folder: one connection present
+        amo_t, lookup_t = measure_status(a.bins, env, emu["account_host"], a.status_runs)
+        win = measure_windows(app, base, env, work, a.runs, a.settle, a.idle, a.warmup)
+    finally:
+        emulator.terminate()
+        emulator.wait()
+
+    if a.raw:
+        a.raw.write_text(json.dumps({
+            "windows": {b.name: [dict(zip(("start_s", "pss_kib", "idle_cpu_pct"), r))
+                                 for r in win[b]] for b in win},
+            "status_s": amo_t, "secret_tool_s": lookup_t,
+            "connect_s": walls, "callback_to_stored_s": stores,
+        }, indent=1))
+
+    judged = not a.quick
+    rows = []
+    s_app, s_base = ([r[0] for r in win[b]] for b in (app, base))
+    r = ratio(statistics.median(s_app), statistics.median(s_base))
+    rows.append(("window start to interactive, ms", spread(s_app, 1e3), spread(s_base, 1e3),
+                 f"{r:.2f}×", "≤ 1.10×", verdict(r <= 1.10, judged)))
+    m_app, m_base = ([r[1] for r in win[b]] for b in (app, base))
+    r = ratio(statistics.median(m_app), statistics.median(m_base))
+    rows.append(("memory, PSS of the tree, MiB", spread(m_app, 1 / 1024, "{:.1f}"),
+                 spread(m_base, 1 / 1024, "{:.1f}"), f"{r:.2f}×", "≤ 1.10×",
+                 verdict(r <= 1.10, judged)))
+    c_app, c_base = win[app][-1][2], win[base][-1][2]
+    rows.append((f"idle CPU over {a.idle:g} s, % of a core", f"{c_app:.2f}", f"{c_base:.2f}",
+                 "", "< 0.5 %", verdict(c_app < 0.5, judged)))
+    b_app, b_base = app.stat().st_size, base.stat().st_size
+    rows.append(("binary, MiB", f"{b_app / 2**20:.1f}", f"{b_base / 2**20:.1f}",
+                 f"{ratio(b_app, b_base):.2f}×", "", ""))
+    if a.debs:
+        d_app, d_base = (deb_size(a.debs, n) for n in ("amo-connector", "empty-window"))
+        r = ratio(d_app, d_base)
+        rows.append((".deb, MiB", f"{d_app / 2**20:.2f}", f"{d_base / 2**20:.2f}", f"{r:.2f}×",
+                     "≤ 1.5×", verdict(r <= 1.5, judged)))
+    r = ratio(statistics.median(amo_t), statistics.median(lookup_t))
+    rows.append(("`amo status --json` vs `secret-tool lookup`, ms", spread(amo_t, 1e3, "{:.1f}"),
+                 spread(lookup_t, 1e3, "{:.1f}"), f"{r:.2f}×", "≤ 1.5×",
+                 verdict(r <= 1.5, judged)))
+    rows.append(("`amo connect` end to end, ms", spread(walls, 1e3), "", "", "", ""))
+    rows.append(("callback received → tokens stored, ms", spread(stores, 1e3), "", "", "", ""))
+
+    print(f"Machine: {machine()}.")
+    print(f"Mode: {'quick' if a.quick else 'full'}; {a.runs} launch(es) of each window "
+          f"alternating, {a.warmup} untimed warm-up; {a.status_runs} `amo status` / "
+          f"`secret-tool` pairs; {a.connect_runs} connect(s); load average {load:.2f} at the "
+          "start. Figures: median (min–max).")
+    if others:
+        print(f"Note: {others} other WebKit processes were running at the start; they lower "
+              "the PSS figures and slow the launches. Measure on a quiet machine.")
+    print()
+    head = ("measure", "amo-connector", "empty window / secret-tool", "ratio", "goal", "")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def deb_size(folder, name):
+    debs = sorted(folder.glob(f"{name}_*.deb"))
+    if not debs:
+        raise HarnessError(f"no {name}_*.deb in {folder}")
+    return debs[-1].stat().st_size
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (HarnessError, subprocess.CalledProcessError) as e:
+        print(f"bench: {e}", file=sys.stderr)
+        sys.exit(1)
