@@ -119,7 +119,8 @@ def launch_window(binary, env, work, settle, idle):
     """One launch: seconds to ready, PSS in KiB after `settle` s, idle CPU % (if idle)."""
     ready = work / "ready"
     ready.unlink(missing_ok=True)
-    log = open(work / f"{binary.name}.log", "ab")
+    log_path = work / f"{binary.name}.log"
+    log = open(log_path, "ab")
     t0 = time.time()
     proc = subprocess.Popen(
         [str(binary)], env={**env, "AMO_BENCH_READY_FILE": str(ready)},
@@ -129,7 +130,7 @@ def launch_window(binary, env, work, settle, idle):
         while not ready.exists() or not ready.read_text().endswith("\n"):
             if proc.poll() is not None:
                 raise HarnessError(f"{binary.name} exited ({proc.returncode}) before it was "
-                                   f"ready; see {log.name}:\n{tail(work / log.name)}")
+                                   f"ready; its output ends:\n{tail(log_path)}")
             if time.time() - t0 > READY_TIMEOUT:
                 raise HarnessError(f"{binary.name} gave no ready signal in {READY_TIMEOUT} s: "
                                    "is its AMO_BENCH_READY_FILE hook in place? "
@@ -297,16 +298,17 @@ def main():
     app, base = a.bins / "amo-connector", a.bins / "empty-window"
     load = os.getloadavg()[0]  # other work on the machine skews every figure; say so
     others = other_webkit_processes()
-    work = Path(tempfile.mkdtemp(prefix="amo-bench-"))
-    emulator, emu = start_emulator(a.bins, work)
-    try:
-        walls, stores, home = measure_connects(a.bins, emu, work, a.connect_runs)
-        env = amo_env(emu, home)  # the last connect's data folder: one connection present
-        amo_t, lookup_t = measure_status(a.bins, env, emu["account_host"], a.status_runs)
-        win = measure_windows(app, base, env, work, a.runs, a.settle, a.idle, a.warmup)
-    finally:
-        emulator.terminate()
-        emulator.wait()
+    with tempfile.TemporaryDirectory(prefix="amo-bench-") as tmp:
+        work = Path(tmp)
+        emulator, emu = start_emulator(a.bins, work)
+        try:
+            walls, stores, home = measure_connects(a.bins, emu, work, a.connect_runs)
+            env = amo_env(emu, home)  # the last connect's data folder: one connection present
+            amo_t, lookup_t = measure_status(a.bins, env, emu["account_host"], a.status_runs)
+            win = measure_windows(app, base, env, work, a.runs, a.settle, a.idle, a.warmup)
+        finally:
+            emulator.terminate()
+            emulator.wait()
 
     if a.raw:
         a.raw.write_text(json.dumps({
