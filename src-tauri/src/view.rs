@@ -89,34 +89,50 @@ fn shape(s: &Settings, client_secret_set: bool) -> SettingsView {
 }
 
 /// Gathers the dashboard; each part that fails is reported beside the others.
+///
+/// The keychain is probed only when nothing else read it: each read costs a D-Bus session.
 pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
     let lang = engine.lang();
-    let keychain = engine.vault().probe().err().map(|e| e.view(lang));
+    let mut keychain = None;
     let mut problem = None;
+    let mut report = |e: amo_core::Error| {
+        let slot = if matches!(e, amo_core::Error::KeychainUnavailable { .. }) {
+            &mut keychain
+        } else {
+            &mut problem
+        };
+        slot.get_or_insert(e.view(lang));
+    };
+    let mut touched = false;
     let settings = match engine.settings() {
-        Ok(s) => match settings(engine, &s) {
-            Ok(v) => Some(v),
-            // The keychain banner says it; the form still shows what is saved.
-            Err(_) if keychain.is_some() => Some(shape(&s, false)),
-            Err(e) => {
-                problem = Some(e.view(lang));
-                Some(shape(&s, false))
-            }
-        },
+        Ok(s) => {
+            touched |= s.client_id.is_some() && !s.overridden.contains(&"AMO_CLIENT_SECRET");
+            Some(settings(engine, &s).unwrap_or_else(|e| {
+                report(e);
+                shape(&s, false)
+            }))
+        }
         Err(e) => {
-            problem = Some(e.view(lang));
+            report(e);
             None
         }
     };
     let connections = match engine.connections() {
-        Ok(c) => c,
+        Ok(c) => {
+            touched |= !c.is_empty();
+            c
+        }
         Err(e) => {
-            if keychain.is_none() && problem.is_none() {
-                problem = Some(e.view(lang));
-            }
+            touched = true;
+            report(e);
             Vec::new()
         }
     };
+    if !touched {
+        if let Err(e) = engine.vault().probe() {
+            report(e);
+        }
+    }
     Overview {
         settings,
         connections,

@@ -39,7 +39,7 @@ async function reload() {
       try {
         overview = await call('get_overview');
       } catch (err) {
-        overview = { settings: null, connections: [], problem: err, keychain: null, flow: null };
+        overview = failedOverview(err);
       }
       render();
     } while (again);
@@ -143,7 +143,17 @@ function wire() {
   setInterval(tickCards, 30_000);
 }
 
+const failedOverview = (err) => ({
+  settings: null,
+  connections: [],
+  problem: err,
+  keychain: null,
+  flow: null,
+});
+
 async function boot() {
+  // The dashboard's data is asked for at once, beside the words, not after them.
+  const first = call('get_overview').catch(failedOverview);
   try {
     await loadMessages();
   } catch (err) {
@@ -151,7 +161,12 @@ async function boot() {
     $('problem-banner').replaceChildren(errorBox(err));
   }
   wire();
-  await Promise.all([reload(), loadActivity()]);
+  const activity = loadActivity();
+  if (!loading) {
+    overview = await first;
+    render();
+  }
+  await activity;
 }
 
 boot();
