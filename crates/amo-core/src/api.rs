@@ -58,6 +58,12 @@ impl Http {
         }
     }
 
+    /// Builds the client ahead of need (TLS set-up reads the system's certificates), so a
+    /// flow's callback does not wait for it.
+    pub(crate) fn warm(&self) {
+        self.client();
+    }
+
     fn client(&self) -> &reqwest::Client {
         self.client.get_or_init(|| {
             reqwest::Client::builder()

@@ -102,6 +102,8 @@ impl Engine {
                 },
             })?;
         let (state, expires_at) = self.new_state(redirect.as_str())?;
+        let warm = self.clone();
+        tokio::task::spawn_blocking(move || warm.inner.http.warm());
         let authorize_url = settings.authorize_url(&client_id, &state);
         let deadline = (expires_at - Utc::now()).to_std().unwrap_or_default();
         let deadline = opts.timeout.map_or(deadline, |t| t.min(deadline));
