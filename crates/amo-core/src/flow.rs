@@ -13,7 +13,6 @@ use crate::api::Grant;
 use crate::db::ConnectionRow;
 use crate::engine::{ConnectionStatus, Engine, EngineEvent};
 use crate::error::{Error, Result};
-use crate::i18n::Lang;
 use crate::listener::{self, Reply, Stop};
 use crate::page;
 use crate::refresh::AccountLock;
@@ -407,11 +406,6 @@ impl Engine {
             account: account.to_string(),
         });
         self.connection(account)
-    }
-
-    /// The language pages are written in.
-    pub fn page_lang(&self) -> Lang {
-        self.lang()
     }
 }
 
