@@ -191,6 +191,8 @@ fn leaves_flow_waiting(e: &amo_core::Error) -> bool {
             | E::RefererMissing
             | E::RefererNotAllowed { .. }
             | E::CallbackIncomplete { .. }
+            | E::CallbackInvalid { .. }
+            | E::StateStale
     )
 }
 

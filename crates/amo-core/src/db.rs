@@ -39,12 +39,28 @@ impl Db {
     /// # Errors
     /// [`Error::Database`] when the file cannot be opened or migrated.
     pub fn open(path: &Path) -> Result<Db> {
+        // Two processes opening a fresh folder at once would both see version 0 and both
+        // migrate: the second would fail. Setting up is one process at a time.
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = std::path::PathBuf::from(lock_path);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|f| set_private(&lock_path, 0o600).map(|()| f))
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|e| Error::Database {
+                reason: format!("{}: {e}", lock_path.display()),
+            })?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let mut db = Db { conn };
         db.migrate()?;
+        drop(lock);
         for suffix in ["", "-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
             p.push(suffix);
@@ -139,21 +155,36 @@ impl Db {
         }
     }
 
-    /// Spends a state: it succeeds once, for an unexpired state.
+    /// Spends a state: it succeeds once, for an unexpired state. Answers the redirect URI
+    /// the flow started with, which its code exchange must use.
     ///
     /// # Errors
     /// As [`Db::check_state`].
-    pub fn consume_state(&self, hash: &str, now: DateTime<Utc>) -> Result<()> {
+    pub fn consume_state(&self, hash: &str, now: DateTime<Utc>) -> Result<String> {
+        let redirect_uri: Option<String> = self
+            .conn
+            .query_row(
+                "UPDATE oauth_states SET used_at = ?2
+                 WHERE state_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                 RETURNING redirect_uri",
+                params![hash, now.timestamp_millis()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match redirect_uri {
+            Some(r) => Ok(r),
+            None => self.check_state(hash, now).and(Err(Error::StateReused)),
+        }
+    }
+
+    /// Spends a state whatever its expiry: its flow was cancelled or timed out, so a tab
+    /// left open from it can never complete a later flow. Answers whether it was unspent.
+    pub fn spend_state(&self, hash: &str, now: DateTime<Utc>) -> Result<bool> {
         let n = self.conn.execute(
-            "UPDATE oauth_states SET used_at = ?2
-             WHERE state_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            "UPDATE oauth_states SET used_at = ?2 WHERE state_hash = ?1 AND used_at IS NULL",
             params![hash, now.timestamp_millis()],
         )?;
-        if n == 1 {
-            Ok(())
-        } else {
-            self.check_state(hash, now).and(Err(Error::StateReused))
-        }
+        Ok(n == 1)
     }
 
     /// Deletes every state past its expiry; returns how many.

@@ -73,6 +73,12 @@ pub enum Error {
     #[error("{}", self.describe(Lang::default()))]
     CallbackIncomplete { missing: &'static str },
     #[error("{}", self.describe(Lang::default()))]
+    CallbackInvalid { param: &'static str },
+    #[error("{}", self.describe(Lang::default()))]
+    StateStale,
+    #[error("{}", self.describe(Lang::default()))]
+    ClientMismatch { client_id: String },
+    #[error("{}", self.describe(Lang::default()))]
     TimedOut { secs: u64 },
     #[error("{}", self.describe(Lang::default()))]
     Cancelled,
@@ -130,6 +136,9 @@ impl Error {
             Error::RefererMissing => "referer_missing",
             Error::RefererNotAllowed { .. } => "referer_not_allowed",
             Error::CallbackIncomplete { .. } => "callback_incomplete",
+            Error::CallbackInvalid { .. } => "callback_invalid",
+            Error::StateStale => "state_stale",
+            Error::ClientMismatch { .. } => "client_mismatch",
             Error::TimedOut { .. } => "timed_out",
             Error::Cancelled => "cancelled",
             Error::Amo(_) => "amo",
@@ -173,6 +182,8 @@ impl Error {
             Error::AccessDenied { error } => vec![("error", error.clone())],
             Error::RefererNotAllowed { host } => vec![("host", host.clone())],
             Error::CallbackIncomplete { missing } => vec![("missing", missing.to_string())],
+            Error::CallbackInvalid { param } => vec![("param", param.to_string())],
+            Error::ClientMismatch { client_id } => vec![("client_id", client_id.clone())],
             Error::TimedOut { secs } => vec![("secs", secs.to_string())],
             Error::Amo(p) => vec![
                 ("status", p.status.to_string()),

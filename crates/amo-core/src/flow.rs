@@ -4,16 +4,23 @@ use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use url::Url;
 
 use crate::api::Grant;
+use crate::callback::Callback;
+use crate::config::RedirectUri;
 use crate::db::ConnectionRow;
 use crate::engine::{ConnectionStatus, Engine, EngineEvent};
 use crate::error::{Error, Result};
-use crate::listener::{self, Reply, Stop};
+use crate::listener::{self, Finish, Stop, Verdict};
 use crate::page;
 use crate::refresh::AccountLock;
 use crate::secret::{AccessToken, AuthCode};
@@ -35,6 +42,7 @@ pub struct PendingConnect {
     pub listen_addr: SocketAddr,
     /// Why the browser could not be opened, if it could not.
     pub browser_error: Option<String>,
+    flow: Arc<Flow>,
     cancel: watch::Sender<bool>,
     result: oneshot::Receiver<Result<ConnectionStatus>>,
 }
@@ -44,6 +52,8 @@ pub struct PendingConnect {
 pub struct CancelHandle(watch::Sender<bool>);
 
 impl CancelHandle {
+    /// Stops waiting for the browser. A code exchange already under way still finishes,
+    /// and the flow then ends with what it gave.
     pub fn cancel(&self) {
         let _ = self.0.send(true);
     }
@@ -52,6 +62,13 @@ impl CancelHandle {
 impl PendingConnect {
     pub fn cancel_handle(&self) -> CancelHandle {
         CancelHandle(self.cancel.clone())
+    }
+
+    /// Tells, whenever asked, whether the browser's callback was accepted and its code is
+    /// being exchanged: a cancel from then on waits for the exchange's real result.
+    pub fn exchanging_flag(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let flow = self.flow.clone();
+        move || flow.exchanging.load(Ordering::Relaxed)
     }
 
     /// Waits for the flow's end: connected, refused, timed out or cancelled.
@@ -63,10 +80,33 @@ impl PendingConnect {
     }
 }
 
-/// A refused callback either leaves the flow waiting (a stray or forged request) or ends it.
-enum Outcome {
-    Refused(Error),
-    Final(Error),
+/// The work an accepted callback leads to.
+type Job = Pin<Box<dyn Future<Output = Finish<Result<ConnectionStatus>>> + Send>>;
+
+/// What one loopback flow accepts: its own state and its client. Its redirect URI is kept
+/// with the state, for the exchange.
+struct Flow {
+    state_hash: String,
+    client_id: String,
+    exchanging: AtomicBool,
+    /// Refused callbacks so far; only the first few are logged.
+    refused: AtomicUsize,
+}
+
+/// Refused callbacks logged per flow; the rest are counted in one line at its end, so a
+/// page firing junk at the port cannot push the flow's own steps out of the log.
+const REFUSALS_LOGGED: usize = 5;
+
+/// What an accepted callback leads to.
+enum Admitted {
+    /// Exchange `code` for tokens of `account`, with the flow's redirect URI.
+    Exchange {
+        account: AccountHost,
+        code: AuthCode,
+        redirect_uri: String,
+    },
+    /// The state is spent and the flow ends with this error (the user said no, …).
+    Ended(Error),
 }
 
 impl Engine {
@@ -89,17 +129,7 @@ impl Engine {
                 value: redirect.as_str().to_owned(),
                 reason: "not_loopback",
             })?;
-        let tcp = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AddrInUse => Error::PortInUse {
-                    addr: addr.to_string(),
-                },
-                _ => Error::Listen {
-                    addr: addr.to_string(),
-                    reason: e.to_string(),
-                },
-            })?;
+        let listeners = self.bind(&redirect, addr).await?;
         let (state, expires_at) = self.new_state(redirect.as_str())?;
         let warm = self.clone();
         tokio::task::spawn_blocking(move || warm.inner.http.warm());
@@ -108,24 +138,33 @@ impl Engine {
         let deadline = opts.timeout.map_or(deadline, |t| t.min(deadline));
         let (cancel, cancel_rx) = watch::channel(false);
         let (tx, result) = oneshot::channel();
-        let engine = self.clone();
-        let handler = move |params: HashMap<String, String>| {
-            let engine = engine.clone();
-            async move { engine.on_callback(params).await }
-        };
+        let flow = Arc::new(Flow {
+            state_hash: hash(&state),
+            client_id,
+            exchanging: AtomicBool::new(false),
+            refused: AtomicUsize::new(0),
+        });
+        let (engine, own) = (self.clone(), flow.clone());
+        let handler = move |query: &str| engine.on_callback(&own, query);
         let (host, path) = (redirect.authority(), redirect.url().path().to_owned());
-        let engine = self.clone();
+        let (engine, own) = (self.clone(), flow.clone());
         let secs = deadline.as_secs_f64().round() as u64;
         tokio::spawn(async move {
-            let r = listener::serve(tcp, host, path, deadline, cancel_rx, handler).await;
+            let r = listener::serve(listeners, host, path, deadline, cancel_rx, handler).await;
             let r = r.unwrap_or_else(|stop| {
+                // A tab left open from this flow must never complete a later one.
+                let _ = engine.db().spend_state(&own.state_hash, Utc::now());
                 let e = match stop {
                     Stop::Deadline => Error::TimedOut { secs },
-                    Stop::Cancelled => Error::Cancelled,
+                    Stop::Cancelled | Stop::Lost => Error::Cancelled,
                 };
                 engine.fail(None, "flow_stopped", &e);
                 Err(e)
             });
+            let refused = own.refused.load(Ordering::Relaxed);
+            if refused > REFUSALS_LOGGED {
+                engine.log("callbacks_refused", None, &refused.to_string(), false);
+            }
             engine.log("listener_closed", None, "", true);
             let _ = tx.send(r);
         });
@@ -145,9 +184,41 @@ impl Engine {
             expires_at,
             listen_addr: addr,
             browser_error,
+            flow,
             cancel,
             result,
         })
+    }
+
+    /// Listens on the redirect URI's address. For `localhost` that is both 127.0.0.1 and
+    /// ::1, since a browser may try either first; ::1 is skipped where IPv6 is off.
+    async fn bind(&self, redirect: &RedirectUri, addr: SocketAddr) -> Result<Vec<TcpListener>> {
+        let localhost = matches!(redirect.url().host(), Some(url::Host::Domain(_)));
+        let mut addrs = vec![addr];
+        if localhost {
+            addrs.push(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()));
+        }
+        let mut listeners = Vec::new();
+        for (i, a) in addrs.into_iter().enumerate() {
+            match TcpListener::bind(a).await {
+                Ok(l) => listeners.push(l),
+                Err(e) if i > 0 && e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                    self.log("ipv6_unavailable", None, &a.to_string(), false);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    return Err(Error::PortInUse {
+                        addr: a.to_string(),
+                    })
+                }
+                Err(e) => {
+                    return Err(Error::Listen {
+                        addr: a.to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(listeners)
     }
 
     /// Opens a flow's authorize page in the system browser (again), logging the step.
@@ -189,85 +260,123 @@ impl Engine {
         Ok((state, expires_at))
     }
 
-    async fn on_callback(
-        &self,
-        params: HashMap<String, String>,
-    ) -> Reply<Result<ConnectionStatus>> {
+    /// Decides on one callback of `flow` at once; the exchange it leads to runs apart.
+    fn on_callback(&self, flow: &Arc<Flow>, query: &str) -> Verdict<Job> {
         let lang = self.lang();
+        let admitted = Callback::from_query(query)
+            .and_then(|cb| self.admit(&cb, Some(&flow.state_hash), &flow.client_id));
+        let (account, code, redirect_uri) = match admitted {
+            Err(e) => {
+                if flow.refused.fetch_add(1, Ordering::Relaxed) < REFUSALS_LOGGED {
+                    self.fail(None, "callback_refused", &e);
+                }
+                return Verdict::Refuse {
+                    status: 400,
+                    html: page::failure(lang, &e),
+                };
+            }
+            Ok(Admitted::Ended(e)) => {
+                self.fail(None, "flow_failed", &e);
+                let html = page::failure(lang, &e);
+                return Verdict::Accept(Box::pin(async move {
+                    Finish {
+                        result: Err(e),
+                        status: 400,
+                        html,
+                    }
+                }));
+            }
+            Ok(Admitted::Exchange {
+                account,
+                code,
+                redirect_uri,
+            }) => (account, code, redirect_uri),
+        };
+        flow.exchanging.store(true, Ordering::Relaxed);
+        let (engine, client_id) = (self.clone(), flow.client_id.clone());
+        Verdict::Accept(Box::pin(async move {
+            let r = engine
+                .exchange(&account, &code, &client_id, &redirect_uri)
+                .await;
+            match r {
+                Ok(status) => Finish {
+                    status: 200,
+                    html: page::success(lang, status.name.as_deref().unwrap_or(&status.account)),
+                    result: Ok(status),
+                },
+                Err(e) => {
+                    engine.fail(Some(&account), "flow_failed", &e);
+                    Finish {
+                        status: 400,
+                        html: page::failure(lang, &e),
+                        result: Err(e),
+                    }
+                }
+            }
+        }))
+    }
+
+    /// Checks a callback before anything is sent: its state (the flow's own, when a flow
+    /// listens), the integration it came from and its account host; then spends the state.
+    ///
+    /// An `Err` leaves the state as it was: a stray or forged request changes nothing.
+    fn admit(&self, cb: &Callback, own: Option<&str>, client_id: &str) -> Result<Admitted> {
+        let state = cb.state.as_deref().filter(|s| !s.is_empty());
+        let state_hash = hash(state.ok_or(Error::StateMissing)?);
+        let now = Utc::now();
+        if let Some(own) = own {
+            if !bool::from(own.as_bytes().ct_eq(state_hash.as_bytes())) {
+                // Another flow's state: a tab left from a cancelled or timed-out attempt.
+                return Err(match self.db().check_state(&state_hash, now) {
+                    Err(Error::StateUnknown) => Error::StateUnknown,
+                    _ => Error::StateStale,
+                });
+            }
+        }
+        self.db().check_state(&state_hash, now)?;
+        let account = cb.referer.as_deref().map(|r| {
+            AccountHost::parse(r).map_err(|_| Error::CallbackInvalid { param: "referer" })
+        });
         self.log(
             "callback_received",
-            params.get("referer").map(String::as_str),
+            account
+                .as_ref()
+                .and_then(|a| a.as_ref().ok())
+                .map(AccountHost::as_str),
             "",
             true,
         );
-        match self.complete(&params).await {
-            Ok(status) => Reply {
-                status: 200,
-                html: page::success(lang, status.name.as_deref().unwrap_or(&status.account)),
-                finish: Some(Ok(status)),
-            },
-            Err(Outcome::Refused(e)) => {
-                self.fail(None, "callback_refused", &e);
-                Reply {
-                    status: 400,
-                    html: page::failure(lang, &e),
-                    finish: None,
-                }
-            }
-            Err(Outcome::Final(e)) => {
-                self.fail(None, "flow_failed", &e);
-                Reply {
-                    status: 400,
-                    html: page::failure(lang, &e),
-                    finish: Some(Err(e)),
-                }
-            }
-        }
-    }
-
-    /// Checks a callback's state and referer before anything is sent, then exchanges its code.
-    async fn complete(
-        &self,
-        params: &HashMap<String, String>,
-    ) -> Result<ConnectionStatus, Outcome> {
-        let refused = Outcome::Refused;
-        let state = params
-            .get("state")
-            .filter(|s| !s.is_empty())
-            .ok_or(refused(Error::StateMissing))?;
-        let state_hash = hash(state);
-        self.db()
-            .check_state(&state_hash, Utc::now())
-            .map_err(refused)?;
         self.log("state_checked", None, "", true);
-        if let Some(error) = params.get("error") {
-            self.db()
-                .consume_state(&state_hash, Utc::now())
-                .map_err(refused)?;
-            let error: String = error.chars().take(100).collect();
-            return Err(Outcome::Final(Error::AccessDenied { error }));
-        }
-        let settings = self.settings().map_err(Outcome::Final)?;
-        let referer = params
-            .get("referer")
-            .ok_or(refused(Error::RefererMissing))?;
-        let account = AccountHost::parse(referer)
-            .map_err(|_| Error::RefererNotAllowed {
-                host: referer.chars().take(100).collect(),
+        let ended = if let Some(error) = &cb.error {
+            Some(Error::AccessDenied {
+                error: error.clone(),
             })
-            .and_then(|a| settings.check_account_host(&a).map(|()| a))
-            .map_err(refused)?;
+        } else {
+            cb.client_id
+                .as_ref()
+                .filter(|c| c.as_str() != client_id)
+                .map(|c| Error::ClientMismatch {
+                    client_id: c.clone(),
+                })
+        };
+        if let Some(e) = ended {
+            self.db().consume_state(&state_hash, now)?;
+            return Ok(Admitted::Ended(e));
+        }
+        let account = account.ok_or(Error::RefererMissing)??;
+        self.settings()?.check_account_host(&account)?;
         self.log("referer_checked", Some(account.as_str()), "", true);
-        let code = params.get("code").filter(|c| !c.is_empty());
-        let code =
-            AuthCode::new(code.ok_or(refused(Error::CallbackIncomplete { missing: "code" }))?);
-        self.db()
-            .consume_state(&state_hash, Utc::now())
-            .map_err(refused)?;
+        let code = cb.code.as_deref().filter(|c| !c.is_empty());
+        let code = AuthCode::new(code.ok_or(Error::CallbackIncomplete { missing: "code" })?);
+        let redirect_uri = self.db().consume_state(&state_hash, now)?;
         self.emit(EngineEvent::CallbackReceived {
             account: account.to_string(),
         });
-        self.exchange(&account, &code).await.map_err(Outcome::Final)
+        Ok(Admitted::Exchange {
+            account,
+            code,
+            redirect_uri,
+        })
     }
 
     /// Finishes a flow from the address the browser ended on (its state is checked).
@@ -275,24 +384,36 @@ impl Engine {
     /// # Errors
     /// The state, referer and exchange errors of the loopback flow.
     pub async fn connect_pasted_url(&self, pasted: &str) -> Result<ConnectionStatus> {
-        let url = Url::parse(pasted.trim()).map_err(|_| Error::InvalidInput {
-            field: "url",
-            value: crate::journal::redact(&pasted.chars().take(200).collect::<String>()),
-        })?;
-        let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        self.log(
-            "address_pasted",
-            params.get("referer").map(String::as_str),
-            "",
-            true,
-        );
-        let r = self.complete(&params).await.map_err(|o| match o {
-            Outcome::Refused(e) | Outcome::Final(e) => e,
-        });
+        let pasted = pasted.trim();
+        let url = Url::parse(pasted)
+            .ok()
+            .filter(|_| pasted.len() <= 16 * 1024)
+            .ok_or_else(|| Error::InvalidInput {
+                field: "url",
+                value: crate::journal::redact(&pasted.chars().take(200).collect::<String>()),
+            })?;
+        let r = self.complete_pasted(url.query().unwrap_or_default()).await;
         if let Err(e) = &r {
             self.fail(None, "flow_failed", e);
         }
         r
+    }
+
+    async fn complete_pasted(&self, query: &str) -> Result<ConnectionStatus> {
+        let cb = Callback::from_query(query)?;
+        self.log("address_pasted", None, "", true);
+        let client_id = self.settings()?.require_client_id()?.to_owned();
+        match self.admit(&cb, None, &client_id)? {
+            Admitted::Ended(e) => Err(e),
+            Admitted::Exchange {
+                account,
+                code,
+                redirect_uri,
+            } => {
+                self.exchange(&account, &code, &client_id, &redirect_uri)
+                    .await
+            }
+        }
     }
 
     /// Exchanges an authorization code copied from the integration's settings.
@@ -307,7 +428,11 @@ impl Engine {
             return Err(Error::CallbackIncomplete { missing: "code" });
         }
         self.log("code_pasted", Some(account.as_str()), "", true);
-        let r = self.exchange(&account, &AuthCode::new(code)).await;
+        let client_id = self.settings()?.require_client_id()?.to_owned();
+        let redirect_uri = self.settings()?.redirect_uri.as_str().to_owned();
+        let r = self
+            .exchange(&account, &AuthCode::new(code), &client_id, &redirect_uri)
+            .await;
         if let Err(e) = &r {
             self.fail(Some(&account), "flow_failed", e);
         }
@@ -342,21 +467,26 @@ impl Engine {
         self.connected(&account)
     }
 
-    async fn exchange(&self, account: &AccountHost, code: &AuthCode) -> Result<ConnectionStatus> {
+    /// Exchanges `code` with the client and redirect URI the flow started with.
+    async fn exchange(
+        &self,
+        account: &AccountHost,
+        code: &AuthCode,
+        client_id: &str,
+        redirect_uri: &str,
+    ) -> Result<ConnectionStatus> {
         let settings = self.settings()?;
-        let client_id = settings.require_client_id()?.to_owned();
-        let secret = self.client_secret(&client_id)?;
+        let secret = self.client_secret(client_id)?;
         // A code is single use: spend it only when its tokens can be stored.
         self.inner.vault.probe()?;
         let url = settings.account_url(account, "/oauth2/access_token")?;
-        let redirect = settings.redirect_uri.as_str();
         let set = self
             .inner
             .http
-            .token(url, &client_id, &secret, redirect, Grant::Code(code))
+            .token(url, client_id, &secret, redirect_uri, Grant::Code(code))
             .await?;
         self.log("code_exchanged", Some(account.as_str()), "", true);
-        self.store(account, &set, Some(client_id))?;
+        self.store(account, &set, Some(client_id.to_owned()))?;
         if let Ok(url) = settings.account_url(account, "/api/v4/account") {
             match self.inner.http.get_account(url, &set.access_token).await {
                 Ok(info) => self.remember_account(account, &info)?,

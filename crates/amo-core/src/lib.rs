@@ -3,6 +3,7 @@
 //! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
 
 mod api;
+mod callback;
 mod config;
 mod db;
 mod engine;
@@ -19,6 +20,7 @@ mod types;
 mod vault;
 
 pub use api::AccountInfo;
+pub use callback::Callback;
 pub use config::{RedirectUri, Settings, DEFAULT_REDIRECT_URI, ENV_KEYS};
 pub use engine::{
     ConnState, ConnectionStatus, Engine, EngineEvent, NewSettings, EXPIRES_SOON, REFRESH_MARGIN,

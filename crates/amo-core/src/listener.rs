@@ -1,24 +1,36 @@
 //! The loopback listener: one flow, one path, a deadline, bounded requests, short pages.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
 const MAX_HEAD: usize = 8 * 1024;
 const MAX_CONNECTIONS: usize = 32;
+/// How long a connection has to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long writing an answer page may take; a browser reads a few KiB at once.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The listener's answer to one callback, and whether the flow ends with it.
-pub(crate) struct Reply<T> {
+/// What the flow makes of one callback.
+pub(crate) enum Verdict<J> {
+    /// Not this flow's (a stray or forged request): answer it and keep waiting.
+    Refuse { status: u16, html: String },
+    /// This callback ends the flow. `J` runs to its own end whatever happens to the
+    /// connection, the listener's deadline or a cancel, and gives the flow its result.
+    Accept(J),
+}
+
+/// The end of an accepted callback: the flow's result and the browser's page.
+pub(crate) struct Finish<T> {
+    pub result: T,
     pub status: u16,
     pub html: String,
-    pub finish: Option<T>,
 }
 
 /// How the listener stopped without a finished flow.
@@ -26,16 +38,30 @@ pub(crate) struct Reply<T> {
 pub(crate) enum Stop {
     Deadline,
     Cancelled,
+    /// The accepted callback's work ended without a result (it panicked).
+    Lost,
 }
 
-/// Serves `listener` until `handler` finishes the flow, the deadline passes or `cancel` fires.
+/// The handler and whether the listener still takes callbacks, behind one lock so that a
+/// callback is either accepted before a cancel or refused after it, never lost between.
+struct Gate<H> {
+    handler: H,
+    closed: bool,
+    accepted: bool,
+}
+
+/// Serves `listeners` until an accepted callback's work ends, the deadline passes or
+/// `cancel` fires.
 ///
 /// Requests with another path get 404, another `Host` 400, garbage 400; none of them
-/// ends the flow. Callbacks reach `handler` one at a time. At most [`MAX_CONNECTIONS`] are
+/// ends the flow. `handler` sees each callback's query and decides at once; the work of
+/// the callback it accepts runs in a task of its own, so a slow amoCRM or a browser tab
+/// closed mid-way cannot drop the result. A cancel or the deadline that comes while that
+/// work runs closes the port and waits for its result. At most [`MAX_CONNECTIONS`] are
 /// served at once; when full, the one that has waited longest for its request is dropped,
 /// so idle connections cannot lock the browser's callback out.
-pub(crate) async fn serve<T, H, F>(
-    listener: TcpListener,
+pub(crate) async fn serve<T, H, J>(
+    listeners: Vec<TcpListener>,
     host: String,
     path: String,
     deadline: Duration,
@@ -44,26 +70,36 @@ pub(crate) async fn serve<T, H, F>(
 ) -> Result<T, Stop>
 where
     T: Send + 'static,
-    H: Fn(HashMap<String, String>) -> F + Send + Sync + 'static,
-    F: Future<Output = Reply<T>> + Send,
+    H: Fn(&str) -> Verdict<J> + Send + 'static,
+    J: Future<Output = Finish<T>> + Send + 'static,
 {
-    let handler = Arc::new(Mutex::new(handler));
-    let (done_tx, mut done_rx) = mpsc::channel::<T>(1);
+    let gate = Arc::new(Mutex::new(Gate {
+        handler,
+        closed: false,
+        accepted: false,
+    }));
+    let (done_tx, mut done_rx) = mpsc::channel::<Result<T, Stop>>(1);
+    let (conn_tx, mut conn_rx) = mpsc::channel::<TcpStream>(MAX_CONNECTIONS);
+    let mut acceptors: Vec<AbortOnDrop> = listeners
+        .into_iter()
+        .map(|l| AbortOnDrop(tokio::spawn(accept_loop(l, conn_tx.clone())).abort_handle()))
+        .collect();
+    drop(conn_tx);
     let mut open: VecDeque<(AbortHandle, Arc<AtomicBool>)> = VecDeque::new();
     let route = Arc::new((host, path));
     let sleep = tokio::time::sleep(deadline);
     tokio::pin!(sleep);
-    loop {
+    let mut stop: Option<Stop> = None;
+    let result = loop {
         tokio::select! {
-            Some(result) = done_rx.recv() => return Ok(result),
-            _ = &mut sleep => return Err(Stop::Deadline),
-            changed = cancel.changed() => {
+            Some(result) = done_rx.recv() => break result,
+            _ = &mut sleep, if stop.is_none() => stop = Some(Stop::Deadline),
+            changed = cancel.changed(), if stop.is_none() => {
                 if changed.is_err() || *cancel.borrow() {
-                    return Err(Stop::Cancelled);
+                    stop = Some(Stop::Cancelled);
                 }
             }
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+            Some(stream) = conn_rx.recv(), if stop.is_none() => {
                 open.retain(|(task, _)| !task.is_finished());
                 if open.len() >= MAX_CONNECTIONS {
                     let idle = open.iter().position(|(_, reading)| reading.load(Ordering::Relaxed));
@@ -76,32 +112,67 @@ where
                     }
                 }
                 let reading = Arc::new(AtomicBool::new(true));
-                let (handler, route, done) = (handler.clone(), route.clone(), done_tx.clone());
+                let (gate, route, done) = (gate.clone(), route.clone(), done_tx.clone());
                 let flag = reading.clone();
                 let task = tokio::spawn(async move {
-                    let _ = tokio::time::timeout(
-                        READ_TIMEOUT * 2,
-                        handle(stream, &route.0, &route.1, &flag, handler, done),
-                    )
-                    .await;
+                    let _ = handle(stream, &route.0, &route.1, &flag, gate, done).await;
                 });
                 open.push_back((task.abort_handle(), reading));
             }
         }
+        if stop.is_some() {
+            // Closing the gate decides, under its lock, whether a callback got in first.
+            let mut g = gate.lock().unwrap_or_else(|p| p.into_inner());
+            g.closed = true;
+            let accepted = g.accepted;
+            drop(g);
+            acceptors.clear();
+            if !accepted {
+                break Err(stop.take().unwrap_or(Stop::Cancelled));
+            }
+        }
+    };
+    for (task, _) in open {
+        task.abort();
+    }
+    result
+}
+
+/// Aborts a task when dropped: the accept loops end with the listener.
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
-async fn handle<T, H, F>(
+async fn accept_loop(listener: TcpListener, conns: mpsc::Sender<TcpStream>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if conns.send(stream).await.is_err() {
+                    return;
+                }
+            }
+            // Out of file descriptors and the like: give the system a moment.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+async fn handle<T, H, J>(
     mut stream: TcpStream,
     host: &str,
     path: &str,
     reading: &AtomicBool,
-    handler: Arc<Mutex<H>>,
-    done: mpsc::Sender<T>,
+    gate: Arc<Mutex<Gate<H>>>,
+    done: mpsc::Sender<Result<T, Stop>>,
 ) -> std::io::Result<()>
 where
-    H: Fn(HashMap<String, String>) -> F,
-    F: Future<Output = Reply<T>>,
+    T: Send + 'static,
+    H: Fn(&str) -> Verdict<J>,
+    J: Future<Output = Finish<T>> + Send + 'static,
 {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(Some(head))) => head,
@@ -110,46 +181,80 @@ where
         Err(_) => return respond(&mut stream, 408, "Request timeout").await,
     };
     reading.store(false, Ordering::Relaxed);
+    let query = match check_request(&head, host, path) {
+        Ok(query) => query,
+        Err((status, text)) => return respond(&mut stream, status, text).await,
+    };
+    let verdict = {
+        let mut g = gate.lock().unwrap_or_else(|p| p.into_inner());
+        if g.closed || g.accepted {
+            None
+        } else {
+            let verdict = (g.handler)(&query);
+            if matches!(verdict, Verdict::Accept(_)) {
+                g.accepted = true;
+            }
+            Some(verdict)
+        }
+    };
+    match verdict {
+        None => respond(&mut stream, 410, "This sign-in has ended").await,
+        Some(Verdict::Refuse { status, html }) => write_page(&mut stream, status, &html).await,
+        Some(Verdict::Accept(job)) => {
+            // The work outlives this connection task, which an eviction may abort.
+            tokio::spawn(async move {
+                let result = match tokio::spawn(job).await {
+                    Ok(finish) => {
+                        let _ = write_page(&mut stream, finish.status, &finish.html).await;
+                        Ok(finish.result)
+                    }
+                    Err(_) => {
+                        let _ = respond(&mut stream, 500, "Internal error").await;
+                        Err(Stop::Lost)
+                    }
+                };
+                let _ = done.send(result).await;
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Checks the request line and `Host` of a request head; the callback's query when they
+/// are right, else the status and text to answer.
+pub(crate) fn check_request(
+    head: &[u8],
+    host: &str,
+    path: &str,
+) -> Result<String, (u16, &'static str)> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
-    let (method, target, req_host) = match req.parse(&head) {
+    let (method, target, req_host) = match req.parse(head) {
         Ok(httparse::Status::Complete(_)) => {
             let host_header = req
                 .headers
                 .iter()
                 .find(|h| h.name.eq_ignore_ascii_case("host"))
-                .and_then(|h| std::str::from_utf8(h.value).ok())
-                .map(str::to_owned);
+                .and_then(|h| std::str::from_utf8(h.value).ok());
             (
                 req.method.unwrap_or(""),
                 req.path.unwrap_or(""),
                 host_header,
             )
         }
-        _ => return respond(&mut stream, 400, "Bad request").await,
+        _ => return Err((400, "Bad request")),
     };
     if method != "GET" {
-        return respond(&mut stream, 405, "Method not allowed").await;
+        return Err((405, "Method not allowed"));
     }
     if !req_host.is_some_and(|h| h.eq_ignore_ascii_case(host)) {
-        return respond(&mut stream, 400, "Wrong host").await;
+        return Err((400, "Wrong host"));
     }
     let (req_path, query) = target.split_once('?').unwrap_or((target, ""));
     if req_path != path {
-        return respond(&mut stream, 404, "Not found").await;
+        return Err((404, "Not found"));
     }
-    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let reply = {
-        let handler = handler.lock().await;
-        (*handler)(params).await
-    };
-    write_page(&mut stream, reply.status, &reply.html).await?;
-    if let Some(result) = reply.finish {
-        let _ = done.send(result).await;
-    }
-    Ok(())
+    Ok(query.to_owned())
 }
 
 /// Reads up to the blank line after the headers; `None` when it passes [`MAX_HEAD`].
@@ -192,6 +297,8 @@ async fn write(
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        410 => "Gone",
+        500 => "Internal Server Error",
         431 => "Request Header Fields Too Large",
         _ => "Error",
     };
@@ -207,7 +314,7 @@ async fn write(
         stream.write_all(body.as_bytes()).await?;
         stream.shutdown().await
     };
-    tokio::time::timeout(READ_TIMEOUT, write)
+    tokio::time::timeout(WRITE_TIMEOUT, write)
         .await
         .unwrap_or(Ok(()))
 }
