@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use crate::paths::set_private;
 
 const ROTATE_AT: u64 = 512 * 1024;
+/// The longest detail or account kept in one entry; more is cut with a count of the rest.
+const MAX_FIELD: usize = 1024;
 
 /// One line of the log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -48,8 +50,8 @@ impl Journal {
         let entry = Entry {
             ts: Utc::now(),
             step: step.to_owned(),
-            account: account.map(str::to_owned),
-            detail: redact(detail),
+            account: account.map(|a| cap(a, 260)),
+            detail: cap(&redact(detail), MAX_FIELD),
             ok,
         };
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -57,7 +59,16 @@ impl Journal {
         entry
     }
 
+    /// Appends under a lock file shared with every process on this data folder, so two
+    /// that rotate at once cannot rename the fresh log over the rotated one.
     fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.sibling(".lock"))?;
+        set_private(&self.sibling(".lock"), 0o600)?;
+        lock.lock()?;
         if fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0) > ROTATE_AT {
             fs::rename(&self.path, self.rotated())?;
         }
@@ -72,8 +83,12 @@ impl Journal {
     }
 
     fn rotated(&self) -> PathBuf {
+        self.sibling(".1")
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
         let mut p = self.path.as_os_str().to_owned();
-        p.push(".1");
+        p.push(suffix);
         PathBuf::from(p)
     }
 
@@ -95,6 +110,18 @@ impl Journal {
         }
         out
     }
+}
+
+/// At most `max` bytes of `s` (on a character boundary), and how many were cut.
+fn cap(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (+{} bytes)", &s[..end], s.len() - end)
 }
 
 /// Formats a time as the log and `--json` do.
@@ -203,5 +230,41 @@ mod tests {
         j.record("after_rotation", None, "", true);
         assert_eq!(j.recent(1)[0].step, "after_rotation");
         assert!(j.rotated().exists());
+    }
+
+    #[test]
+    fn long_fields_are_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path().join("activity.log"));
+        let e = j.record("x", Some(&"a".repeat(5000)), &"b ".repeat(5000), false);
+        assert!(e.account.unwrap().len() < 300);
+        assert!(e.detail.len() < MAX_FIELD + 40 && e.detail.ends_with("bytes)"));
+    }
+
+    /// Processes rotating at once lose nothing: every line written is in the log or in
+    /// its one rotated file, with writers racing across the rotation threshold.
+    #[test]
+    fn concurrent_writers_rotate_without_losing_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("activity.log");
+        let detail = "d".repeat(900);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                // A journal each: what two processes on one data folder have.
+                let (path, detail) = (path.clone(), detail.clone());
+                std::thread::spawn(move || {
+                    let j = Journal::new(path);
+                    for i in 0..150 {
+                        j.record(&format!("w{t}_{i}"), None, &detail, true);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // 600 lines of about 1 KB: just over one rotation, none of them lost.
+        let kept = Journal::new(path).recent(10_000).len();
+        assert_eq!(kept, 600);
     }
 }
