@@ -31,10 +31,11 @@ enum Command {
         /// Stop waiting after this many seconds (at most the link's 15 minutes).
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
-        /// Finish with the full address the browser ended on.
+        /// Finish with the full address the browser ended on (`-`: read it from stdin).
         #[arg(long, value_name = "URL", conflicts_with_all = ["code", "long_lived_token"])]
         paste: Option<String>,
-        /// Exchange an authorization code from the integration's Keys and scopes tab.
+        /// Exchange an authorization code from the integration's Keys and scopes tab (`-`:
+        /// read it from stdin, out of `ps` and the shell's history).
         #[arg(
             long,
             value_name = "CODE",
@@ -116,8 +117,10 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             account,
         } => {
             let status = if let Some(url) = paste {
+                let url = value_or_stdin(out, url)?;
                 engine.connect_pasted_url(&url).await?
             } else if let Some(code) = code {
+                let code = value_or_stdin(out, code)?;
                 engine
                     .connect_with_code(&code, account.as_deref().unwrap_or_default())
                     .await?
@@ -134,11 +137,21 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
                 let pending = engine.start_connect(opts).await?;
                 out.waiting(&pending);
                 let cancel = pending.cancel_handle();
+                let exchanging = pending.exchanging_flag();
+                let wait = pending.wait();
+                tokio::pin!(wait);
                 tokio::select! {
-                    r = pending.wait() => r?,
+                    r = &mut wait => r?,
                     _ = tokio::signal::ctrl_c() => {
+                        // An exchange under way finishes: report what really happened.
                         cancel.cancel();
-                        return Err(Error::Cancelled);
+                        if exchanging() {
+                            out.note("cli.finishing_exchange");
+                        }
+                        tokio::select! {
+                            r = &mut wait => r?,
+                            _ = tokio::signal::ctrl_c() => return Err(Error::Cancelled),
+                        }
                     }
                 }
             };
@@ -224,6 +237,15 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             out.line("cli.saved", &[("key", &key)]);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `value`, or for `-` one read from standard input.
+fn value_or_stdin(out: &Out, value: String) -> Result<String, Error> {
+    if value == "-" {
+        read_stdin(out)
+    } else {
+        Ok(value)
     }
 }
 

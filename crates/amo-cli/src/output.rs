@@ -27,6 +27,11 @@ impl Out {
         println!("{}", self.tr(key, args));
     }
 
+    /// A line on stderr, beside the output proper.
+    pub fn note(&self, key: &str) {
+        eprintln!("{}", self.tr(key, &[]));
+    }
+
     pub fn prompt(&self, key: &str) {
         eprint!("{} ", self.tr(key, &[]));
         let _ = std::io::stderr().flush();
@@ -44,7 +49,7 @@ impl Out {
             line.push(' ');
             line.push_str(&self.tr("cli.log_at", &[("path", &log.display().to_string())]));
         }
-        eprintln!("{line}");
+        eprintln!("{}", printable(&line));
         ExitCode::FAILURE
     }
 
@@ -68,14 +73,14 @@ impl Out {
     }
 
     pub fn connected(&self, s: &ConnectionStatus) {
-        let name = s.name.as_deref().unwrap_or("—");
+        let name = printable(s.name.as_deref().unwrap_or("—"));
         let storage = self.tr(s.storage, &[]);
         println!(
             "{}",
             self.tr(
                 "cli.connected",
                 &[
-                    ("name", name),
+                    ("name", &name),
                     ("account", &s.account),
                     ("storage", &storage)
                 ]
@@ -208,7 +213,8 @@ impl Out {
                 .as_ref()
                 .filter(|_| c.reconnect_reason.is_none())
             {
-                println!("  {}: {e}", self.tr("cli.field.last_error", &[]));
+                let label = self.tr("cli.field.last_error", &[]);
+                println!("  {label}: {}", printable(e));
             }
         }
     }
@@ -279,7 +285,7 @@ impl Out {
         let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         for (label, (_, value)) in labels.iter().zip(rows) {
             let pad = " ".repeat(width - label.chars().count());
-            println!("{label}{pad}  {value}");
+            println!("{label}{pad}  {}", printable(value));
         }
     }
 
@@ -304,5 +310,40 @@ impl Out {
             format!("time.ago_{unit}")
         };
         self.tr(&key, &[("n", &n.to_string())])
+    }
+}
+
+/// `s` with every control character, and every character that reorders text on screen,
+/// shown as an escape: amoCRM chooses account names and error texts, and a terminal must
+/// not take them for commands.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        assert_eq!(printable("Acme\u{1b}[2J\n"), "Acme\\u{1b}[2J\\u{a}");
+        assert_eq!(printable("a\u{202e}b\u{9b}c"), "a\\u{202e}b\\u{9b}c");
+        assert_eq!(printable("Рога и копыта — «ООО»"), "Рога и копыта — «ООО»");
     }
 }

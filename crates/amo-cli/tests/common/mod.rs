@@ -279,6 +279,17 @@ impl Child {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.pid.to_string()])
+            .status();
+    }
+
     /// The next line on stdout, waiting at most `limit`.
     pub fn next_line(&mut self, limit: Duration) -> String {
         match self.lines.recv_timeout(limit) {
