@@ -384,26 +384,20 @@ impl Engine {
     /// # Errors
     /// The state, referer and exchange errors of the loopback flow.
     pub async fn connect_pasted_url(&self, pasted: &str) -> Result<ConnectionStatus> {
-        let pasted = pasted.trim();
-        let url = Url::parse(pasted)
-            .ok()
-            .filter(|_| pasted.len() <= 16 * 1024)
-            .ok_or_else(|| Error::InvalidInput {
-                field: "url",
-                value: crate::journal::redact(&pasted.chars().take(200).collect::<String>()),
-            })?;
-        let r = self.complete_pasted(url.query().unwrap_or_default()).await;
+        let r = match pasted_callback(pasted) {
+            Ok(cb) => self.complete_pasted(&cb).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = &r {
             self.fail(None, "flow_failed", e);
         }
         r
     }
 
-    async fn complete_pasted(&self, query: &str) -> Result<ConnectionStatus> {
-        let cb = Callback::from_query(query)?;
+    async fn complete_pasted(&self, cb: &Callback) -> Result<ConnectionStatus> {
         self.log("address_pasted", None, "", true);
         let client_id = self.settings()?.require_client_id()?.to_owned();
-        match self.admit(&cb, None, &client_id)? {
+        match self.admit(cb, None, &client_id)? {
             Admitted::Ended(e) => Err(e),
             Admitted::Exchange {
                 account,
@@ -539,13 +533,30 @@ impl Engine {
     }
 }
 
+/// The callback in an address pasted from the browser.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for something that is not an address (shown redacted and cut),
+/// [`Error::CallbackInvalid`] for an address whose parameters break the callback's limits.
+pub(crate) fn pasted_callback(pasted: &str) -> Result<Callback> {
+    let pasted = pasted.trim();
+    let url = (pasted.len() <= 16 * 1024)
+        .then(|| Url::parse(pasted).ok())
+        .flatten()
+        .ok_or_else(|| Error::InvalidInput {
+            field: "url",
+            value: crate::journal::redact(&pasted.chars().take(200).collect::<String>()),
+        })?;
+    Callback::from_query(url.query().unwrap_or_default())
+}
+
 fn hash(state: &str) -> String {
     let digest = Sha256::digest(state.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `exp` claim of a JWT, if the token is one.
-fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))

@@ -9,6 +9,9 @@ mod db;
 mod engine;
 mod error;
 mod flow;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 mod journal;
 mod listener;
