@@ -19,7 +19,10 @@ mod types;
 mod vault;
 
 pub use api::AccountInfo;
-pub use config::{RedirectUri, Settings, DEFAULT_REDIRECT_URI, ENV_KEYS};
+pub use config::{
+    is_account_host, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI, ENV_KEYS,
+    SERVICE_SUBDOMAINS,
+};
 pub use engine::{
     ConnState, ConnectionStatus, Engine, EngineEvent, NewSettings, EXPIRES_SOON, REFRESH_MARGIN,
     STATE_TTL,
