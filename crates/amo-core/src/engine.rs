@@ -292,6 +292,11 @@ impl Engine {
         self.settings()
     }
 
+    /// An environment variable as the engine sees it (tests hand the engine their own).
+    pub(crate) fn env_var(&self, key: &str) -> Option<String> {
+        (self.inner.env)(key)
+    }
+
     /// The client secret: `AMO_CLIENT_SECRET`, else the keychain's.
     ///
     /// # Errors

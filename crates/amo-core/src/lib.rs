@@ -3,6 +3,7 @@
 //! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
 
 mod api;
+mod browser;
 mod config;
 mod db;
 mod engine;
