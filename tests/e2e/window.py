@@ -435,7 +435,11 @@ class Scenario:
 def emulator_banner(d, w, emu, when):
     """The "emulator mode" banner is up and names the emulator's address."""
     css = "[data-testid=emulator-banner]"
-    shown = d.visible(css)
+    try:
+        d.wait_visible(css)
+        shown = True
+    except TimeoutError:
+        shown = False
     text = d.text(css) if shown else ""
     check(f"{when}: the emulator banner shows “{w['emulator']}…” and the emulator's address",
           shown and text.startswith(w["emulator"]) and emu["base_url"].rstrip("/") in text,

@@ -21,6 +21,19 @@ pub(crate) enum Opened {
     System,
 }
 
+impl Opened {
+    /// What the activity log notes: the started program's file name (a full path would
+    /// read as a secret to the log's redaction), or nothing for the system's opener.
+    pub(crate) fn log_detail(&self) -> String {
+        match self {
+            Opened::Browser(program) => std::path::Path::new(program)
+                .file_name()
+                .map_or_else(|| program.clone(), |n| n.to_string_lossy().into_owned()),
+            Opened::System => String::new(),
+        }
+    }
+}
+
 /// Opens `url` in the user's browser, `$BROWSER` (given as `browser_var`) first.
 ///
 /// # Errors

@@ -158,11 +158,7 @@ impl Engine {
         let browser_var = self.env_var("BROWSER");
         match crate::browser::open(authorize_url.as_str(), browser_var.as_deref()) {
             Ok(opened) => {
-                let detail = match opened {
-                    crate::browser::Opened::Browser(program) => program,
-                    crate::browser::Opened::System => String::new(),
-                };
-                self.log("browser_opened", None, &detail, true);
+                self.log("browser_opened", None, &opened.log_detail(), true);
                 Ok(())
             }
             Err(e) => {

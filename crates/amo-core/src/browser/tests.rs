@@ -128,3 +128,11 @@ fn when_no_command_starts_each_is_named_and_the_address_is_not() {
     );
     assert!(start("", url).unwrap_err().is_empty());
 }
+
+#[test]
+fn the_log_notes_the_program_by_its_file_name() {
+    let opened = Opened::Browser("/tmp/amo-e2e-ru-1a2b3c4d5e6f7g8h9i0j/browser".into());
+    assert_eq!(opened.log_detail(), "browser");
+    assert_eq!(Opened::Browser("firefox".into()).log_detail(), "firefox");
+    assert_eq!(Opened::System.log_detail(), "");
+}
