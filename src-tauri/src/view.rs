@@ -34,6 +34,8 @@ pub struct Overview {
     /// Another problem that stops the dashboard (settings that do not parse, the database).
     pub problem: Option<ErrorView>,
     pub flow: Option<FlowView>,
+    /// `AMO_BASE_URL` when it is in force: the page keeps an "emulator mode" banner up.
+    pub emulator: Option<String>,
     pub log_path: String,
     pub refresh_margin_secs: i64,
 }
@@ -106,7 +108,10 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
     let mut touched = false;
     let settings = match engine.settings() {
         Ok(s) => {
-            touched |= s.client_id.is_some() && !s.overridden.contains(&"AMO_CLIENT_SECRET");
+            // With an emulator the secret comes from the environment only (no keychain read).
+            touched |= s.client_id.is_some()
+                && s.base_url.is_none()
+                && !s.overridden.contains(&"AMO_CLIENT_SECRET");
             Some(settings(engine, &s).unwrap_or_else(|e| {
                 report(e);
                 shape(&s, false)
@@ -133,7 +138,9 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
             report(e);
         }
     }
+    let emulator = settings.as_ref().and_then(|s| s.emulator.clone());
     Overview {
+        emulator,
         settings,
         connections,
         keychain,

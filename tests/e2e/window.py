@@ -4,8 +4,12 @@ Runs from the repository root (tests/e2e/window.sh sets it up). Each scenario ge
 fresh data folder, a fresh emulator, a fresh tauri-driver and a fresh app:
 
   happy-en, happy-ru  setup form -> Connect -> browser -> card -> Refresh -> Test ->
-                      Disconnect, visible words in that language, no secret in the page
+                      Disconnect, visible words in that language, no secret in the page,
+                      the "emulator mode" banner up all along
   failure-en          a wrong client secret: amoCRM's 401 and our explanation, no card
+
+The app runs with AMO_BASE_URL (the emulator), so its client secret comes from
+AMO_CLIENT_SECRET only: the form shows that field as set by the environment.
 
 Waits poll the DOM through WebDriver (every 100 ms, bounded); there are no fixed sleeps.
 Prints one line per check and ends with "N passed, N failed".
@@ -51,6 +55,7 @@ WORDS = {
         "waiting": "Allow access in your browser",
         "tested": "amoCRM answered",
         "bad_secret": "amoCRM did not accept the client ID and secret",
+        "emulator": "Emulator mode",
     },
     "ru": {
         "LANG": "ru_RU.UTF-8",
@@ -63,6 +68,7 @@ WORDS = {
         "waiting": "Разрешите доступ в браузере",
         "tested": "amoCRM ответил",
         "bad_secret": None,  # taken from locales/ru.json below
+        "emulator": "Режим эмулятора",
     },
 }
 
@@ -357,9 +363,10 @@ def publish(path):
 class Scenario:
     """A fresh data folder, emulator, tauri-driver and app, all stopped on leaving."""
 
-    def __init__(self, lang, emulator_secret=None):
+    def __init__(self, lang, emulator_secret=None, app_secret=None):
         self.lang = lang
         self.emulator_secret = emulator_secret
+        self.app_secret = app_secret
 
     def __enter__(self):
         self.tmp = tempfile.mkdtemp(prefix=f"amo-e2e-{self.lang}-")
@@ -371,6 +378,8 @@ class Scenario:
         env.update({
             "AMO_CONNECTOR_HOME": os.path.join(self.tmp, "home"),
             "AMO_BASE_URL": self.emu["base_url"],
+            # With AMO_BASE_URL the secret comes only from here, never from the keychain.
+            "AMO_CLIENT_SECRET": self.app_secret or self.emu["client_secret"],
             "LANG": WORDS[self.lang]["LANG"],
             "BROWSER": write_browser(self.tmp),
         })
@@ -423,12 +432,28 @@ class Scenario:
 # --- scenarios ------------------------------------------------------------------------
 
 
-def fill_setup(d, w, client_id, secret, redirect_uri):
+def emulator_banner(d, w, emu, when):
+    """The "emulator mode" banner is up and names the emulator's address."""
+    css = "[data-testid=emulator-banner]"
+    try:
+        d.wait_visible(css)
+        shown = True
+    except TimeoutError:
+        shown = False
+    text = d.text(css) if shown else ""
+    check(f"{when}: the emulator banner shows “{w['emulator']}…” and the emulator's address",
+          shown and text.startswith(w["emulator"]) and emu["base_url"].rstrip("/") in text,
+          repr(text))
+
+
+def fill_setup(d, w, client_id, redirect_uri):
     d.wait_visible("#setup-view")
     save = d.text("[data-testid=setup-save]")
     check(f"setup form shows its Save button as “{w['save']}”", save == w["save"], repr(save))
     d.type("[data-testid=client-id]", client_id)
-    d.type("[data-testid=client-secret]", secret)
+    check("the secret field is set by AMO_CLIENT_SECRET, not typed",
+          d.js("return document.getElementById('client-secret').disabled;") is True
+          and "AMO_CLIENT_SECRET" in d.text("#client-secret-hint"))
     d.type("[data-testid=redirect-uri]", redirect_uri)
     d.click("[data-testid=platform-amocrm]")
     d.click("[data-testid=setup-save]")
@@ -458,7 +483,9 @@ def happy(lang):
     with Scenario(lang) as sc:
         d, emu = sc.d, sc.emu
         account = emu["account_host"]
-        fill_setup(d, w, emu["client_id"], emu["client_secret"], emu["redirect_uri"])
+        emulator_banner(d, w, emu, "setup")
+        fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
+        emulator_banner(d, w, emu, "dashboard")
 
         d.toast_gone()
         d.frame_painted()
@@ -498,6 +525,7 @@ def happy(lang):
                            "access token": tokens.get("access_token"),
                            "refresh token": tokens.get("refresh_token")}, "connected")
 
+        emulator_banner(d, w, emu, "connected")
         d.toast_gone()
         d.frame_painted()
         publish(screenshot(f"connected-{lang}.png", d))
@@ -563,10 +591,11 @@ def happy(lang):
 def failure(lang):
     w = WORDS[lang]
     log(f"failure path (wrong client secret), LANG={w['LANG']}")
-    with Scenario(lang, emulator_secret="the-right-secret-e2e") as sc:
+    bad = "a-wrong-secret-e2e"
+    with Scenario(lang, emulator_secret="the-right-secret-e2e", app_secret=bad) as sc:
         d, emu = sc.d, sc.emu
-        bad = "a-wrong-secret-e2e"
-        fill_setup(d, w, emu["client_id"], bad, emu["redirect_uri"])
+        fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
+        emulator_banner(d, w, emu, "failure")
         sc.release_browser()  # the browser may go on at once
         press_connect(d, w)
         err = "[data-testid=connect-error] [data-testid=error-box]"
@@ -583,7 +612,7 @@ def failure(lang):
               and d.js("return document.getElementById('connections-view').hidden"))
         check("nothing was stored for the account",
               secret_lookup(f"tokens:{emu['account_host']}") is None)
-        check("the page does not contain the secret typed in", bad not in d.html())
+        check("the page does not contain the secret given", bad not in d.html())
         d.frame_painted()
         screenshot(f"wrong-secret-{lang}.png", d)
 

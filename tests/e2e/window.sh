@@ -16,7 +16,7 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:/root/.cargo/bin:$PATH"
 export WEBKIT_DISABLE_DMABUF_RENDERER="${WEBKIT_DISABLE_DMABUF_RENDERER:-1}"
 export WEBKIT_DISABLE_COMPOSITING_MODE="${WEBKIT_DISABLE_COMPOSITING_MODE:-1}"
 export NO_AT_BRIDGE=1
-# Without a desktop session xdg-open hands addresses to $BROWSER (the test's fake browser).
+# The app hands addresses to $BROWSER (the test's fake browser) before any desktop opener.
 unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
 
 for tool in tauri-driver WebKitWebDriver import secret-tool curl python3; do

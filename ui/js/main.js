@@ -50,6 +50,7 @@ async function reload() {
 
 function render() {
   const o = overview;
+  emulatorBanner(o.emulator);
   banner('keychain-banner', o.keychain);
   banner('problem-banner', o.problem);
   $('lang-select').value = o.settings?.lang || 'system';
@@ -79,6 +80,13 @@ function banner(id, error) {
   const node = $(id);
   node.hidden = !error;
   node.replaceChildren(...(error ? [errorBox(error)] : []));
+}
+
+/** Stays for as long as AMO_BASE_URL sends every call to a local emulator. */
+function emulatorBanner(url) {
+  const node = $('emulator-banner');
+  node.hidden = !url;
+  node.replaceChildren(...(url ? [el('p', { class: 'note warn' }, t('ui.emulator.banner', { url }))] : []));
 }
 
 async function changeLanguage(code) {
@@ -149,6 +157,7 @@ const failedOverview = (err) => ({
   problem: err,
   keychain: null,
   flow: null,
+  emulator: null,
 });
 
 async function boot() {

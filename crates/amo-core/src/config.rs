@@ -160,22 +160,15 @@ impl Settings {
         url
     }
 
-    /// Checks that a secret may be sent to `account`: a `*.amocrm.ru`, `*.amocrm.com` or
-    /// `*.kommo.com` account, or the emulator's own address when `AMO_BASE_URL` is set.
+    /// Checks that a secret may be sent to `account`: an account host of amoCRM or Kommo
+    /// ([`is_account_host`]), or the emulator's own address when `AMO_BASE_URL` is set.
     ///
     /// # Errors
     /// [`Error::RefererNotAllowed`].
     pub fn check_account_host(&self, account: &AccountHost) -> Result<()> {
         let allowed = match &self.base_url {
             Some(base) => account.as_str() == authority(base),
-            None => {
-                let h = account.as_str();
-                ["amocrm.ru", "amocrm.com", "kommo.com"].iter().any(|d| {
-                    h.strip_suffix(d)
-                        .and_then(|sub| sub.strip_suffix('.'))
-                        .is_some_and(|sub| !sub.is_empty() && !sub.contains('.'))
-                })
-            }
+            None => is_account_host(account),
         };
         if allowed {
             Ok(())
@@ -210,6 +203,64 @@ impl Settings {
     }
 }
 
+/// The domains whose accounts live on `{subdomain}.{domain}`.
+pub const ACCOUNT_DOMAINS: &[&str] = &["amocrm.ru", "amocrm.com", "kommo.com"];
+
+/// Subdomains of [`ACCOUNT_DOMAINS`] that are the platforms' own services (site, sign-in,
+/// API gateways, help, mail, static files, …), never an account; `api-` with one letter
+/// (`api-a`, `api-b`, … the `api_domain` gateways) is refused as well. A name here may
+/// shadow a real account of that name: such an account connects by a pasted code only
+/// after this list is changed, which is the safer mistake.
+pub const SERVICE_SUBDOMAINS: &[&str] = &[
+    "www",
+    "id",
+    "help",
+    "developers",
+    "developer",
+    "docs",
+    "api",
+    "oauth",
+    "oauth2",
+    "auth",
+    "login",
+    "sso",
+    "static",
+    "cdn",
+    "mail",
+    "email",
+    "smtp",
+    "support",
+    "status",
+    "shop",
+    "blog",
+    "forum",
+    "community",
+    "academy",
+    "partners",
+    "market",
+    "marketplace",
+    "widgets",
+];
+
+/// Whether `account` is an account host: exactly one label in front of an
+/// [`ACCOUNT_DOMAINS`] entry, no port, not a [`SERVICE_SUBDOMAINS`] name, and not an
+/// internationalised or reserved label (`xn--…`, or any `--` in the third and fourth
+/// places): amoCRM's subdomains are plain ASCII, and a punycode label can imitate one.
+pub fn is_account_host(account: &AccountHost) -> bool {
+    let h = account.as_str();
+    ACCOUNT_DOMAINS.iter().any(|d| {
+        let Some(sub) = h.strip_suffix(d).and_then(|s| s.strip_suffix('.')) else {
+            return false;
+        };
+        let service = SERVICE_SUBDOMAINS.contains(&sub)
+            || sub
+                .strip_prefix("api-")
+                .is_some_and(|x| x.len() == 1 && x.bytes().all(|b| b.is_ascii_lowercase()));
+        let reserved = sub.get(2..4) == Some("--");
+        !sub.is_empty() && !sub.contains('.') && !sub.contains(':') && !service && !reserved
+    })
+}
+
 fn is_local(account: &AccountHost) -> bool {
     let h = account.hostname();
     h == "localhost" || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -242,7 +293,7 @@ mod tests {
     #[test]
     fn only_account_hosts_of_amocrm_and_kommo_are_trusted() {
         let s = settings(None);
-        for ok in ["example.amocrm.ru", "ex-1.amocrm.com", "shop.kommo.com"] {
+        for ok in ["example.amocrm.ru", "ex-1.amocrm.com", "acme.kommo.com"] {
             assert!(
                 s.check_account_host(&AccountHost::parse(ok).unwrap())
                     .is_ok(),

@@ -229,10 +229,12 @@ impl Engine {
             .unwrap_or_else(|| Lang::detect_from(|k| (self.inner.env)(k)))
     }
 
-    /// Validates and saves settings; the client secret goes to the keychain.
+    /// Validates and saves settings; the client secret goes to the keychain (not in emulator
+    /// mode: an emulator's secret must not replace the integration's).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`], [`Error::InvalidRedirectUri`], [`Error::KeychainUnavailable`].
+    /// [`Error::InvalidInput`], [`Error::InvalidRedirectUri`], [`Error::KeychainUnavailable`],
+    /// [`Error::EmulatorSecret`].
     pub fn save_settings(&self, new: NewSettings) -> Result<Settings> {
         let client_id = new.client_id.map(|c| c.trim().to_owned());
         if let Some(id) = &client_id {
@@ -263,6 +265,9 @@ impl Engine {
             ),
         };
         if let Some(secret) = &new.client_secret {
+            if self.emulator_mode() {
+                return Err(Error::EmulatorSecret);
+            }
             let id = client_id.clone().or(self.settings()?.client_id);
             let id = id.ok_or(Error::NotConfigured { what: "client_id" })?;
             if secret.expose().trim().is_empty() {
@@ -292,13 +297,33 @@ impl Engine {
         self.settings()
     }
 
-    /// The client secret: `AMO_CLIENT_SECRET`, else the keychain's.
+    /// An environment variable as the engine sees it (tests hand the engine their own).
+    pub(crate) fn env_var(&self, key: &str) -> Option<String> {
+        (self.inner.env)(key)
+    }
+
+    /// Whether `AMO_BASE_URL` sends every amoCRM call to a local emulator. Then the client
+    /// secret comes only from `AMO_CLIENT_SECRET`: the keychain's is the real integration's
+    /// and is neither read for nor overwritten by an emulator.
+    pub fn emulator_mode(&self) -> bool {
+        self.env_var("AMO_BASE_URL")
+            .is_some_and(|v| !v.trim().is_empty())
+    }
+
+    /// The client secret: `AMO_CLIENT_SECRET`, else the keychain's (never with an emulator).
     ///
     /// # Errors
+    /// [`Error::EmulatorSecret`] in emulator mode without `AMO_CLIENT_SECRET`;
     /// [`Error::NotConfigured`] when neither has one; [`Error::KeychainUnavailable`].
     pub(crate) fn client_secret(&self, client_id: &str) -> Result<ClientSecret> {
-        if let Some(s) = (self.inner.env)("AMO_CLIENT_SECRET").filter(|s| !s.trim().is_empty()) {
+        if let Some(s) = self
+            .env_var("AMO_CLIENT_SECRET")
+            .filter(|s| !s.trim().is_empty())
+        {
             return Ok(ClientSecret::new(s.trim()));
+        }
+        if self.emulator_mode() {
+            return Err(Error::EmulatorSecret);
         }
         self.inner
             .vault
@@ -316,7 +341,7 @@ impl Engine {
         match self.settings()?.client_id {
             Some(id) => match self.client_secret(&id) {
                 Ok(_) => Ok(true),
-                Err(Error::NotConfigured { .. }) => Ok(false),
+                Err(Error::NotConfigured { .. } | Error::EmulatorSecret) => Ok(false),
                 Err(e) => Err(e),
             },
             None => Ok(false),

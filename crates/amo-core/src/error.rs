@@ -106,6 +106,10 @@ pub enum Error {
     CannotRefresh { account: String },
     #[error("{}", self.describe(Lang::default()))]
     EmulatorConnection { account: String },
+    /// `AMO_BASE_URL` is set and `AMO_CLIENT_SECRET` is not: the keychain's secret is the
+    /// real integration's and is never sent to, or replaced for, an emulator.
+    #[error("{}", self.describe(Lang::default()))]
+    EmulatorSecret,
 }
 
 impl Error {
@@ -153,6 +157,7 @@ impl Error {
             Error::ReconnectNeeded { .. } => "reconnect_needed",
             Error::CannotRefresh { .. } => "cannot_refresh",
             Error::EmulatorConnection { .. } => "emulator_connection",
+            Error::EmulatorSecret => "emulator_secret",
         }
     }
 
@@ -330,6 +335,7 @@ mod tests {
             Error::KeychainUnavailable {
                 reason: "no Secret Service".into(),
             },
+            Error::EmulatorSecret,
         ];
         for lang in Lang::all() {
             for e in &samples {

@@ -226,14 +226,15 @@ impl Engine {
     /// # Errors
     /// Why the browser could not be opened, for the user to open the address by hand.
     pub fn open_browser(&self, authorize_url: &Url) -> std::result::Result<(), String> {
-        match open::that_detached(authorize_url.as_str()) {
-            Ok(()) => {
-                self.log("browser_opened", None, "", true);
+        let browser_var = self.env_var("BROWSER");
+        match crate::browser::open(authorize_url.as_str(), browser_var.as_deref()) {
+            Ok(opened) => {
+                self.log("browser_opened", None, &opened.log_detail(), true);
                 Ok(())
             }
             Err(e) => {
-                self.log("browser_failed", None, &e.to_string(), false);
-                Err(e.to_string())
+                self.log("browser_failed", None, &e, false);
+                Err(e)
             }
         }
     }

@@ -85,6 +85,8 @@ mod tests {
         super::request_head(b"\xff\xfe garbage\r\n\r\n");
         super::callback("referer=HTTPS://Ex.AmoCRM.ru/&state=a&code=b&x=%00");
         super::referer_host("Example.amocrm.ru.");
+        // Found by the fuzzer: a port with a sign parsed, and was kept as typed.
+        super::referer_host("127.81127.8060:+80");
         super::pasted_url("http://127.0.0.1:17563/amocrm/callback?code=a&state=b");
         super::jwt_expiry("eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDAwMDB9.");
     }

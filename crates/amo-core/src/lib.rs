@@ -3,6 +3,7 @@
 //! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
 
 mod api;
+mod browser;
 mod callback;
 mod config;
 mod db;
@@ -24,7 +25,10 @@ mod vault;
 
 pub use api::AccountInfo;
 pub use callback::Callback;
-pub use config::{RedirectUri, Settings, DEFAULT_REDIRECT_URI, ENV_KEYS};
+pub use config::{
+    is_account_host, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI, ENV_KEYS,
+    SERVICE_SUBDOMAINS,
+};
 pub use engine::{
     ConnState, ConnectionStatus, Engine, EngineEvent, NewSettings, EXPIRES_SOON, REFRESH_MARGIN,
     STATE_TTL,

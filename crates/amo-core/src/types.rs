@@ -8,33 +8,43 @@ use crate::error::{Error, Result};
 use crate::secret::{AccessToken, RefreshToken};
 
 /// An amoCRM account's host, such as `example.amocrm.ru` (lower case, with a port only for
-/// the local emulator).
+/// the local emulator). Parsing checks the syntax only; whether a secret may be sent there
+/// is [`crate::Settings::check_account_host`]'s call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AccountHost(String);
 
 impl AccountHost {
-    /// Reads a host as a person may type it: `example.amocrm.ru`, `https://example.amocrm.ru/`.
+    /// Reads a host as a person may type it: `example.amocrm.ru`, `HTTPS://Example.amocrm.ru/`.
+    /// An `http://` or `https://` prefix (any case), one trailing `/` and surrounding blanks
+    /// go; letters are lowered. What is left must be ASCII letters, digits, `-` and `.` in
+    /// labels of 1–63 characters (no empty label, so no trailing dot), at most 253 in all,
+    /// with an optional port. Everything else is refused rather than guessed at: user info
+    /// (`user@host`), paths, queries, percent-encoding, `_`, IPv6 literals, non-ASCII.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when it is not a plain host name (with an optional port).
     pub fn parse(input: &str) -> Result<AccountHost> {
-        let s = input.trim();
-        let s = s
-            .strip_prefix("https://")
-            .or_else(|| s.strip_prefix("http://"))
-            .unwrap_or(s);
-        let s = s.trim_end_matches('/').to_ascii_lowercase();
         let invalid = || Error::InvalidInput {
             field: "account",
             value: input.chars().take(80).collect(),
         };
+        if !input.is_ascii() {
+            return Err(invalid());
+        }
+        let s = input.trim().to_ascii_lowercase();
+        let s = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .unwrap_or(&s);
+        let s = s.strip_suffix('/').unwrap_or(s);
         let (host, port) = match s.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
-            None => (s.as_str(), None),
+            None => (s, None),
         };
         if let Some(p) = port {
-            if p.is_empty() || p.len() > 5 || p.parse::<u16>().is_err() {
+            let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+            if !digits || p.parse::<u16>().map_or(true, |p| p == 0) {
                 return Err(invalid());
             }
         }
@@ -43,12 +53,12 @@ impl AccountHost {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
         };
         if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
             return Err(invalid());
         }
-        Ok(AccountHost(s))
+        Ok(AccountHost(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -524,3 +524,84 @@ pub fn status_of(answer: &str) -> u16 {
 pub fn get_request(target: &str, host: &str) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }
+
+// --- a real browser: Debian's Chromium, headless ----------------------------------------
+
+/// Where Debian's Chromium is; a test that needs it fails (never skips) when it is missing.
+pub fn chromium() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromium"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "chromium is missing: this test drives the loopback flow with Debian's \
+                 Chromium; scripts/setup installs it (apt-get install chromium)"
+            )
+        })
+}
+
+/// A `$BROWSER` script that plays the user's browser with headless Chromium: a fresh
+/// profile each time, the address loaded and its redirects followed, the final page's DOM
+/// written to `dom.html`, then Chromium's exit status to `exit`.
+pub struct HeadlessChromium {
+    pub script: PathBuf,
+    dir: PathBuf,
+}
+
+impl HeadlessChromium {
+    /// The DOM Chromium dumped, once it has exited (at most `limit`); panics past it.
+    pub fn dom(&self, limit: Duration) -> String {
+        let exit = self.dir.join("exit");
+        let deadline = std::time::Instant::now() + limit;
+        while !exit.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromium did not finish within {limit:?}; its log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let status = fs::read_to_string(&exit).unwrap_or_default();
+        assert_eq!(
+            status.trim(),
+            "0",
+            "chromium failed; its log:\n{}",
+            self.log()
+        );
+        fs::read_to_string(self.dir.join("dom.html")).unwrap_or_default()
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("chromium.log")).unwrap_or_default()
+    }
+}
+
+impl World {
+    /// A headless Chromium (`chromium`, from [`chromium`]) to set as `BROWSER`.
+    pub fn headless_chromium(&self, chromium: &Path) -> HeadlessChromium {
+        let dir = self.work.path().join("chromium");
+        fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("browser");
+        let text = format!(
+            r#"#!/bin/sh
+# Plays the user's browser with Debian's Chromium, headless, in a fresh profile.
+dir='{dir}'
+profile=$(mktemp -d "$dir/profile.XXXXXX") || exit 1
+HOME="$profile" '{chromium}' --headless --no-sandbox --disable-gpu --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --disable-quic --disable-dev-shm-usage --no-proxy-server --password-store=basic \
+  --user-data-dir="$profile" --dump-dom "$1" > "$dir/dom.tmp" 2> "$dir/chromium.log"
+status=$?
+mv "$dir/dom.tmp" "$dir/dom.html"
+rm -rf "$profile"
+echo "$status" > "$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"
+"#,
+            dir = dir.display(),
+            chromium = chromium.display(),
+        );
+        fs::write(&script, text).unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        HeadlessChromium { script, dir }
+    }
+}
