@@ -308,10 +308,13 @@ impl Vault {
     /// Removes every part of `head`'s generation, going on past a failure; the first
     /// failure is the answer.
     fn delete_parts(&self, account: &AccountHost, head: &Head) -> Result<()> {
-        (0..head.parts).fold(Ok(()), |first, i| {
-            let this = self.delete(&part_key(account, &head.gen, i)).map(|_| ());
-            first.and(this)
-        })
+        let mut first = Ok(());
+        for i in 0..head.parts {
+            if let Err(e) = self.delete(&part_key(account, &head.gen, i)) {
+                first = first.and(Err(e));
+            }
+        }
+        first
     }
 
     // --- backend --------------------------------------------------------------------------
