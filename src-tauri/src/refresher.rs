@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use tauri::async_runtime;
 use tokio::sync::oneshot;
 
-/// How long to wait after a failed refresh that may pass (network, 5xx), doubling up to
-/// `RETRY_MAX`.
+/// How long to wait after a failure that may pass (network, 5xx, a locked keychain),
+/// doubling up to `RETRY_MAX`.
 const RETRY_FIRST: Duration = Duration::minutes(1);
 const RETRY_MAX: Duration = Duration::minutes(30);
 /// A little past the margin, so the engine agrees the token is due.
@@ -62,7 +62,9 @@ impl Refresher {
 }
 
 /// Sleeps until `host` is due, refreshes, and goes round again until the connection can no
-/// longer be refreshed.
+/// longer be refreshed. A failure, reading the connection or refreshing it, is tried again
+/// after a wait that doubles; only one that needs the user first ends the timer, and what
+/// the user then does (connect again, disconnect) re-arms or removes it.
 async fn watch(engine: Engine, host: AccountHost, mut stop: oneshot::Receiver<()>) {
     let mut retry = RETRY_FIRST;
     let mut last_try: Option<DateTime<Utc>> = None;
@@ -70,24 +72,62 @@ async fn watch(engine: Engine, host: AccountHost, mut stop: oneshot::Receiver<()
         let e = engine.clone();
         let h = host.clone();
         let status = async_runtime::spawn_blocking(move || e.connection(&h)).await;
-        let Ok(Ok(status)) = status else { return };
-        let Some(due) = due_at(&status, Utc::now(), last_try) else {
-            return;
-        };
-        if !sleep_until(due, &mut stop).await {
-            return;
-        }
-        last_try = Some(Utc::now());
-        match engine.refresh_if_needed(&host).await {
-            Ok(_) => retry = RETRY_FIRST,
-            Err(e) if gives_up(&e) => return,
-            Err(_) => {
-                if !sleep_until(Utc::now() + retry, &mut stop).await {
+        let failed = match status {
+            Ok(Ok(status)) => {
+                let Some(due) = due_at(&status, Utc::now(), last_try) else {
+                    return;
+                };
+                if !sleep_until(due, &mut stop).await {
                     return;
                 }
-                retry = (retry * 2).min(RETRY_MAX);
+                last_try = Some(Utc::now());
+                match engine.refresh_if_needed(&host).await {
+                    Ok(_) => {
+                        retry = RETRY_FIRST;
+                        continue;
+                    }
+                    Err(e) => after_failure(&e, retry),
+                }
             }
+            Ok(Err(e)) => after_failure(&e, retry),
+            // The blocking read panicked or was cancelled: nothing says it will again.
+            Err(_) => Next::RetryIn(retry),
+        };
+        let Next::RetryIn(wait) = failed else {
+            return;
+        };
+        if !sleep_until(Utc::now() + wait, &mut stop).await {
+            return;
         }
+        retry = (retry * 2).min(RETRY_MAX);
+    }
+}
+
+/// What a timer does after a failure.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Ends: the user must act first, and that act re-arms or removes the timer.
+    Stop,
+    /// Tries again after this wait.
+    RetryIn(Duration),
+}
+
+/// After `e`, with `retry` the wait now due. A locked keychain, a network or amoCRM outage
+/// and missing settings all pass; a connection that must be made again, was removed or
+/// cannot be refreshed at all does not.
+fn after_failure(e: &Error, retry: Duration) -> Next {
+    let needs_the_user = e.needs_reconnect()
+        || matches!(
+            e,
+            Error::CannotRefresh { .. }
+                | Error::NotConnected { .. }
+                | Error::EmulatorConnection { .. }
+                | Error::EmulatorSecret
+        );
+    if needs_the_user {
+        Next::Stop
+    } else {
+        Next::RetryIn(retry)
     }
 }
 
@@ -109,18 +149,6 @@ fn due_at(
         Some(t) if due <= now => Some(now.max(t) + ((expires - now) / 2).max(SLACK)),
         _ => Some(due),
     }
-}
-
-fn gives_up(e: &Error) -> bool {
-    e.needs_reconnect()
-        || matches!(
-            e,
-            Error::CannotRefresh { .. }
-                | Error::NotConnected { .. }
-                | Error::NotConfigured { .. }
-                | Error::EmulatorConnection { .. }
-                | Error::KeychainUnavailable { .. }
-        )
 }
 
 /// Sleeps until `t`; false when the timer was stopped (replaced or disarmed) meanwhile.
@@ -180,5 +208,43 @@ mod tests {
         let s = status(TokenKind::Oauth, Some(Duration::seconds(60)));
         let due = due_at(&s, now, Some(now)).unwrap();
         assert!(due - now >= Duration::seconds(25), "{}", due - now);
+    }
+
+    #[test]
+    fn a_locked_keychain_is_tried_again_not_given_up() {
+        let locked = Error::KeychainUnavailable {
+            reason: "access refused or keychain locked".into(),
+        };
+        assert_eq!(
+            after_failure(&locked, RETRY_FIRST),
+            Next::RetryIn(RETRY_FIRST)
+        );
+        let outage = Error::ServerError { status: 503 };
+        assert_eq!(after_failure(&outage, RETRY_MAX), Next::RetryIn(RETRY_MAX));
+        let unset = Error::NotConfigured {
+            what: "client_secret",
+        };
+        assert_eq!(
+            after_failure(&unset, RETRY_FIRST),
+            Next::RetryIn(RETRY_FIRST)
+        );
+    }
+
+    #[test]
+    fn only_what_needs_the_user_ends_the_timer() {
+        let lost = Error::KeychainRefusedNewTokens {
+            account: "x.amocrm.ru".into(),
+            reason: "locked".into(),
+        };
+        let revoked = Error::ReconnectNeeded {
+            account: "x.amocrm.ru".into(),
+            reason: "Token has been revoked".into(),
+        };
+        let gone = Error::NotConnected {
+            account: "x.amocrm.ru".into(),
+        };
+        for e in [lost, revoked, gone] {
+            assert_eq!(after_failure(&e, RETRY_FIRST), Next::Stop, "{e:?}");
+        }
     }
 }

@@ -100,8 +100,8 @@ fn tokens_stored_by_one_process_are_read_by_the_next() {
     assert!(w.keychain_tokens().is_none());
     let mut secrets = w.connect_and_collect();
 
-    // Between processes, the item is in the Secret Service, whole.
-    let item = secret_lookup(&format!("tokens:{}", w.account())).expect("the item exists");
+    // Between processes, the set is in the Secret Service.
+    let item = w.keychain_tokens().expect("the set is stored");
     let stored: serde_json::Value = serde_json::from_str(&item).unwrap();
     assert_eq!(stored["kind"], "oauth");
     let access = stored["access_token"].as_str().unwrap().to_owned();
@@ -126,7 +126,7 @@ fn tokens_stored_by_one_process_are_read_by_the_next() {
 
     // A refresh in one process is what the next one reads.
     assert!(w.amo(&["refresh"]).ok());
-    let rotated = secret_lookup(&format!("tokens:{}", w.account())).unwrap();
+    let rotated = w.keychain_tokens().unwrap();
     assert_ne!(rotated, item);
     let rotated: serde_json::Value = serde_json::from_str(&rotated).unwrap();
     let masked = w.status_json()[0]["access_token"]

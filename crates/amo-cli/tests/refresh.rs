@@ -1,11 +1,12 @@
 //! Refresh: one refresh at a time across processes, a revoked refresh token that is never
-//! sent twice, a 401 that refreshes once, and a refresh before a call when the token expires.
+//! sent twice, a 401 that refreshes once, a refresh before a call when the token expires, and
+//! answers that lack a field.
 
 mod common;
 
 use std::time::Duration;
 
-use amo_emulator::{EmulatorConfig, Revoke};
+use amo_emulator::{EmulatorConfig, Fault, FaultKind, FaultTarget, Revoke};
 use common::{Child, World};
 
 #[test]
@@ -146,6 +147,89 @@ fn an_access_token_expiring_within_the_margin_is_refreshed_before_the_call() {
         after.api_unauthorized, 0,
         "the refresh came before the call"
     );
+    secrets.extend(w.keychain_token_values());
+    w.assert_no_secret_in_data(&secrets);
+}
+
+#[test]
+fn a_refresh_answer_without_a_refresh_token_keeps_the_stored_pair_and_names_the_field() {
+    let w = World::new();
+    let mut secrets = w.connect_and_collect();
+    let item = w.keychain_tokens().unwrap();
+    w.emu
+        .set_fault(Fault::new(FaultTarget::Token, FaultKind::NoRefreshToken));
+
+    let r = w.amo(&["refresh"]);
+    assert_eq!(r.code, 1, "{r}");
+    assert!(
+        r.stderr.contains("without refresh_token") && r.stderr.contains("kept"),
+        "names the missing field: {r}"
+    );
+    assert_eq!(w.emu.stats().refresh_grants, 1, "amoCRM did answer");
+    assert_eq!(
+        w.keychain_tokens().as_deref(),
+        Some(item.as_str()),
+        "the keychain item is unchanged"
+    );
+    let row = &w.status_json()[0];
+    assert_eq!(row["state"], "connected", "{row}");
+    assert_eq!(row["usable"], true);
+    assert!(
+        row["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refresh_token")),
+        "{row}"
+    );
+
+    // The stored access token still works, with no refresh on the way.
+    let before = w.emu.stats();
+    let account = w.amo(&["account"]);
+    assert!(account.ok(), "{account}");
+    let after = w.emu.stats();
+    assert_eq!(after.token_requests, before.token_requests);
+    assert_eq!(after.api_unauthorized, 0);
+    secrets.extend(w.keychain_token_values());
+    w.assert_no_secret_in_data(&secrets);
+}
+
+#[test]
+fn a_refresh_answer_without_expires_in_keeps_the_new_pair_and_says_so() {
+    let w = World::new();
+    let mut secrets = w.connect_and_collect();
+    let item = w.keychain_tokens().unwrap();
+    // Ten days ahead on amoCRM's clock: an expiry read from the new access token's own
+    // `exp` is eleven days off, one guessed from a usual lifetime would be one.
+    w.emu.advance_clock(10 * 86_400);
+    w.emu
+        .set_fault(Fault::new(FaultTarget::Token, FaultKind::NoExpiresIn));
+
+    let r = w.amo(&["refresh"]);
+    assert!(r.ok(), "{r}");
+    assert_ne!(
+        w.keychain_tokens().unwrap(),
+        item,
+        "the rotated pair is kept"
+    );
+    let row = &w.status_json()[0];
+    let expires = row["expires_at"].as_str().expect("an expiry is known");
+    let expires = chrono::DateTime::parse_from_rfc3339(expires).unwrap();
+    let ahead = expires.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(
+        (ahead - chrono::Duration::days(11)).num_seconds().abs() < 60,
+        "read from the token: {ahead}"
+    );
+    let log = std::fs::read_to_string(w.home().join("activity.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("token_answer_incomplete") && l.contains("expires_in")),
+        "the log says what was missing"
+    );
+
+    // The kept refresh token is the live one.
+    secrets.extend(w.keychain_token_values());
+    let again = w.amo(&["refresh"]);
+    assert!(again.ok(), "{again}");
+    assert_eq!(w.emu.stats().revoked_refresh_used, 0);
     secrets.extend(w.keychain_token_values());
     w.assert_no_secret_in_data(&secrets);
 }

@@ -1,6 +1,7 @@
 //! HTTP to amoCRM: the token endpoint and `GET /api/v4/account`, and reading its answers.
 
-use chrono::{Duration, Utc};
+use base64::Engine as _;
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use reqwest::{header, redirect, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -46,9 +47,18 @@ struct TokenAnswer {
     access_token: String,
     #[serde(default)]
     refresh_token: Option<String>,
-    expires_in: i64,
+    #[serde(default)]
+    expires_in: Option<i64>,
     #[serde(default)]
     token_type: Option<String>,
+}
+
+/// What the token endpoint issued. A missing `refresh_token` shows as `set.refresh_token`
+/// being `None`; a missing `expires_in` is said here, the expiry then read from the access
+/// token's own `exp` claim when it has one.
+pub(crate) struct Issued {
+    pub(crate) set: TokenSet,
+    pub(crate) no_expires_in: bool,
 }
 
 impl Http {
@@ -85,6 +95,19 @@ impl Http {
         redirect_uri: &str,
         grant: Grant<'_>,
     ) -> Result<TokenSet> {
+        let issued = self.issue(url, client_id, secret, redirect_uri, grant);
+        issued.await.map(|i| i.set)
+    }
+
+    /// As [`Http::token`], saying which fields the answer left out.
+    pub(crate) async fn issue(
+        &self,
+        url: Url,
+        client_id: &str,
+        secret: &ClientSecret,
+        redirect_uri: &str,
+        grant: Grant<'_>,
+    ) -> Result<Issued> {
         let mut body = serde_json::json!({
             "client_id": client_id,
             "client_secret": secret.expose(),
@@ -119,11 +142,18 @@ impl Http {
                 what: "token_fields",
             });
         }
-        Ok(TokenSet {
-            kind: TokenKind::Oauth,
-            access_token: AccessToken::new(answer.access_token),
-            refresh_token: answer.refresh_token.map(RefreshToken::new),
-            expires_at: Some(Utc::now() + Duration::seconds(answer.expires_in.max(0))),
+        let expires_at = match answer.expires_in {
+            Some(secs) => Some(Utc::now() + Duration::seconds(secs.max(0))),
+            None => jwt_expiry(&answer.access_token),
+        };
+        Ok(Issued {
+            no_expires_in: answer.expires_in.is_none(),
+            set: TokenSet {
+                kind: TokenKind::Oauth,
+                access_token: AccessToken::new(answer.access_token),
+                refresh_token: answer.refresh_token.map(RefreshToken::new),
+                expires_at,
+            },
         })
     }
 
@@ -219,4 +249,14 @@ async fn read(resp: Response) -> Result<serde_json::Value> {
             what: "status",
         },
     })
+}
+
+/// The `exp` claim of a JWT, if the token is one.
+pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Utc.timestamp_opt(claims.get("exp")?.as_i64()?, 0).single()
 }

@@ -48,6 +48,10 @@ pub enum Error {
     BaseUrlNotLoopback { value: String },
     #[error("{}", self.describe(Lang::default()))]
     KeychainUnavailable { reason: String },
+    /// amoCRM rotated the pair (the old refresh token is spent) but the keychain would not
+    /// keep the new one, even after retries.
+    #[error("{}", self.describe(Lang::default()))]
+    KeychainRefusedNewTokens { account: String, reason: String },
     #[error("{}", self.describe(Lang::default()))]
     Database { reason: String },
     #[error("{}", self.describe(Lang::default()))]
@@ -92,6 +96,12 @@ pub enum Error {
     ServerError { status: u16 },
     #[error("{}", self.describe(Lang::default()))]
     UnexpectedResponse { status: u16, what: &'static str },
+    /// A refresh answer that lacks a field amoCRM always sends; the stored pair is kept.
+    #[error("{}", self.describe(Lang::default()))]
+    TokenAnswerIncomplete {
+        account: String,
+        missing: &'static str,
+    },
     #[error("{}", self.describe(Lang::default()))]
     Network { reason: String },
     #[error("{}", self.describe(Lang::default()))]
@@ -128,6 +138,7 @@ impl Error {
             Error::InvalidRedirectUri { .. } => "invalid_redirect_uri",
             Error::BaseUrlNotLoopback { .. } => "base_url_not_loopback",
             Error::KeychainUnavailable { .. } => "keychain_unavailable",
+            Error::KeychainRefusedNewTokens { .. } => "keychain_refused_new_tokens",
             Error::Database { .. } => "database",
             Error::DataFolder { .. } => "data_folder",
             Error::PortInUse { .. } => "port_in_use",
@@ -150,6 +161,7 @@ impl Error {
             Error::Blocked { .. } => "blocked",
             Error::ServerError { .. } => "server_error",
             Error::UnexpectedResponse { .. } => "unexpected_response",
+            Error::TokenAnswerIncomplete { .. } => "token_answer_incomplete",
             Error::Network { .. } => "network",
             Error::NotConnected { .. } => "not_connected",
             Error::NoConnections => "no_connections",
@@ -173,6 +185,15 @@ impl Error {
             }
             Error::BaseUrlNotLoopback { value } => vec![("value", value.clone())],
             Error::KeychainUnavailable { reason } => vec![("reason", reason.clone())],
+            Error::KeychainRefusedNewTokens { account, reason } => {
+                vec![("account", account.clone()), ("reason", reason.clone())]
+            }
+            Error::TokenAnswerIncomplete { account, missing } => {
+                vec![
+                    ("account", account.clone()),
+                    ("missing", missing.to_string()),
+                ]
+            }
             Error::Database { reason } => vec![("reason", reason.clone())],
             Error::DataFolder { path, reason } => {
                 vec![
@@ -262,8 +283,10 @@ impl Error {
 
     /// True when the stored connection itself is no longer usable.
     pub fn needs_reconnect(&self) -> bool {
-        matches!(self, Error::ReconnectNeeded { .. })
-            || matches!(self, Error::Amo(p) if matches!(p.cause(), "token_revoked" | "token_foreign" | "token_expired"))
+        matches!(
+            self,
+            Error::ReconnectNeeded { .. } | Error::KeychainRefusedNewTokens { .. }
+        ) || matches!(self, Error::Amo(p) if matches!(p.cause(), "token_revoked" | "token_foreign" | "token_expired"))
     }
 }
 
@@ -336,6 +359,14 @@ mod tests {
                 reason: "no Secret Service".into(),
             },
             Error::EmulatorSecret,
+            Error::KeychainRefusedNewTokens {
+                account: "example.amocrm.ru".into(),
+                reason: "locked".into(),
+            },
+            Error::TokenAnswerIncomplete {
+                account: "example.amocrm.ru".into(),
+                missing: "refresh_token",
+            },
         ];
         for lang in Lang::all() {
             for e in &samples {

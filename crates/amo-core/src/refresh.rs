@@ -46,6 +46,12 @@ impl AccountLock {
     }
 }
 
+/// The waits between tries of writing a newly issued pair: three tries over a second.
+const KEEP_WAITS: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_millis(750),
+];
+
 /// When to refresh.
 #[derive(Clone, Copy)]
 enum When<'a> {
@@ -62,7 +68,10 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::CannotRefresh`] for a long-lived token, [`Error::ReconnectNeeded`] when
-    /// amoCRM revoked the refresh token, and the token endpoint's errors.
+    /// amoCRM revoked the refresh token, [`Error::KeychainUnavailable`] when the keychain
+    /// cannot be written (nothing is sent then), [`Error::KeychainRefusedNewTokens`] when
+    /// it refused the new pair, [`Error::TokenAnswerIncomplete`] when amoCRM's answer has
+    /// no refresh token (the stored pair is kept), and the token endpoint's errors.
     pub async fn refresh(&self, account: &AccountHost) -> Result<ConnectionStatus> {
         self.tokens(account, When::Now).await?;
         self.connection(account)
@@ -193,11 +202,15 @@ impl Engine {
             .ok_or(Error::NotConfigured { what: "client_id" })?;
         let secret = self.client_secret(&client_id)?;
         let url = settings.account_url(account, "/oauth2/access_token")?;
+        // amoCRM's answer spends the refresh token: ask only when the keychain can keep it.
+        if let Err(e) = self.inner.vault.probe() {
+            return Err(self.refresh_failed(account, "refresh_failed", e));
+        }
         self.log("refresh_started", Some(account.as_str()), "", true);
         let answer = self
             .inner
             .http
-            .token(
+            .issue(
                 url,
                 &client_id,
                 &secret,
@@ -205,38 +218,89 @@ impl Engine {
                 Grant::Refresh(refresh_token),
             )
             .await;
-        match answer {
-            Ok(new) => {
-                self.inner.vault.save_tokens(account, &new)?;
-                self.db()
-                    .mark_refreshed(account, new.expires_at, Utc::now())?;
-                self.log("refreshed", Some(account.as_str()), "", true);
-                self.emit(EngineEvent::Refreshed {
+        let issued = match answer {
+            Ok(issued) => issued,
+            Err(Error::Amo(p)) if Error::Amo(p.clone()).needs_reconnect() => {
+                let e = Error::ReconnectNeeded {
                     account: account.to_string(),
-                });
-                Ok(new)
+                    reason: crate::error::amo_said(&p),
+                };
+                return Err(self.refresh_failed(account, "refresh_failed", e));
             }
-            Err(e) => {
-                let e = match e {
-                    Error::Amo(p) if Error::Amo(p.clone()).needs_reconnect() => {
-                        Error::ReconnectNeeded {
-                            account: account.to_string(),
-                            reason: crate::error::amo_said(&p),
-                        }
-                    }
-                    other => other,
-                };
-                let reconnect = matches!(e, Error::ReconnectNeeded { .. });
-                let reason = match &e {
-                    Error::ReconnectNeeded { reason, .. } => reason.clone(),
-                    other => other.describe(self.lang()),
-                };
-                self.db()
-                    .mark_failed(account, &reason, reconnect, Utc::now())?;
-                self.fail(Some(account), "refresh_failed", &e);
-                Err(e)
+            Err(e) => return Err(self.refresh_failed(account, "refresh_failed", e)),
+        };
+        if issued.set.refresh_token.is_none() {
+            // A pair without a refresh token would end the connection when the access
+            // token expires; the stored one may still refresh.
+            let e = Error::TokenAnswerIncomplete {
+                account: account.to_string(),
+                missing: "refresh_token",
+            };
+            return Err(self.refresh_failed(account, "refresh_failed", e));
+        }
+        let new = issued.set;
+        if let Err(e) = self.keep(account, &new).await {
+            let reason = match e {
+                Error::KeychainUnavailable { reason } => reason,
+                other => other.describe(self.lang()),
+            };
+            let e = Error::KeychainRefusedNewTokens {
+                account: account.to_string(),
+                reason,
+            };
+            return Err(self.refresh_failed(account, "new_tokens_unsaved", e));
+        }
+        self.db()
+            .mark_refreshed(account, new.expires_at, Utc::now())?;
+        self.log("refreshed", Some(account.as_str()), "", true);
+        if issued.no_expires_in {
+            let detail = match new.expires_at {
+                Some(t) => format!("no expires_in; expiry read from the access token: {t}"),
+                None => "no expires_in, and the access token does not say its expiry".to_owned(),
+            };
+            self.log(
+                "token_answer_incomplete",
+                Some(account.as_str()),
+                &detail,
+                false,
+            );
+        }
+        self.emit(EngineEvent::Refreshed {
+            account: account.to_string(),
+        });
+        Ok(new)
+    }
+
+    /// Writes a pair amoCRM just issued, trying again after a refusal: the pair it replaces
+    /// is already dead at amoCRM, so this one is worth a second and third try.
+    async fn keep(&self, account: &AccountHost, set: &TokenSet) -> Result<()> {
+        let mut waits = KEEP_WAITS.iter();
+        loop {
+            match self.inner.vault.save_tokens(account, set) {
+                Ok(()) => return Ok(()),
+                Err(e) => match waits.next() {
+                    Some(wait) => tokio::time::sleep(*wait).await,
+                    None => return Err(e),
+                },
             }
         }
+    }
+
+    /// Records a failed refresh on the connection and in the activity log, and hands the
+    /// error back (or the database's, when even the record fails).
+    fn refresh_failed(&self, account: &AccountHost, step: &str, e: Error) -> Error {
+        let reason = match &e {
+            Error::ReconnectNeeded { reason, .. } => reason.clone(),
+            other => other.describe(self.lang()),
+        };
+        let marked = self
+            .db()
+            .mark_failed(account, &reason, e.needs_reconnect(), Utc::now());
+        if let Err(db) = marked {
+            return db;
+        }
+        self.fail(Some(account), step, &e);
+        e
     }
 
     fn load_set(&self, account: &AccountHost) -> Result<TokenSet> {
@@ -251,3 +315,6 @@ fn expiring(set: &TokenSet) -> bool {
     set.expires_at
         .is_some_and(|t| t - Utc::now() < REFRESH_MARGIN)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,9 @@
 //! The keychain vault: a connection's token set and the client secret, and nothing else.
 //!
 //! A token set is one item, replaced whole, so a crash leaves the old set or the new one.
-//! Where an item would pass `MAX_ITEM` bytes (Windows Credential Manager stops at 2,560),
-//! the set is written as numbered parts of a new generation first and then committed by
-//! replacing the one head item that names the generation.
+//! Where the set would not fit one item of the strictest keychain (see [`ITEM_LIMITS`]), it
+//! is written as numbered parts of a new generation first and then committed by replacing
+//! the one head item that names the generation.
 
 use chrono::{TimeZone, Utc};
 use rand::Rng;
@@ -13,9 +13,86 @@ use crate::error::{Error, Result};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use crate::types::{AccountHost, TokenKind, TokenSet};
 
+#[cfg(test)]
+pub(crate) mod double;
+#[cfg(test)]
+mod tests;
+
 /// The keychain service name every item is filed under.
 pub const SERVICE: &str = "amo-connector";
-const MAX_ITEM: usize = 2000;
+
+/// What a keychain counts when it limits the size of a stored password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes of UTF-8, as the password is handed over.
+    Utf8Bytes,
+    /// UTF-16 code units (two bytes each), as Windows stores it.
+    Utf16Units,
+}
+
+impl Unit {
+    /// How many of these units `c` takes.
+    pub fn of_char(self, c: char) -> usize {
+        match self {
+            Unit::Utf8Bytes => c.len_utf8(),
+            Unit::Utf16Units => c.len_utf16(),
+        }
+    }
+
+    /// How many of these units `s` takes.
+    pub fn measure(self, s: &str) -> usize {
+        match self {
+            Unit::Utf8Bytes => s.len(),
+            Unit::Utf16Units => s.encode_utf16().count(),
+        }
+    }
+}
+
+/// The largest password one keychain keeps in one item, in that keychain's own units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemLimit {
+    pub backend: &'static str,
+    pub max: usize,
+    pub unit: Unit,
+}
+
+impl ItemLimit {
+    /// Whether `s` fits one item of this keychain.
+    pub fn admits(&self, s: &str) -> bool {
+        self.unit.measure(s) <= self.max
+    }
+}
+
+/// Windows Credential Manager: a credential blob holds at most `CRED_MAX_CREDENTIAL_BLOB_SIZE`
+/// = 2,560 bytes, and keyring 3.6 stores a password there as UTF-16 with no terminator,
+/// refusing one whose `encode_utf16().count() * 2` passes 2,560: 1,280 UTF-16 code units.
+pub const WINDOWS_CREDENTIALS: ItemLimit = ItemLimit {
+    backend: "Windows Credential Manager",
+    max: 1_280,
+    unit: Unit::Utf16Units,
+};
+
+/// macOS Keychain: Apple documents no limit on a generic password's data, and keyring
+/// hands it the UTF-8 bytes as they are. We count 1 MiB, a bound no token set comes near;
+/// nothing relies on it, because parts are sized for Windows.
+pub const MACOS_KEYCHAIN: ItemLimit = ItemLimit {
+    backend: "macOS Keychain",
+    max: 1 << 20,
+    unit: Unit::Utf8Bytes,
+};
+
+/// Secret Service (GNOME Keyring, KWallet): the API sets no limit; a secret travels as the
+/// UTF-8 bytes in one D-Bus message, which the D-Bus specification caps at 128 MiB. We
+/// count 1 MiB, well inside that; as for macOS, parts are sized for Windows.
+pub const SECRET_SERVICE: ItemLimit = ItemLimit {
+    backend: "Secret Service",
+    max: 1 << 20,
+    unit: Unit::Utf8Bytes,
+};
+
+/// Every keychain the vault may write to. Every item, on every system, fits all of them,
+/// each measured in its own units, so one layout is written and tested everywhere.
+pub const ITEM_LIMITS: [ItemLimit; 3] = [WINDOWS_CREDENTIALS, MACOS_KEYCHAIN, SECRET_SERVICE];
 
 /// Typed access to the OS keychain.
 pub struct Vault {
@@ -25,7 +102,7 @@ pub struct Vault {
 enum Backend {
     Keychain,
     #[cfg(test)]
-    Memory(std::sync::Mutex<std::collections::HashMap<String, String>>),
+    Double(std::sync::Arc<double::Double>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,10 +132,17 @@ impl Vault {
         }
     }
 
+    /// A vault on a test double that keeps items in memory.
     #[cfg(test)]
     pub(crate) fn in_memory() -> Vault {
+        Vault::with_double(double::Double::new())
+    }
+
+    /// A vault on `double`, which the test keeps to refuse writes or read the items.
+    #[cfg(test)]
+    pub(crate) fn with_double(double: std::sync::Arc<double::Double>) -> Vault {
         Vault {
-            backend: Backend::Memory(Default::default()),
+            backend: Backend::Double(double),
         }
     }
 
@@ -73,20 +157,30 @@ impl Vault {
         }
     }
 
-    /// Checks that the keychain answers.
+    /// Checks that the keychain keeps what it is given: writes a throwaway item (nothing
+    /// secret, under a name of its own so two processes never meet) and removes it. A
+    /// keychain that answers reads but refuses writes (locked, read-only) fails here.
     ///
     /// # Errors
-    /// [`Error::KeychainUnavailable`] naming what is missing or locked.
+    /// [`Error::KeychainUnavailable`] naming what is missing, locked or refused.
     pub fn probe(&self) -> Result<()> {
-        self.get("probe").map(|_| ())
+        let key = format!("probe:{:016x}", rand::rng().random::<u64>());
+        self.set(&key, "amo-connector can write here")?;
+        // The write is the proof; a probe item left behind is only untidy.
+        let _ = self.delete(&key);
+        Ok(())
     }
 
     // --- token sets -----------------------------------------------------------------------
 
     /// Stores `set` as the connection's tokens, replacing any earlier set whole.
     ///
+    /// Once the new set is committed the call succeeds, even when parts of the earlier set
+    /// could not be removed: they are no longer named by anything. A failed write removes
+    /// what it wrote of the new set, so a retry starts clean.
+    ///
     /// # Errors
-    /// [`Error::KeychainUnavailable`].
+    /// [`Error::KeychainUnavailable`]; the earlier set is then still the one stored.
     pub fn save_tokens(&self, account: &AccountHost, set: &TokenSet) -> Result<()> {
         let blob = serde_json::to_string(&StoredSet {
             v: 1,
@@ -100,26 +194,32 @@ impl Vault {
         let old = self
             .get(&head_key)?
             .and_then(|h| serde_json::from_str::<Head>(&h).ok());
-        if blob.len() <= MAX_ITEM {
+        if fits_every_keychain(&blob) {
             self.set(&head_key, &blob)?;
         } else {
             let gen = format!("{:08x}", rand::rng().random::<u32>());
-            let parts = split(&blob, MAX_ITEM);
-            for (i, part) in parts.iter().enumerate() {
-                self.set(&part_key(account, &gen, i), part)?;
-            }
+            let parts = split(&blob);
             let head = Head {
                 v: 1,
                 gen,
                 parts: parts.len(),
             };
-            self.set(
-                &head_key,
-                &serde_json::to_string(&head).expect("a head serialises"),
-            )?;
+            let written = parts
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, part)| self.set(&part_key(account, &head.gen, i), part))
+                .and_then(|()| {
+                    let head = serde_json::to_string(&head).expect("a head serialises");
+                    self.set(&head_key, &head)
+                });
+            if let Err(e) = written {
+                let _ = self.delete_parts(account, &head);
+                return Err(e);
+            }
         }
         if let Some(old) = old {
-            self.delete_parts(account, &old)?;
+            // Committed: leftovers of the earlier set are untidy, not a failure.
+            let _ = self.delete_parts(account, &old);
         }
         Ok(())
     }
@@ -205,47 +305,64 @@ impl Vault {
         Ok(Some(blob))
     }
 
+    /// Removes every part of `head`'s generation, going on past a failure; the first
+    /// failure is the answer.
     fn delete_parts(&self, account: &AccountHost, head: &Head) -> Result<()> {
+        let mut first = Ok(());
         for i in 0..head.parts {
-            self.delete(&part_key(account, &head.gen, i))?;
+            if let Err(e) = self.delete(&part_key(account, &head.gen, i)) {
+                first = first.and(Err(e));
+            }
         }
-        Ok(())
+        first
     }
 
     // --- backend --------------------------------------------------------------------------
 
     fn get(&self, key: &str) -> Result<Option<String>> {
-        match &self.backend {
-            Backend::Keychain => match entry(key)?.get_password() {
-                Ok(v) => Ok(Some(v)),
-                Err(keyring::Error::NoEntry) => Ok(None),
-                Err(e) => Err(unavailable(e)),
-            },
+        let got = match &self.backend {
+            Backend::Keychain => entry(key)?.get_password(),
             #[cfg(test)]
-            Backend::Memory(m) => Ok(m.lock().unwrap().get(key).cloned()),
+            Backend::Double(d) => d.get(key),
+        };
+        match got {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
         }
     }
 
+    /// Writes one item; one that would not fit every keychain is refused here, on every
+    /// system, so a layout Windows would refuse fails the tests on Linux too.
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        match &self.backend {
-            Backend::Keychain => entry(key)?.set_password(value).map_err(unavailable),
-            #[cfg(test)]
-            Backend::Memory(m) => {
-                m.lock().unwrap().insert(key.to_owned(), value.to_owned());
-                Ok(())
-            }
+        if let Some(limit) = ITEM_LIMITS.iter().find(|l| !l.admits(value)) {
+            return Err(Error::KeychainUnavailable {
+                reason: format!(
+                    "an item of {} is larger than {} keeps ({} at most)",
+                    limit.unit.measure(value),
+                    limit.backend,
+                    limit.max
+                ),
+            });
         }
+        let done = match &self.backend {
+            Backend::Keychain => entry(key)?.set_password(value),
+            #[cfg(test)]
+            Backend::Double(d) => d.set(key, value),
+        };
+        done.map_err(unavailable)
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
-        match &self.backend {
-            Backend::Keychain => match entry(key)?.delete_credential() {
-                Ok(()) => Ok(true),
-                Err(keyring::Error::NoEntry) => Ok(false),
-                Err(e) => Err(unavailable(e)),
-            },
+        let done = match &self.backend {
+            Backend::Keychain => entry(key)?.delete_credential(),
             #[cfg(test)]
-            Backend::Memory(m) => Ok(m.lock().unwrap().remove(key).is_some()),
+            Backend::Double(d) => d.delete(key),
+        };
+        match done {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
@@ -275,75 +392,32 @@ fn unavailable(e: keyring::Error) -> Error {
     Error::KeychainUnavailable { reason }
 }
 
-fn split(s: &str, max: usize) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut rest = s;
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(max);
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (a, b) = rest.split_at(cut);
-        parts.push(a);
-        rest = b;
-    }
-    parts
+fn fits_every_keychain(s: &str) -> bool {
+    ITEM_LIMITS.iter().all(|l| l.admits(s))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(access_len: usize) -> TokenSet {
-        TokenSet {
-            kind: TokenKind::Oauth,
-            access_token: AccessToken::new("a".repeat(access_len)),
-            refresh_token: Some(RefreshToken::new("r".repeat(700))),
-            expires_at: Utc.timestamp_opt(1_900_000_000, 0).single(),
+/// Cuts `s` into the fewest pieces, in order, that each fit every keychain in [`ITEM_LIMITS`],
+/// each keychain counting in its own units.
+fn split(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut used = [0usize; ITEM_LIMITS.len()];
+    let mut start = 0;
+    for (at, c) in s.char_indices() {
+        let over = ITEM_LIMITS
+            .iter()
+            .zip(&used)
+            .any(|(l, n)| n + l.unit.of_char(c) > l.max);
+        if over {
+            parts.push(&s[start..at]);
+            start = at;
+            used = [0; ITEM_LIMITS.len()];
+        }
+        for (l, n) in ITEM_LIMITS.iter().zip(&mut used) {
+            *n += l.unit.of_char(c);
         }
     }
-
-    #[test]
-    fn token_sets_round_trip_small_and_split() {
-        let v = Vault::in_memory();
-        let acc = AccountHost::parse("example.amocrm.ru").unwrap();
-        for len in [100, 5000, 300] {
-            v.save_tokens(&acc, &set(len)).unwrap();
-            let got = v.load_tokens(&acc).unwrap().unwrap();
-            assert_eq!(got.access_token.expose().len(), len);
-            assert_eq!(got.refresh_token.unwrap().expose().len(), 700);
-            assert_eq!(got.expires_at, set(1).expires_at);
-        }
-        let Backend::Memory(m) = &v.backend else {
-            unreachable!()
-        };
-        assert_eq!(
-            m.lock().unwrap().len(),
-            1,
-            "old parts are removed after a commit"
-        );
-        assert!(v.delete_tokens(&acc).unwrap());
-        assert!(v.load_tokens(&acc).unwrap().is_none());
-        assert!(m.lock().unwrap().is_empty());
+    if start < s.len() {
+        parts.push(&s[start..]);
     }
-
-    #[test]
-    fn every_item_fits_the_smallest_keychain() {
-        let v = Vault::in_memory();
-        let acc = AccountHost::parse("example.amocrm.ru").unwrap();
-        v.save_tokens(&acc, &set(9000)).unwrap();
-        let Backend::Memory(m) = &v.backend else {
-            unreachable!()
-        };
-        assert!(m.lock().unwrap().values().all(|s| s.len() <= MAX_ITEM));
-    }
-
-    #[test]
-    fn client_secrets_are_filed_per_client() {
-        let v = Vault::in_memory();
-        v.save_client_secret("one", &ClientSecret::new("s1"))
-            .unwrap();
-        assert_eq!(v.load_client_secret("one").unwrap().unwrap().expose(), "s1");
-        assert!(v.load_client_secret("two").unwrap().is_none());
-    }
+    parts
 }

@@ -39,7 +39,15 @@ pub async fn access_token(
     };
     let result = shared.lock().exchange(&shared.settings, &params);
     match result {
-        Ok(answer) => Json(answer).into_response(),
+        Ok(answer) => {
+            let mut answer = serde_json::to_value(answer).expect("a token answer serialises");
+            if let Some(field) = drawn.and_then(|d| d.omitted_field()) {
+                if let Some(map) = answer.as_object_mut() {
+                    map.remove(field);
+                }
+            }
+            Json(answer).into_response()
+        }
         Err(problem) => problem.into_response(),
     }
 }

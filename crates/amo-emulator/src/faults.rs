@@ -42,6 +42,14 @@ pub enum FaultKind {
     /// `"slow"`: waits `delay_ms`, then answers normally.
     #[serde(rename = "slow")]
     Slow,
+    /// `"no_refresh_token"`: the grant goes through (a refresh token sent is spent), and
+    /// the answer leaves out `refresh_token`. Token requests only; an API request that
+    /// draws it answers normally.
+    #[serde(rename = "no_refresh_token")]
+    NoRefreshToken,
+    /// `"no_expires_in"`: as `no_refresh_token`, leaving out `expires_in`.
+    #[serde(rename = "no_expires_in")]
+    NoExpiresIn,
 }
 
 /// One queued fault, as `POST /_emulator/fault` takes it:
@@ -98,14 +106,24 @@ pub struct Drawn {
 }
 
 impl Drawn {
-    /// The answer for every kind but `slow` (which answers normally after its wait).
+    /// The answer that replaces the real one; `None` for the kinds that let the request
+    /// through (`slow` after its wait, and those that only trim the token answer).
     pub fn response(self) -> Option<Response> {
         match self.kind {
             FaultKind::ServerError => Some(Problem::internal().into_response()),
             FaultKind::TooManyRequests => Some(problem::nginx_page(StatusCode::TOO_MANY_REQUESTS)),
             FaultKind::Html403 => Some(problem::nginx_page(StatusCode::FORBIDDEN)),
             FaultKind::Malformed => Some(problem::malformed_json()),
-            FaultKind::Slow => None,
+            FaultKind::Slow | FaultKind::NoRefreshToken | FaultKind::NoExpiresIn => None,
+        }
+    }
+
+    /// The field a successful token answer leaves out, if this fault trims one.
+    pub fn omitted_field(self) -> Option<&'static str> {
+        match self.kind {
+            FaultKind::NoRefreshToken => Some("refresh_token"),
+            FaultKind::NoExpiresIn => Some("expires_in"),
+            _ => None,
         }
     }
 }
@@ -194,6 +212,23 @@ mod tests {
             Fault::new(FaultTarget::Token, FaultKind::Slow)
                 .times(3)
                 .delay_ms(50)
+        );
+    }
+
+    #[test]
+    fn trimming_faults_let_the_request_through_and_name_their_field() {
+        let f: Fault =
+            serde_json::from_str(r#"{"target":"token","kind":"no_refresh_token"}"#).unwrap();
+        assert_eq!(f, Fault::new(FaultTarget::Token, FaultKind::NoRefreshToken));
+        let mut q = FaultQueue::default();
+        q.push(f);
+        q.push(Fault::new(FaultTarget::Token, FaultKind::NoExpiresIn));
+        let first = q.draw(FaultTarget::Token).unwrap();
+        assert!(first.response().is_none());
+        assert_eq!(first.omitted_field(), Some("refresh_token"));
+        assert_eq!(
+            q.draw(FaultTarget::Token).unwrap().omitted_field(),
+            Some("expires_in")
         );
     }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amo_emulator::{Fault, FaultKind, FaultTarget};
-use common::{account, client, code, code_grant, control, post_token, start_auto, tokens};
+use common::{
+    account, client, code, code_grant, control, post_token, refresh_grant, start_auto, tokens,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -52,6 +54,35 @@ async fn malformed_is_a_200_json_that_does_not_parse() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ctype, "application/json");
     assert!(matches!(body, Value::String(_)), "parsed: {body}");
+}
+
+#[tokio::test]
+async fn a_trimmed_token_answer_lacks_its_field_and_the_grant_still_ran() {
+    let emu = start_auto().await;
+    let first = tokens(&emu).await;
+    let spent = first["refresh_token"].as_str().unwrap();
+    control(
+        &emu,
+        "fault",
+        json!({ "target": "token", "kind": "no_refresh_token" }),
+    )
+    .await;
+    let (status, _, body) = post_token(&emu, &refresh_grant(&emu, spent)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert!(body["access_token"].is_string() && body["expires_in"].is_i64());
+    // The refresh token it was given is spent, as with any refresh.
+    let (status, _, _) = post_token(&emu, &refresh_grant(&emu, spent)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(emu.stats().revoked_refresh_used, 1);
+
+    emu.set_fault(Fault::new(FaultTarget::Token, FaultKind::NoExpiresIn));
+    let c = code(&emu).await;
+    let (status, _, body) = post_token(&emu, &code_grant(&emu, &c)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.get("expires_in").is_none(), "{body}");
+    assert!(body["refresh_token"].is_string());
+    assert_eq!(emu.stats().faults_served, 2);
 }
 
 #[tokio::test]

@@ -136,9 +136,18 @@ impl World {
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json: {e}: {r}"))
     }
 
-    /// The raw keychain item of this world's tokens, read with `secret-tool`.
+    /// This world's token set as the keychain holds it, read with `secret-tool`: the one
+    /// item, or the parts its head item names, joined.
     pub fn keychain_tokens(&self) -> Option<String> {
-        secret_lookup(&format!("tokens:{}", self.account()))
+        let key = format!("tokens:{}", self.account());
+        let item = secret_lookup(&key)?;
+        let head: serde_json::Value = serde_json::from_str(&item).ok()?;
+        let (Some(gen), Some(parts)) = (head["gen"].as_str(), head["parts"].as_u64()) else {
+            return Some(item);
+        };
+        (0..parts)
+            .map(|i| secret_lookup(&format!("{key}#{gen}.{i}")))
+            .collect()
     }
 
     /// Every file under the data folder, read as bytes.

@@ -1,0 +1,129 @@
+//! A keychain double for tests: items in memory, one keychain's item limit enforced in that
+//! keychain's own units, and writes or removals refused on demand.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::ItemLimit;
+
+/// What the double answers with; keyring's own error type, so the vault maps it as it maps
+/// a real keychain's.
+type Answer<T> = std::result::Result<T, keyring::Error>;
+
+#[derive(Default)]
+pub(crate) struct Double {
+    limit: Option<ItemLimit>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    items: BTreeMap<String, String>,
+    /// Every write refused: a keychain that still answers reads (locked, read-only).
+    refuse_writes: bool,
+    /// After letting `pass_token_writes` through, the next this many writes of token items
+    /// (`tokens:…`) refused.
+    refuse_token_writes: u32,
+    pass_token_writes: u32,
+    /// Every removal refused.
+    refuse_deletes: bool,
+    /// Writes of token items tried, refused ones included.
+    token_writes: u32,
+}
+
+impl Double {
+    /// A keychain with no limit of its own (the vault still keeps to every real one).
+    pub(crate) fn new() -> Arc<Double> {
+        Arc::new(Double::default())
+    }
+
+    /// A keychain that refuses, as the real one does, an item over `limit` in its units.
+    pub(crate) fn enforcing(limit: ItemLimit) -> Arc<Double> {
+        Arc::new(Double {
+            limit: Some(limit),
+            state: Mutex::default(),
+        })
+    }
+
+    pub(crate) fn refuse_writes(&self, on: bool) {
+        self.lock().refuse_writes = on;
+    }
+
+    /// Refuses the next `times` writes of token items.
+    pub(crate) fn refuse_token_writes(&self, times: u32) {
+        self.refuse_token_writes_after(0, times);
+    }
+
+    /// Lets `pass` writes of token items through, then refuses the next `times`.
+    pub(crate) fn refuse_token_writes_after(&self, pass: u32, times: u32) {
+        let mut st = self.lock();
+        st.pass_token_writes = pass;
+        st.refuse_token_writes = times;
+    }
+
+    pub(crate) fn refuse_deletes(&self, on: bool) {
+        self.lock().refuse_deletes = on;
+    }
+
+    /// Every item, by name.
+    pub(crate) fn items(&self) -> BTreeMap<String, String> {
+        self.lock().items.clone()
+    }
+
+    /// How many writes of token items were tried.
+    pub(crate) fn token_writes(&self) -> u32 {
+        self.lock().token_writes
+    }
+
+    pub(super) fn get(&self, key: &str) -> Answer<String> {
+        self.lock()
+            .items
+            .get(key)
+            .cloned()
+            .ok_or(keyring::Error::NoEntry)
+    }
+
+    pub(super) fn set(&self, key: &str, value: &str) -> Answer<()> {
+        let mut st = self.lock();
+        let token_item = key.starts_with("tokens:");
+        if token_item {
+            st.token_writes += 1;
+        }
+        if st.refuse_writes {
+            return Err(refused("the collection is read-only"));
+        }
+        if token_item && st.pass_token_writes > 0 {
+            st.pass_token_writes -= 1;
+        } else if token_item && st.refuse_token_writes > 0 {
+            st.refuse_token_writes -= 1;
+            return Err(refused("the write was refused"));
+        }
+        if let Some(limit) = self.limit.filter(|l| !l.admits(value)) {
+            return Err(keyring::Error::TooLong(
+                format!("password in {:?}", limit.unit),
+                u32::try_from(limit.max).unwrap_or(u32::MAX),
+            ));
+        }
+        st.items.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    pub(super) fn delete(&self, key: &str) -> Answer<()> {
+        let mut st = self.lock();
+        if st.refuse_deletes {
+            return Err(refused("removal was refused"));
+        }
+        st.items
+            .remove(key)
+            .map(drop)
+            .ok_or(keyring::Error::NoEntry)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn refused(what: &str) -> keyring::Error {
+    keyring::Error::NoStorageAccess(format!("test keychain: {what}").into())
+}

@@ -1,0 +1,246 @@
+//! The vault against keychain doubles: layouts, each keychain's item limit, refusals.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{TimeZone, Utc};
+
+use super::double::Double;
+use super::*;
+
+fn acc() -> AccountHost {
+    AccountHost::parse("example.amocrm.ru").unwrap()
+}
+
+fn set_with(access: String, refresh: String) -> TokenSet {
+    TokenSet {
+        kind: TokenKind::Oauth,
+        access_token: AccessToken::new(access),
+        refresh_token: Some(RefreshToken::new(refresh)),
+        expires_at: Utc.timestamp_opt(1_900_000_000, 0).single(),
+    }
+}
+
+fn set(access_len: usize) -> TokenSet {
+    set_with("a".repeat(access_len), "r".repeat(700))
+}
+
+/// A JWT shaped like amoCRM's: base64url header and claims, a 256-byte RS256 signature;
+/// `extra` bytes of claims make it larger.
+fn jwt(extra: usize) -> String {
+    let jti = "9f".repeat(40);
+    let header = format!(r#"{{"typ":"JWT","alg":"RS256","jti":"{jti}"}}"#);
+    let claims = format!(
+        r#"{{"aud":"0b9a5c47-2b1f-4c8e-9d3a-6f1e2d4c8b7a","jti":"{jti}","iat":1700000000,"nbf":1700000000,"exp":1700086400,"sub":"11223344","grant_type":"","account_id":31234567,"base_domain":"amocrm.ru","version":2,"scopes":["crm","files","files_delete","notifications","push_notifications"],"hash_uuid":"5d0c1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f","user_flags":0,"api_domain":"api-b.amocrm.ru","x":"{}"}}"#,
+        "p".repeat(extra)
+    );
+    let signature: Vec<u8> = (0..=255u8).collect();
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+/// A refresh token shaped like amoCRM's: `def50200` and hex.
+fn refresh_token(len: usize) -> String {
+    let hex: String = (0..len)
+        .map(|i| b"0123456789abcdef"[i % 16] as char)
+        .collect();
+    format!("def50200{}", &hex[8..])
+}
+
+/// The sets real accounts get: a ~1 KB JWT and a 700-character refresh token, and a larger
+/// pair (a JWT of ~4 KB, a refresh token of 1,400).
+fn realistic_sets() -> Vec<TokenSet> {
+    let normal = set_with(jwt(0), refresh_token(700));
+    let large = set_with(jwt(2_300), refresh_token(1_400));
+    let n = normal.access_token.expose().len();
+    assert!((950..=1_150).contains(&n), "a ~1 KB JWT, got {n}");
+    assert!(large.access_token.expose().len() > 3_500);
+    vec![normal, large]
+}
+
+/// The item the vault writes for `set`, before any splitting.
+fn blob(set: &TokenSet) -> String {
+    serde_json::to_string(&StoredSet {
+        v: 1,
+        kind: set.kind,
+        access_token: set.access_token.expose().to_owned(),
+        refresh_token: set.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+        expires_at: set.expires_at.map(|t| t.timestamp_millis()),
+    })
+    .unwrap()
+}
+
+/// How the vault split a set before sizing items for Windows: 2,000 UTF-8 bytes an item.
+fn split_as_before(s: &str) -> Vec<&str> {
+    if s.len() <= 2_000 {
+        return vec![s];
+    }
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(2_000);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (a, b) = rest.split_at(cut);
+        parts.push(a);
+        rest = b;
+    }
+    parts
+}
+
+fn same(a: &TokenSet, b: &TokenSet) -> bool {
+    a.kind == b.kind
+        && a.access_token.ct_eq(&b.access_token)
+        && match (&a.refresh_token, &b.refresh_token) {
+            (Some(x), Some(y)) => x.ct_eq(y),
+            (None, None) => true,
+            _ => false,
+        }
+        && a.expires_at == b.expires_at
+}
+
+#[test]
+fn token_sets_round_trip_small_and_split() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    for len in [100, 5000, 300] {
+        v.save_tokens(&acc(), &set(len)).unwrap();
+        let got = v.load_tokens(&acc()).unwrap().unwrap();
+        assert!(same(&got, &set(len)));
+    }
+    assert_eq!(d.items().len(), 1, "old parts are removed after a commit");
+    assert!(v.delete_tokens(&acc()).unwrap());
+    assert!(v.load_tokens(&acc()).unwrap().is_none());
+    assert!(d.items().is_empty());
+}
+
+#[test]
+fn realistic_token_sets_round_trip_on_every_keychain_within_its_own_limit() {
+    for limit in ITEM_LIMITS {
+        let d = Double::enforcing(limit);
+        let v = Vault::with_double(d.clone());
+        for s in realistic_sets() {
+            v.save_tokens(&acc(), &s)
+                .unwrap_or_else(|e| panic!("{}: {e}", limit.backend));
+            let got = v.load_tokens(&acc()).unwrap().unwrap();
+            assert!(same(&got, &s), "{}", limit.backend);
+            for (key, item) in d.items() {
+                assert!(
+                    limit.unit.measure(&item) <= limit.max,
+                    "{}: {key} holds {} {:?}",
+                    limit.backend,
+                    limit.unit.measure(&item),
+                    limit.unit
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_old_two_thousand_byte_items_are_refused_by_the_windows_keychain() {
+    let windows = Double::enforcing(WINDOWS_CREDENTIALS);
+    for s in realistic_sets() {
+        let blob = blob(&s);
+        let refused = split_as_before(&blob)
+            .iter()
+            .enumerate()
+            .filter(|(i, part)| windows.set(&format!("tokens:x#old.{i}"), part).is_err())
+            .count();
+        assert!(
+            refused > 0,
+            "a {}-byte set, as it was split before, fits Windows",
+            blob.len()
+        );
+    }
+    // The same sets as the vault writes them now are kept.
+    let v = Vault::with_double(windows.clone());
+    for s in realistic_sets() {
+        v.save_tokens(&acc(), &s).unwrap();
+        assert!(same(&v.load_tokens(&acc()).unwrap().unwrap(), &s));
+    }
+}
+
+#[test]
+fn parts_are_measured_in_each_keychains_own_units() {
+    // 'ж' is 2 UTF-8 bytes and 1 UTF-16 unit; '😀' is 4 bytes and 2 units.
+    let s: String = "aж😀".repeat(700);
+    let parts = split(&s);
+    assert_eq!(parts.concat(), s);
+    for part in &parts {
+        for limit in ITEM_LIMITS {
+            assert!(limit.admits(part), "{}: {}", limit.backend, part.len());
+        }
+    }
+    assert!(
+        parts[..parts.len() - 1]
+            .iter()
+            .all(|p| WINDOWS_CREDENTIALS.unit.measure(p) + 2 > WINDOWS_CREDENTIALS.max),
+        "each part but the last is filled up to the Windows limit"
+    );
+}
+
+#[test]
+fn every_item_fits_the_smallest_keychain() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    v.save_tokens(&acc(), &set(9000)).unwrap();
+    assert!(d.items().len() > 2);
+    assert!(d
+        .items()
+        .values()
+        .all(|s| ITEM_LIMITS.iter().all(|l| l.admits(s))));
+}
+
+#[test]
+fn probe_fails_when_the_keychain_reads_but_refuses_writes() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    v.probe().unwrap();
+    assert!(d.items().is_empty(), "the probe leaves nothing behind");
+    d.refuse_writes(true);
+    assert!(v.load_tokens(&acc()).unwrap().is_none(), "reads still work");
+    let e = v.probe().unwrap_err();
+    assert!(matches!(e, Error::KeychainUnavailable { .. }), "{e:?}");
+}
+
+#[test]
+fn a_committed_save_succeeds_even_when_old_parts_cannot_be_removed() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    v.save_tokens(&acc(), &set(5000)).unwrap();
+    d.refuse_deletes(true);
+    v.save_tokens(&acc(), &set(6000))
+        .expect("the new set is committed; leftovers are not a failure");
+    assert!(same(&v.load_tokens(&acc()).unwrap().unwrap(), &set(6000)));
+    v.save_tokens(&acc(), &set(100)).unwrap();
+    assert!(same(&v.load_tokens(&acc()).unwrap().unwrap(), &set(100)));
+}
+
+#[test]
+fn a_refused_save_keeps_the_old_set_and_leaves_no_parts() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    v.save_tokens(&acc(), &set(5000)).unwrap();
+    let before = d.items();
+    // Let the new parts through and refuse the commit of the head that names them.
+    let parts = u32::try_from(split(&blob(&set(6000))).len()).unwrap();
+    assert!(parts > 1);
+    d.refuse_token_writes_after(parts, 1);
+    assert!(v.save_tokens(&acc(), &set(6000)).is_err());
+    assert_eq!(d.items(), before, "nothing of the new set is left");
+    assert!(same(&v.load_tokens(&acc()).unwrap().unwrap(), &set(5000)));
+}
+
+#[test]
+fn client_secrets_are_filed_per_client() {
+    let v = Vault::in_memory();
+    v.save_client_secret("one", &ClientSecret::new("s1"))
+        .unwrap();
+    assert_eq!(v.load_client_secret("one").unwrap().unwrap().expose(), "s1");
+    assert!(v.load_client_secret("two").unwrap().is_none());
+}
