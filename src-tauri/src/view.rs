@@ -134,7 +134,7 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
         }
     };
     if !touched {
-        if let Err(e) = engine.vault().probe() {
+        if let Err(e) = engine.vault().check_reachable() {
             report(e);
         }
     }

@@ -124,37 +124,7 @@ impl Http {
             }
         }
         let resp = self.client().post(url).json(&body).send().await?;
-        let value = read(resp).await?;
-        let answer: TokenAnswer =
-            serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
-                status: 200,
-                what: "token_fields",
-            })?;
-        if answer.access_token.is_empty()
-            || answer
-                .token_type
-                .as_deref()
-                .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
-            || answer.refresh_token.as_deref().is_some_and(str::is_empty)
-        {
-            return Err(Error::UnexpectedResponse {
-                status: 200,
-                what: "token_fields",
-            });
-        }
-        let expires_at = match answer.expires_in {
-            Some(secs) => Some(Utc::now() + Duration::seconds(secs.max(0))),
-            None => jwt_expiry(&answer.access_token),
-        };
-        Ok(Issued {
-            no_expires_in: answer.expires_in.is_none(),
-            set: TokenSet {
-                kind: TokenKind::Oauth,
-                access_token: AccessToken::new(answer.access_token),
-                refresh_token: answer.refresh_token.map(RefreshToken::new),
-                expires_at,
-            },
-        })
+        token_answer(read(resp).await?)
     }
 
     /// `GET` an API path with a bearer token, waiting out 429s.
@@ -189,9 +159,46 @@ impl Http {
     }
 }
 
+/// Reads a token endpoint's JSON answer into a token set.
+///
+/// # Errors
+/// [`Error::UnexpectedResponse`] when a field is missing, empty or of the wrong type.
+pub(crate) fn token_answer(value: serde_json::Value) -> Result<Issued> {
+    let answer: TokenAnswer =
+        serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
+            status: 200,
+            what: "token_fields",
+        })?;
+    if answer.access_token.is_empty()
+        || answer
+            .token_type
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
+        || answer.refresh_token.as_deref().is_some_and(str::is_empty)
+    {
+        return Err(Error::UnexpectedResponse {
+            status: 200,
+            what: "token_fields",
+        });
+    }
+    let expires_at = match answer.expires_in {
+        Some(secs) => Some(Utc::now() + Duration::seconds(secs.clamp(0, 100 * 365 * 86_400))),
+        None => jwt_expiry(&answer.access_token),
+    };
+    Ok(Issued {
+        no_expires_in: answer.expires_in.is_none(),
+        set: TokenSet {
+            kind: TokenKind::Oauth,
+            access_token: AccessToken::new(answer.access_token),
+            refresh_token: answer.refresh_token.map(RefreshToken::new),
+            expires_at,
+        },
+    })
+}
+
 /// Turns an answer into JSON, or into the error that explains it.
 async fn read(resp: Response) -> Result<serde_json::Value> {
-    let status = resp.status();
+    let status = resp.status().as_u16();
     let ctype = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -199,7 +206,16 @@ async fn read(resp: Response) -> Result<serde_json::Value> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let text = resp.text().await?;
-    let code = status.as_u16();
+    interpret(status, &ctype, &text)
+}
+
+/// What an answer with `code`, content type `ctype` (lower case) and body `text` means: its
+/// JSON object, or the error that explains it.
+///
+/// # Errors
+/// [`Error::Amo`] for a problem+json refusal, else the status's own error.
+pub(crate) fn interpret(code: u16, ctype: &str, text: &str) -> Result<serde_json::Value> {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status.is_redirection() {
         return Err(Error::UnexpectedResponse {
             status: code,

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use url::Url;
 
-use crate::api::Grant;
+use crate::api::{jwt_expiry, Grant};
 use crate::callback::Callback;
 use crate::config::RedirectUri;
 use crate::db::ConnectionRow;
@@ -554,14 +554,4 @@ pub(crate) fn pasted_callback(pasted: &str) -> Result<Callback> {
 fn hash(state: &str) -> String {
     let digest = Sha256::digest(state.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The `exp` claim of a JWT, if the token is one.
-pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Utc.timestamp_opt(claims.get("exp")?.as_i64()?, 0).single()
 }

@@ -70,7 +70,33 @@ pub fn pasted_url(input: &str) {
 
 /// The `exp` claim of anything that looks like a JWT.
 pub fn jwt_expiry(token: &str) {
-    let _ = crate::flow::jwt_expiry(token);
+    let _ = crate::api::jwt_expiry(token);
+}
+
+/// A token endpoint's answer: the first two bytes pick the status code and the content
+/// type, the rest is the body. A token set read from it has a non-empty access token.
+pub fn token_answer(data: &[u8]) {
+    let [s, c, body @ ..] = data else {
+        return;
+    };
+    let status = [200, 201, 204, 301, 400, 401, 403, 404, 429, 500, 502, 503][*s as usize % 12];
+    let ctype = [
+        "application/json",
+        "application/problem+json",
+        "text/html",
+        "",
+    ][*c as usize % 4];
+    let text = String::from_utf8_lossy(body);
+    let Ok(value) = crate::api::interpret(status, ctype, &text) else {
+        return;
+    };
+    if let Ok(issued) = crate::api::token_answer(value) {
+        assert!(!issued.set.access_token.expose().is_empty());
+        assert!(issued
+            .set
+            .refresh_token
+            .is_none_or(|t| !t.expose().is_empty()));
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +115,11 @@ mod tests {
         super::referer_host("127.81127.8060:+80");
         super::pasted_url("http://127.0.0.1:17563/amocrm/callback?code=a&state=b");
         super::jwt_expiry("eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDAwMDB9.");
+        super::token_answer(
+            b"\x00\x00{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":86400}",
+        );
+        // An expiry no clock can hold used to panic while adding it to the time of day.
+        super::token_answer(b"\x00\x00{\"access_token\":\"a\",\"expires_in\":9223372036854775807}");
+        super::token_answer(b"\x04\x01{\"title\":\"Bad\",\"hint\":\"Token has been revoked\"}");
     }
 }

@@ -171,6 +171,15 @@ impl Vault {
         Ok(())
     }
 
+    /// Checks that the keychain answers, with one read and nothing written: enough for the
+    /// window to show whether it is there. Before anything is stored, use [`Vault::probe`].
+    ///
+    /// # Errors
+    /// [`Error::KeychainUnavailable`] naming what is missing or locked.
+    pub fn check_reachable(&self) -> Result<()> {
+        self.get("probe").map(|_| ())
+    }
+
     // --- token sets -----------------------------------------------------------------------
 
     /// Stores `set` as the connection's tokens, replacing any earlier set whole.
