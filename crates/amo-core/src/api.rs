@@ -222,7 +222,7 @@ pub(crate) fn interpret(code: u16, ctype: &str, text: &str) -> Result<serde_json
             what: "redirect",
         });
     }
-    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    let json: Option<serde_json::Value> = serde_json::from_str(text).ok();
     if status.is_success() {
         return match json {
             Some(v) if v.is_object() => Ok(v),

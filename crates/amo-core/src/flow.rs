@@ -1,7 +1,7 @@
 //! Connecting: the loopback flow, the pasted address, a pasted code, a long-lived token.
 
 use base64::Engine as _;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 use std::future::Future;
