@@ -36,15 +36,16 @@ fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
     assert!(started.elapsed() < Duration::from_secs(10), "fails at once");
     assert!(!r.stdout.contains("/oauth?"), "no authorize address: {r}");
 
-    // The client secret from the keychain.
+    // The client secret from the keychain. Only without the emulator override is a kept
+    // secret read at all; the keychain's absence stops the flow before anything is sent.
     let mut cmd = w.cmd();
     cmd.env_remove("AMO_CLIENT_SECRET")
+        .env_remove("AMO_BASE_URL")
         .env(NO_BUS.0, NO_BUS.1)
         .args(["connect", "--no-browser", "--timeout", "30"]);
-    names_the_keychain(
-        "connect, secret in the keychain",
-        &Child::spawn(cmd).finish(limit),
-    );
+    let r = Child::spawn(cmd).finish(limit);
+    names_the_keychain("connect, secret in the keychain", &r);
+    assert!(r.stderr.contains("keychain is not available"), "{r}");
 
     // A pasted code is not exchanged either.
     let code = w.fresh_code();
