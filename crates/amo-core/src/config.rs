@@ -167,7 +167,13 @@ impl Settings {
     /// [`Error::RefererNotAllowed`].
     pub fn check_account_host(&self, account: &AccountHost) -> Result<()> {
         let allowed = match &self.base_url {
-            Some(base) => account.as_str() == authority(base),
+            // The emulator's own address, or another port of its loopback host: where it
+            // serves an account it renamed.
+            Some(base) => {
+                account.as_str() == authority(base)
+                    || (account.hostname() == base.host_str().unwrap_or_default()
+                        && account.as_str().contains(':'))
+            }
             None => is_account_host(account),
         };
         if allowed {
@@ -192,7 +198,12 @@ impl Settings {
         }
         self.check_account_host(account)?;
         let base = match &self.base_url {
-            Some(base) => base.clone(),
+            Some(base) if account.as_str() == authority(base) => base.clone(),
+            Some(base) => Url::parse(&format!("{}://{account}/", base.scheme())).map_err(|_| {
+                Error::RefererNotAllowed {
+                    host: account.to_string(),
+                }
+            })?,
             None => Url::parse(&format!("https://{account}/")).map_err(|_| {
                 Error::RefererNotAllowed {
                     host: account.to_string(),
@@ -317,13 +328,22 @@ mod tests {
     }
 
     #[test]
-    fn with_an_emulator_only_its_address_is_trusted() {
+    fn with_an_emulator_only_its_loopback_host_is_trusted() {
         let s = settings(Some("http://127.0.0.1:4567"));
         assert!(s
             .check_account_host(&AccountHost::parse("127.0.0.1:4567").unwrap())
             .is_ok());
         assert!(s
             .check_account_host(&AccountHost::parse("example.amocrm.ru").unwrap())
+            .is_err());
+        assert!(s
+            .check_account_host(&AccountHost::parse("127.0.0.1:4568").unwrap())
+            .is_ok());
+        assert!(s
+            .check_account_host(&AccountHost::parse("localhost:4567").unwrap())
+            .is_err());
+        assert!(s
+            .check_account_host(&AccountHost::parse("127.0.0.1").unwrap())
             .is_err());
         let url = s.account_url(
             &AccountHost::parse("127.0.0.1:4567").unwrap(),
