@@ -77,7 +77,11 @@ fn a_429_is_retried() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["id"].as_u64().is_some(), "{v}");
     assert_eq!(w.emu.stats().faults_served, 1);
-    assert_eq!(w.emu.stats().account_requests, 3, "connect's, the 429, the retry");
+    assert_eq!(
+        w.emu.stats().account_requests,
+        3,
+        "connect's, the 429, the retry"
+    );
 
     // An nginx HTML 403 is waited out the same way.
     w.emu
@@ -93,9 +97,15 @@ fn a_problem_answer_is_shown_as_amocrms_words_with_exit_1() {
     let r = w.amo(&["api", "api/v4/nothing-here"]);
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stderr.contains("Not Found"), "the title: {r}");
-    assert!(r.stderr.contains("Запрашиваемый ресурс не найден"), "the detail: {r}");
+    assert!(
+        r.stderr.contains("Запрашиваемый ресурс не найден"),
+        "the detail: {r}"
+    );
     let other = w.amo(&["api", "https://evil.example/api/v4/account"]);
-    assert_eq!(other.code, 1, "an address on another host is refused: {other}");
+    assert_eq!(
+        other.code, 1,
+        "an address on another host is refused: {other}"
+    );
 }
 
 #[test]
@@ -116,9 +126,8 @@ fn three_processes_of_thirty_calls_never_exceed_seven_in_any_second() {
     w.connect();
     let before = leads_requests(&w).len();
     let amo = env!("CARGO_BIN_EXE_amo");
-    let loop_script = format!(
-        "for i in $(seq 30); do '{amo}' api api/v4/account >/dev/null || exit 1; done"
-    );
+    let loop_script =
+        format!("for i in $(seq 30); do '{amo}' api api/v4/account >/dev/null || exit 1; done");
     let children: Vec<Child> = (0..3)
         .map(|_| {
             let cmd = w.cmd();
@@ -143,6 +152,9 @@ fn three_processes_of_thirty_calls_never_exceed_seven_in_any_second() {
     times.sort_unstable();
     for (i, t) in times.iter().enumerate() {
         let in_window = times[i..].iter().take_while(|u| **u < t + 1_000).count();
-        assert!(in_window <= 7, "{in_window} requests in the second from {t}: {times:?}");
+        assert!(
+            in_window <= 7,
+            "{in_window} requests in the second from {t}: {times:?}"
+        );
     }
 }

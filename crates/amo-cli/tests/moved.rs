@@ -51,6 +51,9 @@ fn a_renamed_account_is_followed_by_amo_api_too() {
     let r = w.amo(&["api", "api/v4/account"]);
     assert!(r.ok(), "{r}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(v["_links"]["self"]["href"], format!("http://{new}/api/v4/account"));
+    assert_eq!(
+        v["_links"]["self"]["href"],
+        format!("http://{new}/api/v4/account")
+    );
     assert_eq!(w.status_json()[0]["account"], new.as_str());
 }

@@ -51,19 +51,17 @@ fn the_token_is_on_no_command_line_while_the_child_runs() {
     );
     let r = w.amo(&["run", "--", "sh", "-c", &script]);
     assert_eq!(r.code, 0, "a token on a command line is exit 3: {r}");
-    assert!(!r.stdout.contains("eyJ") && !r.stderr.contains("eyJ"), "{r}");
+    assert!(
+        !r.stdout.contains("eyJ") && !r.stderr.contains("eyJ"),
+        "{r}"
+    );
 }
 
 #[test]
 fn without_a_connection_nothing_runs() {
     let w = World::new();
     let marker = w.work.path().join("ran");
-    let r = w.amo(&[
-        "run",
-        "--",
-        "touch",
-        marker.to_str().unwrap(),
-    ]);
+    let r = w.amo(&["run", "--", "touch", marker.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r}");
     assert!(!marker.exists(), "the command did not run");
 }

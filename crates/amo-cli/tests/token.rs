@@ -43,8 +43,14 @@ fn amo_token_prints_a_token_the_emulator_accepts() {
     assert_eq!(w.emu.stats().refresh_grants, 0);
 
     let status = w.status_json();
-    assert_eq!(status[0]["api_base"], format!("{}/api/v4", w.emu.base_url()));
-    assert!(!status.to_string().contains(token), "status masks the token");
+    assert_eq!(
+        status[0]["api_base"],
+        format!("{}/api/v4", w.emu.base_url())
+    );
+    assert!(
+        !status.to_string().contains(token),
+        "status masks the token"
+    );
 }
 
 #[test]
@@ -85,7 +91,10 @@ fn no_connection_is_exit_1_and_one_to_make_again_is_exit_2() {
     let none = w.amo(&["token"]);
     assert_eq!(none.code, 1, "{none}");
     assert!(none.stdout.is_empty(), "{none}");
-    assert!(none.stderr.contains("amo connect"), "says what to do: {none}");
+    assert!(
+        none.stderr.contains("amo connect"),
+        "says what to do: {none}"
+    );
 
     w.connect();
     assert!(w.emu.revoke(Revoke::Refresh) >= 1);
@@ -97,7 +106,11 @@ fn no_connection_is_exit_1_and_one_to_make_again_is_exit_2() {
     assert!(r.stderr.contains("amo connect"), "{r}");
     let run = w.amo(&["run", "--min-valid", "48h", "--", "true"]);
     assert_eq!(run.code, 2, "amo run tells the same: {run}");
-    assert_eq!(w.emu.stats().revoked_refresh_used, 1, "sent once, not again");
+    assert_eq!(
+        w.emu.stats().revoked_refresh_used,
+        1,
+        "sent once, not again"
+    );
 }
 
 #[test]
@@ -116,7 +129,10 @@ fn a_long_lived_token_shorter_than_min_valid_says_when_it_expires() {
     assert_eq!(short.code, 1, "{short}");
     assert!(short.stdout.is_empty(), "{short}");
     assert!(short.stderr.contains("expires at 20"), "says when: {short}");
-    assert!(short.stderr.contains("--min-valid"), "says what to do: {short}");
+    assert!(
+        short.stderr.contains("--min-valid"),
+        "says what to do: {short}"
+    );
     let bad = w.amo(&["token", "--min-valid", "soon"]);
     assert_eq!(bad.code, 1, "{bad}");
 }
