@@ -83,11 +83,12 @@ fn a_429_is_retried() {
         "connect's, the 429, the retry"
     );
 
-    // An nginx HTML 403 is waited out the same way.
+    // nginx's HTML 403 with no Retry-After is a block: said at once, exit 1.
     w.emu
         .set_fault(Fault::new(FaultTarget::Api, FaultKind::Html403));
     let r = w.amo(&["api", "api/v4/account"]);
-    assert!(r.ok(), "{r}");
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stderr.contains("blocked"), "{r}");
 }
 
 #[test]

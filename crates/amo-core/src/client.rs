@@ -11,10 +11,13 @@ use crate::refresh::When;
 use crate::secret::AccessToken;
 use crate::types::{AccountHost, TokenKind};
 
-/// How long 429s (and nginx's HTML 403s) are waited out in all before giving up.
+/// How long 429s (and nginx's HTML 403s) are waited out in all before giving up (and at
+/// most [`MAX_TRIES`] sends).
 pub const MAX_BACKOFF_TOTAL: std::time::Duration = std::time::Duration::from_secs(30);
 /// The first wait when the answer names none (`Retry-After`); it doubles up to 8 s.
 const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+/// How many times one call is sent while amoCRM keeps answering 429.
+const MAX_TRIES: u32 = 3;
 
 /// One call: a method, a path on the account's host (or an address on it, as
 /// `_links.next.href` gives), query parameters and a JSON body.
@@ -223,7 +226,7 @@ impl Engine {
             })?;
         let started = std::time::Instant::now();
         let mut backoff = FIRST_BACKOFF;
-        loop {
+        for attempt in 1.. {
             crate::ratelimit::acquire(&self.inner.dir).await?;
             let mut builder = self
                 .inner
@@ -258,14 +261,19 @@ impl Engine {
                 .map(std::time::Duration::from_secs);
             let body = resp.bytes().await?.to_vec();
             let answer = ApiAnswer { body, ..answer };
+            // nginx's HTML 403 is amoCRM's block for going over: waited out only when it
+            // says how long (Retry-After); else it is reported at once, as more tries
+            // only prolong a block.
             let throttled = answer.status == 429
-                || (answer.status == 403 && answer.content_type().contains("html"));
+                || (answer.status == 403
+                    && answer.content_type().contains("html")
+                    && retry_after.is_some());
             if !throttled {
                 return Ok(answer);
             }
             let wait = retry_after.unwrap_or(backoff);
             backoff = (backoff * 2).min(std::time::Duration::from_secs(8));
-            if started.elapsed() + wait > MAX_BACKOFF_TOTAL {
+            if attempt >= MAX_TRIES || started.elapsed() + wait > MAX_BACKOFF_TOTAL {
                 return Ok(answer);
             }
             let detail = format!(
@@ -277,5 +285,6 @@ impl Engine {
             self.log("api_throttled", Some(account.as_str()), &detail, false);
             tokio::time::sleep(wait).await;
         }
+        unreachable!("the loop above returns")
     }
 }

@@ -131,7 +131,9 @@ impl Engine {
                     what: "account_fields",
                 })?;
         let new = AccountHost::parse(domain).map_err(|_| refused(domain))?;
-        settings.check_account_host(&new)?;
+        if !settings.may_move_to(&new) {
+            return Err(refused(domain));
+        }
         if &new == account {
             return Ok(None);
         }
