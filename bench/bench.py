@@ -248,6 +248,36 @@ def measure_status(bins, env, account, runs):
     return times["amo"], times["lookup"]
 
 
+def measure_scripts(bins, env, account, base_url, runs, work):
+    """`amo token` against one `secret-tool lookup`, and `amo api api/v4/account` against
+    `curl` with the same token, alternating, after a warm-up. The pairs are paced under
+    amoCRM's 7 requests a second, so the shared limiter never has to wait; curl reads the
+    token's header from a private file, never from its command line."""
+    amo = str(bins / "amo")
+    token_cmd = [amo, "token"]
+    lookup = ["secret-tool", "lookup", "service", "amo-connector", "username",
+              f"tokens:{account}"]
+    token = subprocess.run(token_cmd, env=env, capture_output=True, check=True,
+                           text=True).stdout.strip()
+    header = work / "auth-header"
+    header.touch(mode=0o600)
+    header.write_text(f"Authorization: Bearer {token}\n")
+    api_cmd = [amo, "api", "api/v4/account"]
+    curl = ["curl", "-fsS", "-o", "/dev/null", "-H", f"@{header}",
+            f"{base_url}/api/v4/account"]
+    times = {name: [] for name in ("token", "lookup", "api", "curl")}
+    for i in range(runs + 3):
+        for name, cmd in (("token", token_cmd), ("lookup", lookup), ("api", api_cmd),
+                          ("curl", curl)):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+            if i >= 3:  # the first three rounds warm the caches
+                times[name].append(time.perf_counter() - t0)
+        time.sleep(0.35)  # two API calls a round: stay under 7 a second
+    header.unlink()
+    return times
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -305,6 +335,8 @@ def main():
             walls, stores, home = measure_connects(a.bins, emu, work, a.connect_runs)
             env = amo_env(emu, home)  # the last connect's data folder: one connection present
             amo_t, lookup_t = measure_status(a.bins, env, emu["account_host"], a.status_runs)
+            scripts = measure_scripts(a.bins, env, emu["account_host"], emu["base_url"],
+                                      a.status_runs, work)
             win = measure_windows(app, base, env, work, a.runs, a.settle, a.idle, a.warmup)
         finally:
             emulator.terminate()
@@ -316,6 +348,8 @@ def main():
                                  for r in win[b]] for b in win},
             "status_s": amo_t, "secret_tool_s": lookup_t,
             "connect_s": walls, "callback_to_stored_s": stores,
+            "token_s": scripts["token"], "token_lookup_s": scripts["lookup"],
+            "api_s": scripts["api"], "curl_s": scripts["curl"],
         }, indent=1))
 
     judged = not a.quick
@@ -344,6 +378,12 @@ def main():
     rows.append(("`amo status --json` vs `secret-tool lookup`, ms", spread(amo_t, 1e3, "{:.1f}"),
                  spread(lookup_t, 1e3, "{:.1f}"), f"{r:.2f}×", "≤ 1.5×",
                  verdict(r <= 1.5, judged)))
+    for label, mine, theirs in (("`amo token` vs `secret-tool lookup`, ms", "token", "lookup"),
+                                ("`amo api` vs `curl` with the same token, ms", "api", "curl")):
+        r = ratio(statistics.median(scripts[mine]), statistics.median(scripts[theirs]))
+        rows.append((label, spread(scripts[mine], 1e3, "{:.1f}"),
+                     spread(scripts[theirs], 1e3, "{:.1f}"), f"{r:.2f}×", "≤ 1.5×",
+                     verdict(r <= 1.5, judged)))
     rows.append(("`amo connect` end to end, ms", spread(walls, 1e3), "", "", "", ""))
     rows.append(("callback received → tokens stored, ms", spread(stores, 1e3), "", "", "", ""))
 
@@ -356,7 +396,8 @@ def main():
         print(f"Note: {others} other WebKit processes were running at the start; they lower "
               "the PSS figures and slow the launches. Measure on a quiet machine.")
     print()
-    head = ("measure", "amo-connector", "empty window / secret-tool", "ratio", "goal", "")
+    head = ("measure", "amo-connector", "empty window / secret-tool / curl", "ratio", "goal",
+            "")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for row in rows:

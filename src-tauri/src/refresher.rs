@@ -182,6 +182,7 @@ mod tests {
             state: ConnState::Connected,
             usable: true,
             storage: "storage.secret_service",
+            api_base: None,
         }
     }
 

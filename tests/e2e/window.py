@@ -514,6 +514,9 @@ def happy(lang):
         check(f"card shows the account's name “{ACCOUNT_NAME}”", name == ACCOUNT_NAME, repr(name))
         host = d.text(f"{card} [data-testid=card-host]")
         check("card shows the account host", host == account, repr(host))
+        command = d.text(f"{card} [data-testid=card-token-command]")
+        check("card shows the amo token command for this account (never the token)",
+              command == f"amo token --account {account}", repr(command))
         check("connect panel went back to idle", d.visible("[data-testid=connect-idle]")
               and not d.visible("[data-testid=connect-waiting]"))
 

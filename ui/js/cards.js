@@ -2,7 +2,7 @@
 
 import { call } from './tauri.js';
 import { formatDateTime, relative, t } from './i18n.js';
-import { $, busy, el, errorBox } from './dom.js';
+import { $, busy, copyText, el, errorBox, toast } from './dom.js';
 import { confirmDialog } from './dialog.js';
 
 /** Per-account results that survive a re-render: the last test answer or error. */
@@ -51,6 +51,7 @@ function card(c) {
     fact('ui.cards.last_refresh', 'card-last-refresh', when(c.last_refresh_at, t('ui.time.never'))),
     fact('ui.cards.storage', 'card-storage', t(c.storage)),
     fact('ui.cards.auto', 'card-auto', autoRefresh(c))),
+  scripts(c),
   c.reconnect_reason || c.last_error
     ? el('p', { class: 'card-warning', 'data-testid': 'card-warning' },
       c.reconnect_reason
@@ -67,6 +68,23 @@ function card(c) {
       onclick: (e) => act(c.account, e.currentTarget, () => disconnect(c)) }, t('ui.cards.disconnect'))),
   el('div', { class: 'card-result', 'data-testid': 'card-result', 'aria-live': 'polite' },
     result ? renderResult(result) : null));
+}
+
+/** How to use the connection from scripts: the commands (never the token), each with Copy. */
+function scripts(c) {
+  const commands = [
+    ['token', `amo token --account ${c.account}`],
+    ['run', `amo run --account ${c.account} -- ./your-script`],
+  ];
+  return el('section', { class: 'card-scripts', 'data-testid': 'card-scripts' },
+    el('h4', {}, t('ui.cards.scripts')),
+    el('p', { class: 'hint' }, t('ui.cards.scripts_hint')),
+    ...commands.map(([name, command]) => el('div', { class: 'copy-row' },
+      el('code', { 'data-testid': `card-${name}-command` }, command),
+      el('button', { type: 'button', class: 'btn small', 'data-testid': `copy-${name}-command`,
+        'aria-label': `${t('ui.cards.copy_command')}: ${command}`,
+        onclick: async () => toast((await copyText(command)) ? t('ui.copied') : t('ui.copy_failed')) },
+      t('ui.action.copy')))));
 }
 
 function fact(labelKey, testid, value) {

@@ -1,6 +1,7 @@
 //! `amo`: the command-line twin of amo-connector, a thin shell on the engine.
 
 mod output;
+mod script;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -67,6 +68,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print an access token valid for at least --min-valid, refreshing it first if needed.
+    /// Exit 1: no connection; 2: the connection must be made again.
+    Token {
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+        /// How long the token must stay valid: 90s, 30m, 2h.
+        #[arg(long, value_name = "DURATION", default_value = "5m")]
+        min_valid: String,
+        /// {"account","access_token","expires_at","api_base"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call the amoCRM API: PATH is relative to https://{account}/ (api/v4/leads).
+    Api {
+        /// Such as api/v4/leads or /api/v4/leads?limit=250.
+        path: String,
+        /// The HTTP method (default GET, or POST with -f or --input).
+        #[arg(short = 'X', long = "method", value_name = "METHOD")]
+        method: Option<String>,
+        /// key=value: a query parameter for GET, else a field of the JSON body.
+        #[arg(short = 'f', long = "field", value_name = "KEY=VALUE")]
+        fields: Vec<String>,
+        /// The request body from a file (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        input: Option<String>,
+        /// Follow _links.next.href and print one document holding every page's items.
+        #[arg(long)]
+        paginate: bool,
+        /// Print the status line and headers before the body.
+        #[arg(short = 'i', long)]
+        include: bool,
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+    },
+    /// Run a command with AMO_ACCESS_TOKEN, AMO_ACCOUNT_HOST and AMO_API_BASE set; its exit
+    /// status is passed through.
+    Run {
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
+        /// How long the token must stay valid: 90s, 30m, 2h.
+        #[arg(long, value_name = "DURATION", default_value = "30m")]
+        min_valid: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
     /// Remove an account's tokens from the keychain and its record from the database.
     Disconnect {
         #[arg(long, value_name = "HOST")]
@@ -100,8 +147,23 @@ fn main() -> ExitCode {
         .enable_all()
         .build();
     let rt = rt.expect("a tokio runtime starts");
+    // `amo token` and `amo run` tell "no connection" (1) from "connect again" (2).
+    let for_scripts = matches!(cli.command, Command::Token { .. } | Command::Run { .. });
     match rt.block_on(run(&engine, &out, cli.command)) {
         Ok(code) => code,
+        Err(e) if for_scripts && e.needs_reconnect() => {
+            out.fail(&e, Some(engine.log_path()));
+            let account = match &e {
+                Error::ReconnectNeeded { account, .. }
+                | Error::KeychainRefusedNewTokens { account, .. } => account.clone(),
+                _ => String::new(),
+            };
+            eprintln!(
+                "amo: {}",
+                out.tr("cli.token_reconnect", &[("account", &account)])
+            );
+            ExitCode::from(2)
+        }
         Err(e) => out.fail(&e, Some(engine.log_path())),
     }
 }
@@ -182,6 +244,42 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             let info = engine.account_info(&account).await?;
             out.account(&account, &info, json);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            account,
+            min_valid,
+            json,
+        } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            script::token(engine, &account, &min_valid, json).await
+        }
+        Command::Api {
+            path,
+            method,
+            fields,
+            input,
+            paginate,
+            include,
+            account,
+        } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            let args = script::ApiArgs {
+                path,
+                method,
+                fields,
+                input,
+                paginate,
+                include,
+            };
+            script::api(engine, &account, args).await
+        }
+        Command::Run {
+            account,
+            min_valid,
+            command,
+        } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            script::run(engine, out, &account, &min_valid, &command).await
         }
         Command::Disconnect { account } => {
             let account = engine.resolve_account(account.as_deref())?;

@@ -19,7 +19,7 @@ impl Out {
         Out { lang }
     }
 
-    fn tr(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub fn tr(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.lang.tr(key, args)
     }
 
@@ -148,6 +148,7 @@ impl Out {
                     "last_error": c.last_error,
                     // Language-neutral, like every other field: `secret_service`, ….
                     "storage": c.storage.strip_prefix("storage.").unwrap_or(c.storage),
+                    "api_base": c.api_base,
                 })
             })
             .collect();

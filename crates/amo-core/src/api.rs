@@ -1,4 +1,5 @@
-//! HTTP to amoCRM: the token endpoint and `GET /api/v4/account`, and reading its answers.
+//! HTTP to amoCRM: the one client, the token endpoint, and reading its answers (API calls
+//! go through `client.rs`).
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -10,9 +11,6 @@ use url::Url;
 use crate::error::{AmoProblem, Error, Result};
 use crate::secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
 use crate::types::{TokenKind, TokenSet};
-
-/// How many times a 429 is waited out before giving up.
-const RATE_LIMIT_TRIES: u32 = 3;
 
 /// The grant sent to the token endpoint.
 pub(crate) enum Grant<'a> {
@@ -74,7 +72,7 @@ impl Http {
         self.client();
     }
 
-    fn client(&self) -> &reqwest::Client {
+    pub(crate) fn client(&self) -> &reqwest::Client {
         self.client.get_or_init(|| {
             reqwest::Client::builder()
                 .redirect(redirect::Policy::none())
@@ -125,37 +123,6 @@ impl Http {
         }
         let resp = self.client().post(url).json(&body).send().await?;
         token_answer(read(resp).await?)
-    }
-
-    /// `GET` an API path with a bearer token, waiting out 429s.
-    pub(crate) async fn get_account(&self, url: Url, token: &AccessToken) -> Result<AccountInfo> {
-        let mut wait = std::time::Duration::from_millis(500);
-        for attempt in 1..=RATE_LIMIT_TRIES {
-            let resp = self
-                .client()
-                .get(url.clone())
-                .bearer_auth(token.expose())
-                .header(header::ACCEPT, "application/json")
-                .send()
-                .await?;
-            if resp.status() == StatusCode::TOO_MANY_REQUESTS && attempt < RATE_LIMIT_TRIES {
-                let after = resp
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(|s| std::time::Duration::from_secs(s.min(10)));
-                tokio::time::sleep(after.unwrap_or(wait)).await;
-                wait *= 2;
-                continue;
-            }
-            let value = read(resp).await?;
-            return serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
-                status: 200,
-                what: "account_fields",
-            });
-        }
-        Err(Error::RateLimited)
     }
 }
 

@@ -100,6 +100,8 @@ pub struct Settings {
     pub lang: Option<String>,
     /// Which `AMO_*` variables are in force.
     pub overridden: Vec<&'static str>,
+    /// Hosts connections moved to when their accounts were renamed.
+    pub moved_hosts: Vec<String>,
 }
 
 impl Settings {
@@ -136,6 +138,7 @@ impl Settings {
                 .transpose()?,
             lang: db.setting("lang")?,
             overridden,
+            moved_hosts: db.moved_hosts()?,
         })
     }
 
@@ -167,7 +170,12 @@ impl Settings {
     /// [`Error::RefererNotAllowed`].
     pub fn check_account_host(&self, account: &AccountHost) -> Result<()> {
         let allowed = match &self.base_url {
-            Some(base) => account.as_str() == authority(base),
+            // The emulator's own address, or one it moved a renamed account to.
+            Some(base) => {
+                account.as_str() == authority(base)
+                    || (self.moved_hosts.iter().any(|h| h == account.as_str())
+                        && self.may_move_to(account))
+            }
             None => is_account_host(account),
         };
         if allowed {
@@ -176,6 +184,19 @@ impl Settings {
             Err(Error::RefererNotAllowed {
                 host: account.as_str().chars().take(100).collect(),
             })
+        }
+    }
+
+    /// Whether an account may be followed to `account` after amoCRM said it moved there:
+    /// an account host, or with an emulator another port of its loopback host (where it
+    /// serves a renamed account).
+    pub fn may_move_to(&self, account: &AccountHost) -> bool {
+        match &self.base_url {
+            Some(base) => {
+                account.hostname() == base.host_str().unwrap_or_default()
+                    && account.as_str().contains(':')
+            }
+            None => is_account_host(account),
         }
     }
 
@@ -192,7 +213,12 @@ impl Settings {
         }
         self.check_account_host(account)?;
         let base = match &self.base_url {
-            Some(base) => base.clone(),
+            Some(base) if account.as_str() == authority(base) => base.clone(),
+            Some(base) => Url::parse(&format!("{}://{account}/", base.scheme())).map_err(|_| {
+                Error::RefererNotAllowed {
+                    host: account.to_string(),
+                }
+            })?,
             None => Url::parse(&format!("https://{account}/")).map_err(|_| {
                 Error::RefererNotAllowed {
                     host: account.to_string(),
@@ -317,13 +343,27 @@ mod tests {
     }
 
     #[test]
-    fn with_an_emulator_only_its_address_is_trusted() {
+    fn with_an_emulator_only_its_address_and_its_moves_are_trusted() {
         let s = settings(Some("http://127.0.0.1:4567"));
         assert!(s
             .check_account_host(&AccountHost::parse("127.0.0.1:4567").unwrap())
             .is_ok());
         assert!(s
             .check_account_host(&AccountHost::parse("example.amocrm.ru").unwrap())
+            .is_err());
+        let other_port = AccountHost::parse("127.0.0.1:4568").unwrap();
+        assert!(s.check_account_host(&other_port).is_err());
+        assert!(s.may_move_to(&other_port));
+        let moved = Settings {
+            moved_hosts: vec!["127.0.0.1:4568".into()],
+            ..s.clone()
+        };
+        assert!(moved.check_account_host(&other_port).is_ok());
+        assert!(s
+            .check_account_host(&AccountHost::parse("localhost:4567").unwrap())
+            .is_err());
+        assert!(s
+            .check_account_host(&AccountHost::parse("127.0.0.1").unwrap())
             .is_err());
         let url = s.account_url(
             &AccountHost::parse("127.0.0.1:4567").unwrap(),

@@ -103,6 +103,15 @@ impl Db {
             .optional()?)
     }
 
+    /// The hosts renamed accounts moved to (the `moved_to:<old host>` settings).
+    pub fn moved_hosts(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT value FROM settings WHERE substr(key, 1, 9) = 'moved_to:'")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)

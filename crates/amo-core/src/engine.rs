@@ -69,6 +69,8 @@ pub struct ConnectionStatus {
     pub usable: bool,
     /// Catalogue key of where the tokens live (`storage.secret_service`, …).
     pub storage: &'static str,
+    /// Where scripts send API calls: `https://{host}/api/v4`.
+    pub api_base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -410,6 +412,7 @@ impl Engine {
             state,
             usable,
             storage: self.inner.vault.storage_key(),
+            api_base: self.api_base(&row.account).ok(),
         })
     }
 
@@ -419,7 +422,7 @@ impl Engine {
     /// [`Error::NoConnections`], [`Error::ChooseAccount`], [`Error::NotConnected`].
     pub fn resolve_account(&self, account: Option<&str>) -> Result<AccountHost> {
         if let Some(a) = account {
-            let host = AccountHost::parse(a)?;
+            let host = self.follow_moves(&AccountHost::parse(a)?);
             return match self.db().connection(&host)? {
                 Some(_) => Ok(host),
                 None => Err(Error::NotConnected {

@@ -114,6 +114,9 @@ pub enum Error {
     ReconnectNeeded { account: String, reason: String },
     #[error("{}", self.describe(Lang::default()))]
     CannotRefresh { account: String },
+    /// Even the freshest token there is expires sooner than the caller needs.
+    #[error("{}", self.describe(Lang::default()))]
+    TokenExpiresTooSoon { account: String, expires_at: String },
     #[error("{}", self.describe(Lang::default()))]
     EmulatorConnection { account: String },
     /// `AMO_BASE_URL` is set and `AMO_CLIENT_SECRET` is not: the keychain's secret is the
@@ -168,6 +171,7 @@ impl Error {
             Error::ChooseAccount { .. } => "choose_account",
             Error::ReconnectNeeded { .. } => "reconnect_needed",
             Error::CannotRefresh { .. } => "cannot_refresh",
+            Error::TokenExpiresTooSoon { .. } => "token_expires_too_soon",
             Error::EmulatorConnection { .. } => "emulator_connection",
             Error::EmulatorSecret => "emulator_secret",
         }
@@ -230,6 +234,13 @@ impl Error {
             Error::NotConnected { account }
             | Error::CannotRefresh { account }
             | Error::EmulatorConnection { account } => vec![("account", account.clone())],
+            Error::TokenExpiresTooSoon {
+                account,
+                expires_at,
+            } => vec![
+                ("account", account.clone()),
+                ("expires_at", expires_at.clone()),
+            ],
             Error::ChooseAccount { accounts } => vec![("accounts", accounts.clone())],
             Error::ReconnectNeeded { account, reason } => {
                 vec![("account", account.clone()), ("reason", reason.clone())]
@@ -366,6 +377,10 @@ mod tests {
             Error::TokenAnswerIncomplete {
                 account: "example.amocrm.ru".into(),
                 missing: "refresh_token",
+            },
+            Error::TokenExpiresTooSoon {
+                account: "example.amocrm.ru".into(),
+                expires_at: "2030-01-01T00:00:00.000Z".into(),
             },
         ];
         for lang in Lang::all() {

@@ -441,7 +441,7 @@ impl Engine {
     pub async fn connect_long_lived(&self, token: &str, account: &str) -> Result<ConnectionStatus> {
         let account = AccountHost::parse(account)?;
         let settings = self.settings()?;
-        let url = settings.account_url(&account, "/api/v4/account")?;
+        settings.account_url(&account, "/api/v4/account")?;
         let token = AccessToken::new(token.trim());
         if token.expose().is_empty() || token.expose().chars().any(char::is_whitespace) {
             return Err(Error::InvalidInput {
@@ -449,7 +449,7 @@ impl Engine {
                 value: String::new(),
             });
         }
-        let info = self.inner.http.get_account(url, &token).await;
+        let info = self.account_with(&account, &token).await;
         let info = info.inspect_err(|e| self.fail(Some(&account), "flow_failed", e))?;
         let set = TokenSet {
             kind: TokenKind::LongLived,
@@ -482,8 +482,8 @@ impl Engine {
             .await?;
         self.log("code_exchanged", Some(account.as_str()), "", true);
         self.store(account, &set, Some(client_id.to_owned()))?;
-        if let Ok(url) = settings.account_url(account, "/api/v4/account") {
-            match self.inner.http.get_account(url, &set.access_token).await {
+        if settings.account_url(account, "/api/v4/account").is_ok() {
+            match self.account_with(account, &set.access_token).await {
                 Ok(info) => self.remember_account(account, &info)?,
                 Err(e) => self.log(
                     "account_unread",

@@ -5,6 +5,7 @@
 mod api;
 mod browser;
 mod callback;
+mod client;
 mod config;
 mod db;
 mod engine;
@@ -16,8 +17,10 @@ pub mod fuzzing;
 pub mod i18n;
 mod journal;
 mod listener;
+mod moved;
 mod page;
 mod paths;
+mod ratelimit;
 mod refresh;
 mod secret;
 mod types;
@@ -25,6 +28,7 @@ mod vault;
 
 pub use api::AccountInfo;
 pub use callback::Callback;
+pub use client::{ApiAnswer, ApiRequest, IssuedToken, MAX_BACKOFF_TOTAL};
 pub use config::{
     is_account_host, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI, ENV_KEYS,
     SERVICE_SUBDOMAINS,
@@ -37,7 +41,9 @@ pub use error::{amo_said, AmoProblem, Error, ErrorView, Result};
 pub use flow::{CancelHandle, ConnectOptions, PendingConnect};
 pub use i18n::Lang;
 pub use journal::{redact, rfc3339, Entry};
+pub use moved::is_api_domain;
 pub use paths::DataDir;
+pub use ratelimit::{PER_WINDOW, WINDOW};
 pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
 pub use types::{AccountHost, Platform, TokenKind};
 pub use vault::{Vault, SERVICE};

@@ -1,4 +1,5 @@
-//! Refresh: single flight across threads and processes, and API calls that refresh first.
+//! Refresh: single flight across threads and processes, and API calls that refresh first;
+//! a refresh the old host answers 404 follows the account to its new host (`moved.rs`).
 
 use chrono::Utc;
 use std::fs::{File, OpenOptions};
@@ -54,9 +55,11 @@ const KEEP_WAITS: [std::time::Duration; 2] = [
 
 /// When to refresh.
 #[derive(Clone, Copy)]
-enum When<'a> {
+pub(crate) enum When<'a> {
     /// Only when the access token expires within the margin.
     Expiring,
+    /// Only when the access token would not stay valid this long.
+    ValidFor(chrono::Duration),
     /// Now, unless another process refreshed since the caller last looked.
     Now,
     /// When the stored access token is still `rejected`, which amoCRM just refused.
@@ -73,8 +76,8 @@ impl Engine {
     /// it refused the new pair, [`Error::TokenAnswerIncomplete`] when amoCRM's answer has
     /// no refresh token (the stored pair is kept), and the token endpoint's errors.
     pub async fn refresh(&self, account: &AccountHost) -> Result<ConnectionStatus> {
-        self.tokens(account, When::Now).await?;
-        self.connection(account)
+        let (account, _) = self.tokens(account, When::Now).await?;
+        self.connection(&account)
     }
 
     /// Refreshes when the access token expires within the margin; the app's background
@@ -83,47 +86,34 @@ impl Engine {
     /// # Errors
     /// As [`Engine::refresh`].
     pub async fn refresh_if_needed(&self, account: &AccountHost) -> Result<ConnectionStatus> {
-        self.tokens(account, When::Expiring).await?;
-        self.connection(account)
+        let (account, _) = self.tokens(account, When::Expiring).await?;
+        self.connection(&account)
     }
 
-    /// `GET /api/v4/account`: refreshes first when needed, and once more on a 401.
+    /// `GET /api/v4/account` through the same client as `amo api`: refreshes first when
+    /// needed, and once more on a 401.
     ///
     /// # Errors
     /// [`Error::ReconnectNeeded`], [`Error::Amo`], [`Error::RateLimited`], [`Error::Blocked`],
     /// [`Error::Network`] and the like.
     pub async fn account_info(&self, account: &AccountHost) -> Result<AccountInfo> {
-        let url = self.settings()?.account_url(account, "/api/v4/account")?;
-        let set = self.tokens(account, When::Expiring).await?;
-        let result = match self
-            .inner
-            .http
-            .get_account(url.clone(), &set.access_token)
-            .await
-        {
-            Err(Error::Amo(p)) if p.status == 401 && set.kind == TokenKind::Oauth => {
-                self.log("api_unauthorized", Some(account.as_str()), "", false);
-                let set = self
-                    .tokens(account, When::Rejected(&set.access_token))
-                    .await?;
-                self.inner.http.get_account(url, &set.access_token).await
-            }
-            Err(Error::Amo(p)) if p.status == 401 => {
-                let reason = crate::error::amo_said(&p);
-                self.db().mark_failed(account, &reason, true, Utc::now())?;
-                Err(Error::ReconnectNeeded {
-                    account: account.to_string(),
-                    reason,
+        let request = crate::client::ApiRequest::get("/api/v4/account");
+        let result = match self.api(account, &request).await {
+            Ok(answer) => answer.json().and_then(|v| {
+                serde_json::from_value::<AccountInfo>(v).map_err(|_| Error::UnexpectedResponse {
+                    status: 200,
+                    what: "account_fields",
                 })
-            }
-            other => other,
+            }),
+            Err(e) => Err(e),
         };
+        let account = self.follow_moves(account);
         match &result {
             Ok(info) => {
-                self.remember_account(account, info)?;
+                self.remember_account(&account, info)?;
                 self.log("api_account", Some(account.as_str()), &info.name, true);
             }
-            Err(e) => self.fail(Some(account), "api_failed", e),
+            Err(e) => self.fail(Some(&account), "api_failed", e),
         }
         result
     }
@@ -138,20 +128,31 @@ impl Engine {
         Ok(())
     }
 
-    /// The account's tokens, refreshed as `when` asks, with one refresh at a time across
-    /// processes: take the lock, read the pair again, refresh only if still needed.
-    async fn tokens(&self, account: &AccountHost, when: When<'_>) -> Result<TokenSet> {
+    /// The account's host (a moved account's new one) and tokens, refreshed as `when` asks,
+    /// with one refresh at a time across processes: take the lock, read the pair again,
+    /// refresh only if still needed.
+    pub(crate) async fn tokens(
+        &self,
+        account: &AccountHost,
+        when: When<'_>,
+    ) -> Result<(AccountHost, TokenSet)> {
+        let account = &self.follow_moves(account);
         let seen = self.load_set(account)?;
         if seen.kind == TokenKind::LongLived {
             return match when {
-                When::Expiring => Ok(seen),
+                When::Expiring | When::ValidFor(_) => Ok((account.clone(), seen)),
                 _ => Err(Error::CannotRefresh {
                     account: account.to_string(),
                 }),
             };
         }
-        if matches!(when, When::Expiring) && !expiring(&seen) {
-            return Ok(seen);
+        let margin = match when {
+            When::Expiring => Some(REFRESH_MARGIN),
+            When::ValidFor(d) => Some(d),
+            _ => None,
+        };
+        if margin.is_some_and(|m| !expiring(&seen, m)) {
+            return Ok((account.clone(), seen));
         }
         let engine = self.clone();
         let acc = account.clone();
@@ -168,15 +169,26 @@ impl Engine {
             _ => false,
         };
         let needed = match when {
-            When::Expiring => expiring(&current),
+            When::Expiring => expiring(&current, REFRESH_MARGIN),
+            When::ValidFor(d) => expiring(&current, d),
             When::Now => !changed,
             When::Rejected(bad) => current.access_token.ct_eq(bad),
         };
         if !needed {
             drop(lock);
-            return Ok(current);
+            return Ok((account.clone(), current));
         }
-        let result = self.refresh_locked(account, &current).await;
+        let result = match self.refresh_locked(account, &current).await {
+            Err(e) if moved_answer(&e) => match self.follow_account(account, &current).await {
+                Ok(Some(new)) => self
+                    .refresh_locked(&new, &current)
+                    .await
+                    .map(|set| (new, set)),
+                Ok(None) => Err(self.refresh_failed(account, "refresh_failed", e)),
+                Err(lookup) => Err(lookup),
+            },
+            other => other.map(|set| (account.clone(), set)),
+        };
         drop(lock);
         result
     }
@@ -227,6 +239,8 @@ impl Engine {
                 };
                 return Err(self.refresh_failed(account, "refresh_failed", e));
             }
+            // A 404 may mean the account moved: the caller asks where before recording it.
+            Err(e) if moved_answer(&e) => return Err(e),
             Err(e) => return Err(self.refresh_failed(account, "refresh_failed", e)),
         };
         if issued.set.refresh_token.is_none() {
@@ -288,7 +302,7 @@ impl Engine {
 
     /// Records a failed refresh on the connection and in the activity log, and hands the
     /// error back (or the database's, when even the record fails).
-    fn refresh_failed(&self, account: &AccountHost, step: &str, e: Error) -> Error {
+    pub(crate) fn refresh_failed(&self, account: &AccountHost, step: &str, e: Error) -> Error {
         let reason = match &e {
             Error::ReconnectNeeded { reason, .. } => reason.clone(),
             other => other.describe(self.lang()),
@@ -311,9 +325,14 @@ impl Engine {
     }
 }
 
-fn expiring(set: &TokenSet) -> bool {
-    set.expires_at
-        .is_some_and(|t| t - Utc::now() < REFRESH_MARGIN)
+fn expiring(set: &TokenSet, margin: chrono::Duration) -> bool {
+    set.expires_at.is_some_and(|t| t - Utc::now() < margin)
+}
+
+/// Whether a token endpoint's answer is the 404 of a host the account has left.
+fn moved_answer(e: &Error) -> bool {
+    matches!(e, Error::Amo(p) if p.status == 404)
+        || matches!(e, Error::UnexpectedResponse { status: 404, .. })
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::account_domain::{self, Here};
 use crate::faults::FaultTarget;
 use crate::problem::Problem;
 use crate::server::Shared;
@@ -26,10 +28,11 @@ pub struct AccountQuery {
 /// `GET /api/v4/account`.
 pub async fn account(
     State(shared): State<Arc<Shared>>,
+    Extension(here): Extension<Here>,
     headers: HeaderMap,
     Query(q): Query<AccountQuery>,
 ) -> Response {
-    if let Err(refusal) = guard(&shared, &headers, true).await {
+    if let Err(refusal) = guard(&shared, &here, &headers, true).await {
         return refusal;
     }
     let s = &shared.settings;
@@ -54,7 +57,7 @@ pub async fn account(
         "contact_name_display_order": 1,
         "amojo_id": s.amojo_id,
         "version": 11,
-        "_links": { "self": { "href": format!("http://{}/api/v4/account", s.account_host) } },
+        "_links": { "self": { "href": format!("http://{}/api/v4/account", here.0) } },
     });
     let with = q.with.unwrap_or_default();
     if with.split(',').any(|w| w.trim() == "uuid") {
@@ -64,15 +67,25 @@ pub async fn account(
 }
 
 /// Any other `/api/v4/...` path: 401 without a valid token, else 404.
-pub async fn other(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match guard(&shared, &headers, false).await {
+pub async fn other(
+    State(shared): State<Arc<Shared>>,
+    Extension(here): Extension<Here>,
+    headers: HeaderMap,
+) -> Response {
+    match guard(&shared, &here, &headers, false).await {
         Err(refusal) => refusal,
         Ok(()) => Problem::api_not_found().into_response(),
     }
 }
 
-/// Counts the request, serves a pending fault, then checks the Bearer token.
-async fn guard(shared: &Shared, headers: &HeaderMap, is_account: bool) -> Result<(), Response> {
+/// Counts the request, serves a pending fault, then checks the Bearer token (refused at an
+/// address the account has left).
+pub async fn guard(
+    shared: &Shared,
+    here: &Here,
+    headers: &HeaderMap,
+    is_account: bool,
+) -> Result<(), Response> {
     let drawn = {
         let mut st = shared.lock();
         if is_account {
@@ -92,8 +105,9 @@ async fn guard(shared: &Shared, headers: &HeaderMap, is_account: bool) -> Result
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
+    let moved = account_domain::moved_away(shared, here);
     let mut st = shared.lock();
-    if token.is_some_and(|t| st.access_valid(t)) {
+    if !moved && token.is_some_and(|t| st.access_valid(t)) {
         Ok(())
     } else {
         st.stats.api_unauthorized += 1;

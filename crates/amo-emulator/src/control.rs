@@ -111,3 +111,30 @@ pub async fn long_lived_token(State(shared): State<Arc<Shared>>, body: Bytes) ->
         Json(json!({ "token": token, "expires_at": expires_at })).into_response()
     })
 }
+
+#[derive(Deserialize)]
+struct LeadsBody {
+    count: u32,
+}
+
+#[derive(Deserialize)]
+struct AccessTtlBody {
+    secs: i64,
+}
+
+/// `POST /_emulator/leads` `{"count":N}` → `{"ok","leads"}`: how many leads the list holds.
+pub async fn leads(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: LeadsBody| {
+        shared.lock().leads = b.count;
+        Json(json!({ "ok": true, "leads": b.count })).into_response()
+    })
+}
+
+/// `POST /_emulator/access-ttl` `{"secs":N}` → `{"ok","secs"}`: the lifetime of access
+/// tokens issued from now on.
+pub async fn access_ttl(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: AccessTtlBody| {
+        shared.lock().access_ttl = Some(b.secs.max(1));
+        Json(json!({ "ok": true, "secs": b.secs.max(1) })).into_response()
+    })
+}

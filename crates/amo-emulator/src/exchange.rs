@@ -7,10 +7,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::Value;
 use url::form_urlencoded;
 
+use crate::account_domain::{self, Here};
 use crate::faults::FaultTarget;
 use crate::problem::Problem;
 use crate::server::Shared;
@@ -19,6 +20,7 @@ use crate::server::Shared;
 /// runs the grant under the lock, so rotation and reuse counting are atomic.
 pub async fn access_token(
     State(shared): State<Arc<Shared>>,
+    Extension(here): Extension<Here>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -32,6 +34,10 @@ pub async fn access_token(
         if let Some(answer) = drawn.response() {
             return answer;
         }
+    }
+    if account_domain::moved_away(&shared, &here) {
+        shared.lock().stats.token_errors += 1;
+        return Problem::account_moved().into_response();
     }
     let Some(params) = decode(&headers, &body) else {
         shared.lock().stats.token_errors += 1;

@@ -1,14 +1,17 @@
-//! A local amoCRM emulator: authorize page, token endpoint, `/api/v4/account`, controls.
+//! A local amoCRM emulator: authorize page, token endpoint, `/api/v4/account` and
+//! `/api/v4/leads`, the account-moved lookup, controls.
 //!
 //! Start one in-process with [`Emulator::start`], or run the `amo-emulator` binary. The
 //! protocol it speaks is the one in `amocrm-protocol.md`; the control endpoints and the
 //! binary's flags are the "Emulator contract" in `DEVELOPERS.md`.
 
+mod account_domain;
 mod api;
 mod config;
 mod control;
 mod exchange;
 mod faults;
+mod leads;
 mod oauth;
 mod problem;
 mod server;
@@ -20,5 +23,6 @@ pub use config::{
     DEFAULT_REDIRECT_URI,
 };
 pub use faults::{Fault, FaultKind, FaultTarget, DEFAULT_SLOW_DELAY_MS};
+pub use leads::Logged;
 pub use server::{Emulator, EmulatorHandle};
 pub use state::{Revoke, Stats, CODE_TTL_SECS, REFRESH_TTL_SECS};

@@ -89,6 +89,25 @@ impl Problem {
         }
     }
 
+    /// 404 from the token endpoint of an address the account left (renamed).
+    pub fn account_moved() -> Self {
+        Self {
+            hint: None,
+            title: "Not Found".to_owned(),
+            kind: "https://httpstatus.es/404".to_owned(),
+            status: 404,
+            detail: "Аккаунт не найден".to_owned(),
+        }
+    }
+
+    /// 500 naming what failed inside the emulator.
+    pub fn internal_because(reason: &str) -> Self {
+        Self {
+            detail: reason.to_owned(),
+            ..Self::internal()
+        }
+    }
+
     /// 500, as a fault injects it.
     pub fn internal() -> Self {
         Self {

@@ -11,8 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::account_domain::{self, Here};
 use crate::config::EmulatorConfig;
 use crate::faults::Fault;
+use crate::leads::{self, Logged};
 use crate::state::{Revoke, Settings, State, Stats};
 use crate::{api, control, exchange, oauth, tokens};
 
@@ -24,6 +26,8 @@ const USER_ID: u64 = 11_223_344;
 pub struct Shared {
     pub settings: Settings,
     state: Mutex<State>,
+    /// The servers of the addresses a renamed account moved to.
+    extra: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Shared {
@@ -33,13 +37,18 @@ impl Shared {
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<Shared>, here: SocketAddr) -> Router {
     Router::new()
         .route("/", get(oauth::home))
         .route("/oauth", get(oauth::authorize))
         .route("/oauth/decide", get(oauth::decide))
         .route("/oauth2/access_token", post(exchange::access_token))
         .route("/api/v4/account", get(api::account))
+        .route("/api/v4/leads", get(leads::leads))
+        .route(
+            "/oauth2/account/current/subdomain",
+            get(account_domain::current_subdomain),
+        )
         .route("/api/v4/{*rest}", any(api::other))
         .route("/_emulator/stats", get(control::stats))
         .route(
@@ -53,7 +62,35 @@ fn router(shared: Arc<Shared>) -> Router {
             "/_emulator/long-lived-token",
             post(control::long_lived_token),
         )
+        .route("/_emulator/rename", post(account_domain::rename))
+        .route("/_emulator/requests", get(leads::requests))
+        .route("/_emulator/leads", post(control::leads))
+        .route("/_emulator/access-ttl", post(control::access_ttl))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            leads::log_request,
+        ))
+        .layer(axum::Extension(Here(here.to_string())))
         .with_state(shared)
+}
+
+/// Serves the account on a new address (a new port on 127.0.0.1) from now on; returns it.
+pub(crate) async fn rename(shared: Arc<Shared>) -> io::Result<String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let addr = listener.local_addr()?;
+    let app = router(shared.clone(), addr);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("amo-emulator: server stopped: {e}");
+        }
+    });
+    shared
+        .extra
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(task);
+    shared.lock().moved_to = Some(addr.to_string());
+    Ok(addr.to_string())
 }
 
 /// The emulator's entry point.
@@ -95,8 +132,9 @@ impl Emulator {
         let shared = Arc::new(Shared {
             settings,
             state: Mutex::new(State::default()),
+            extra: Mutex::new(Vec::new()),
         });
-        let app = router(shared.clone());
+        let app = router(shared.clone(), addr);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let stop = async {
@@ -211,6 +249,31 @@ impl EmulatorHandle {
             .0
     }
 
+    /// Renames the account, like `POST /_emulator/rename`: it answers on a new address,
+    /// returned, and its old one refuses API calls (401) and refreshes (404).
+    ///
+    /// # Errors
+    /// The new listener's bind error.
+    pub async fn rename(&self) -> io::Result<String> {
+        rename(self.shared.clone()).await
+    }
+
+    /// Sets how many leads `GET /api/v4/leads` lists, like `POST /_emulator/leads`.
+    pub fn set_leads(&self, count: u32) {
+        self.shared.lock().leads = count;
+    }
+
+    /// Sets the lifetime of access tokens issued from now on, like
+    /// `POST /_emulator/access-ttl`.
+    pub fn set_access_ttl(&self, secs: i64) {
+        self.shared.lock().access_ttl = Some(secs.max(1));
+    }
+
+    /// Every protocol request so far, in order of arrival, like `GET /_emulator/requests`.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.shared.lock().requests.clone()
+    }
+
     /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds),
     /// and waits for the server task.
     pub async fn shutdown(mut self) {
@@ -230,6 +293,15 @@ impl EmulatorHandle {
 
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
+        for task in self
+            .shared
+            .extra
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -119,6 +119,14 @@ pub struct State {
     codes: HashMap<String, CodeRecord>,
     access: HashMap<String, AccessRecord>,
     refresh: HashMap<String, RefreshRecord>,
+    /// Where the account answers now, once renamed (`None`: its first address).
+    pub moved_to: Option<String>,
+    /// `POST /_emulator/access-ttl`: the lifetime of access tokens issued from now on.
+    pub access_ttl: Option<i64>,
+    /// How many leads `GET /api/v4/leads` lists.
+    pub leads: u32,
+    /// Every protocol request, in order of arrival (control requests not included).
+    pub requests: Vec<crate::leads::Logged>,
 }
 
 fn real_now() -> i64 {
@@ -162,6 +170,11 @@ impl State {
         );
         self.stats.codes_issued += 1;
         code
+    }
+
+    /// Whether `token` is a refresh token this emulator issued (live, spent or revoked).
+    pub fn knows_refresh(&self, token: &str) -> bool {
+        self.refresh.contains_key(token)
     }
 
     /// Whether `token` is an access token the API should honour now.
@@ -282,7 +295,8 @@ impl State {
     }
 
     fn issue_pair(&mut self, s: &Settings, now: i64) -> TokenAnswer {
-        let access_token = self.mint_access(s, now, now + s.access_ttl_secs, false);
+        let ttl = self.access_ttl.unwrap_or(s.access_ttl_secs);
+        let access_token = self.mint_access(s, now, now + ttl, false);
         let refresh_token = tokens::refresh_token();
         self.refresh.insert(
             refresh_token.clone(),
@@ -293,7 +307,7 @@ impl State {
         );
         TokenAnswer {
             token_type: "Bearer",
-            expires_in: s.access_ttl_secs,
+            expires_in: ttl,
             access_token,
             refresh_token,
             server_time: now,

@@ -124,7 +124,7 @@ async fn long_lived_token_works_until_its_days_run_out_or_it_is_revoked() {
 async fn other_api_paths_are_404_problem_json_behind_the_token_check() {
     let emu = start_auto().await;
     let token = emu.issue_long_lived_token(1);
-    let url = format!("{}/api/v4/leads", emu.base_url());
+    let url = format!("{}/api/v4/catalogs", emu.base_url());
     let resp = client().get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");

@@ -1,0 +1,290 @@
+//! API calls for `amo api`, `amo account` and the app: the account's token (refreshed first
+//! when needed, once more on a 401), the shared rate limit, and 429s waited out.
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{header, Method};
+use url::Url;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::refresh::When;
+use crate::secret::AccessToken;
+use crate::types::{AccountHost, TokenKind};
+
+/// How long 429s (and nginx's HTML 403s) are waited out in all before giving up (and at
+/// most [`MAX_TRIES`] sends).
+pub const MAX_BACKOFF_TOTAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The first wait when the answer names none (`Retry-After`); it doubles up to 8 s.
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+/// How many times one call is sent while amoCRM keeps answering 429.
+const MAX_TRIES: u32 = 3;
+
+/// One call: a method, a path on the account's host (or an address on it, as
+/// `_links.next.href` gives), query parameters and a JSON body.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl ApiRequest {
+    pub fn get(path: &str) -> ApiRequest {
+        ApiRequest {
+            method: "GET".into(),
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+}
+
+/// What the server answered, as it came.
+#[derive(Debug, Clone)]
+pub struct ApiAnswer {
+    /// The account asked (a moved account's new host).
+    pub account: AccountHost,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiAnswer {
+    /// The content type, lower case.
+    pub fn content_type(&self) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// The error a failed answer means (problem+json as amoCRM's title, detail and hint).
+    pub fn error(&self) -> Option<Error> {
+        if (200..300).contains(&self.status) {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        crate::api::interpret(self.status, &self.content_type(), &text).err()
+    }
+
+    /// The answer's JSON object; a 204 reads as `{}`.
+    ///
+    /// # Errors
+    /// The answer's own error, or [`Error::UnexpectedResponse`] when it is not JSON.
+    pub fn json(&self) -> Result<serde_json::Value> {
+        if self.status == 204 {
+            return Ok(serde_json::json!({}));
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        crate::api::interpret(self.status, &self.content_type(), &text)
+    }
+}
+
+/// An access token handed to a script, with where to use it.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub account: AccountHost,
+    pub access_token: AccessToken,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub api_base: String,
+}
+
+impl Engine {
+    /// `https://{host}/api/v4` for `account` (the emulator's address under `AMO_BASE_URL`).
+    ///
+    /// # Errors
+    /// As [`crate::Settings::account_url`].
+    pub fn api_base(&self, account: &AccountHost) -> Result<String> {
+        let url = self.settings()?.account_url(account, "/api/v4")?;
+        Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+
+    /// An access token valid for at least `min_valid`, refreshed first (under the account's
+    /// lock, one process at a time) when it would not be.
+    ///
+    /// # Errors
+    /// [`Error::TokenExpiresTooSoon`] when even a fresh (or a long-lived) token expires
+    /// sooner; the refresh's errors.
+    pub async fn token_for(
+        &self,
+        account: &AccountHost,
+        min_valid: Duration,
+    ) -> Result<IssuedToken> {
+        let (account, set) = self.tokens(account, When::ValidFor(min_valid)).await?;
+        if let Some(t) = set.expires_at.filter(|t| *t - Utc::now() < min_valid) {
+            return Err(Error::TokenExpiresTooSoon {
+                account: account.to_string(),
+                expires_at: crate::journal::rfc3339(t),
+            });
+        }
+        Ok(IssuedToken {
+            api_base: self.api_base(&account)?,
+            account,
+            access_token: set.access_token,
+            expires_at: set.expires_at,
+        })
+    }
+
+    /// Sends `request` to `account`: refreshes first when the token expires soon, once more
+    /// on a 401 (then tries once again), waits out 429s within [`MAX_BACKOFF_TOTAL`], and
+    /// keeps every `amo` process and the app under amoCRM's 7 requests a second. Any status
+    /// comes back as an answer; [`ApiAnswer::error`] reads a failed one.
+    ///
+    /// # Errors
+    /// [`Error::ReconnectNeeded`] and the refresh's errors, [`Error::RefererNotAllowed`] for
+    /// an address on another host, [`Error::Network`].
+    pub async fn api(&self, account: &AccountHost, request: &ApiRequest) -> Result<ApiAnswer> {
+        let (mut account, mut set) = self.tokens(account, When::Expiring).await?;
+        let mut answer = self.send(&account, request, &set.access_token).await?;
+        if answer.status == 401 {
+            if set.kind != TokenKind::Oauth {
+                if let Some(Error::Amo(p)) = answer.error() {
+                    let reason = crate::error::amo_said(&p);
+                    self.db().mark_failed(&account, &reason, true, Utc::now())?;
+                    return Err(Error::ReconnectNeeded {
+                        account: account.to_string(),
+                        reason,
+                    });
+                }
+                return Ok(answer);
+            }
+            self.log("api_unauthorized", Some(account.as_str()), "", false);
+            let rejected = set.access_token.clone();
+            (account, set) = self.tokens(&account, When::Rejected(&rejected)).await?;
+            answer = self.send(&account, request, &set.access_token).await?;
+        }
+        Ok(answer)
+    }
+
+    /// `GET /api/v4/account` with a token not stored yet (a connection being made).
+    pub(crate) async fn account_with(
+        &self,
+        account: &AccountHost,
+        token: &AccessToken,
+    ) -> Result<crate::api::AccountInfo> {
+        let request = ApiRequest::get("/api/v4/account");
+        let value = self.send(account, &request, token).await?.json()?;
+        serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
+            status: 200,
+            what: "account_fields",
+        })
+    }
+
+    fn request_url(&self, account: &AccountHost, request: &ApiRequest) -> Result<Url> {
+        let settings = self.settings()?;
+        let root = settings.account_url(account, "/")?;
+        let mut url = if request.path.starts_with("http://") || request.path.starts_with("https://")
+        {
+            let url = Url::parse(&request.path).map_err(|_| Error::InvalidInput {
+                field: "api_path",
+                value: request.path.chars().take(200).collect(),
+            })?;
+            // An address the answer gave (`_links.next.href`) is followed only on this host.
+            if url.origin() != root.origin() {
+                return Err(Error::RefererNotAllowed {
+                    host: url
+                        .host_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(100)
+                        .collect(),
+                });
+            }
+            let mut same = root.clone();
+            same.set_path(url.path());
+            same.set_query(url.query());
+            same
+        } else {
+            let path = format!("/{}", request.path.trim_start_matches('/'));
+            root.join(&path).map_err(|_| Error::InvalidInput {
+                field: "api_path",
+                value: request.path.chars().take(200).collect(),
+            })?
+        };
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&request.query);
+        }
+        Ok(url)
+    }
+
+    async fn send(
+        &self,
+        account: &AccountHost,
+        request: &ApiRequest,
+        token: &AccessToken,
+    ) -> Result<ApiAnswer> {
+        let url = self.request_url(account, request)?;
+        let method =
+            Method::from_bytes(request.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::InvalidInput {
+                    field: "method",
+                    value: request.method.chars().take(20).collect(),
+                }
+            })?;
+        let started = std::time::Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1.. {
+            crate::ratelimit::acquire(&self.inner.dir).await?;
+            let mut builder = self
+                .inner
+                .http
+                .client()
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .header(header::ACCEPT, "application/json");
+            if let Some(body) = &request.body {
+                builder = builder
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let resp = builder.send().await?;
+            let status = resp.status();
+            let answer = ApiAnswer {
+                account: account.clone(),
+                status: status.as_u16(),
+                reason: status.canonical_reason().unwrap_or("").to_owned(),
+                headers: resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                    .collect(),
+                body: Vec::new(),
+            };
+            let retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
+            let body = resp.bytes().await?.to_vec();
+            let answer = ApiAnswer { body, ..answer };
+            // nginx's HTML 403 is amoCRM's block for going over: waited out only when it
+            // says how long (Retry-After); else it is reported at once, as more tries
+            // only prolong a block.
+            let throttled = answer.status == 429
+                || (answer.status == 403
+                    && answer.content_type().contains("html")
+                    && retry_after.is_some());
+            if !throttled {
+                return Ok(answer);
+            }
+            let wait = retry_after.unwrap_or(backoff);
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(8));
+            if attempt >= MAX_TRIES || started.elapsed() + wait > MAX_BACKOFF_TOTAL {
+                return Ok(answer);
+            }
+            let detail = format!(
+                "{} {}; waiting {} ms",
+                answer.status,
+                url.path(),
+                wait.as_millis()
+            );
+            self.log("api_throttled", Some(account.as_str()), &detail, false);
+            tokio::time::sleep(wait).await;
+        }
+        unreachable!("the loop above returns")
+    }
+}

@@ -1,0 +1,125 @@
+//! The request limiter every `amo` process and the app share: at most [`PER_WINDOW`] calls
+//! to amoCRM in any [`WINDOW`], kept as a sliding window of send times in one file of the
+//! data folder (`locks/rate-window`) under an exclusive file lock.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+use crate::paths::{set_private, DataDir};
+
+/// amoCRM's limit: 7 requests a second per integration.
+pub const PER_WINDOW: usize = 7;
+/// The window: a second, and a margin for the time between our send and amoCRM's count of
+/// it (two requests sent a second apart may arrive closer than that).
+pub const WINDOW: Duration = Duration::from_millis(1_150);
+
+/// Waits until a request may be sent, then counts it. One limiter for the data folder:
+/// the integrations a person connects share it, which is never more than amoCRM allows.
+///
+/// # Errors
+/// [`Error::DataFolder`] when the window file cannot be opened, locked or written.
+pub(crate) async fn acquire(dir: &DataDir) -> Result<()> {
+    let path = dir.locks().join("rate-window");
+    loop {
+        let p = path.clone();
+        let wait = tokio::task::spawn_blocking(move || try_take(&p))
+            .await
+            .map_err(|e| Error::DataFolder {
+                path: path.clone(),
+                reason: e.to_string(),
+            })??;
+        match wait {
+            None => return Ok(()),
+            Some(wait) => tokio::time::sleep(wait).await,
+        }
+    }
+}
+
+/// Under the file lock: takes a slot (`None`) or says how long until the oldest leaves the
+/// window.
+fn try_take(path: &Path) -> Result<Option<Duration>> {
+    let fail = |e: std::io::Error| Error::DataFolder {
+        path: PathBuf::from(path),
+        reason: e.to_string(),
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(fail)?;
+    set_private(path, 0o600).map_err(fail)?;
+    file.lock().map_err(fail)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(fail)?;
+    let now = now_ms();
+    let window = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
+    let (sent, wait) = decide(&text, now, window);
+    if let Some(wait) = wait {
+        return Ok(Some(wait));
+    }
+    let mut out = sent
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    file.set_len(0).map_err(fail)?;
+    file.seek(SeekFrom::Start(0)).map_err(fail)?;
+    file.write_all(out.as_bytes()).map_err(fail)?;
+    Ok(None)
+}
+
+/// The window's send times after a request at `now` (when one may go), or the wait.
+fn decide(text: &str, now: u64, window: u64) -> (Vec<u64>, Option<Duration>) {
+    let mut sent: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        // A time in the future (a clock set back) counts as now.
+        .map(|t: u64| t.min(now))
+        .filter(|t| now - t < window)
+        .collect();
+    sent.sort_unstable();
+    if sent.len() >= PER_WINDOW {
+        let oldest = sent[sent.len() - PER_WINDOW];
+        return (sent, Some(Duration::from_millis(oldest + window - now)));
+    }
+    sent.push(now);
+    (sent, None)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eighth_request_in_a_window_waits_for_the_oldest_to_leave() {
+        let text: String = (0..7).map(|i| format!("{}\n", 1_000 + i * 10)).collect();
+        let (_, wait) = decide(&text, 1_100, 1_150);
+        assert_eq!(wait, Some(Duration::from_millis(1_050)));
+        let (sent, wait) = decide(&text, 2_150, 1_150);
+        assert_eq!(wait, None);
+        assert_eq!(
+            sent.len(),
+            7,
+            "the oldest left, the new one came in: {sent:?}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_window_file_is_read_as_what_it_still_says() {
+        let (sent, wait) = decide("junk\n\n5\n", 10, 1_150);
+        assert_eq!((sent, wait), (vec![5, 10], None));
+    }
+}

@@ -1,0 +1,105 @@
+//! `GET /api/v4/leads` with `page` and `limit`, and the request log with arrival times.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::account_domain::Here;
+use crate::server::Shared;
+
+/// amoCRM's largest page.
+const MAX_LIMIT: u32 = 250;
+
+/// One protocol request as it arrived.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Logged {
+    /// Arrival, unix milliseconds (real time, not the emulator's clock).
+    pub at_ms: u64,
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// The `Host` the client addressed.
+    pub host: String,
+}
+
+/// Records every request except the control endpoints', then passes it on.
+pub async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    if !path.starts_with("/_emulator/") {
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        shared.lock().requests.push(Logged {
+            at_ms,
+            method: req.method().to_string(),
+            path,
+            host,
+        });
+    }
+    next.run(req).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeadsQuery {
+    page: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v4/leads?page=P&limit=N`: HAL JSON with `_embedded.leads` and `_links`, or
+/// 204 with no body past the last page (and for an empty list), as amoCRM answers.
+pub async fn leads(
+    State(shared): State<Arc<Shared>>,
+    Extension(here): Extension<Here>,
+    headers: HeaderMap,
+    Query(q): Query<LeadsQuery>,
+) -> Response {
+    if let Err(refusal) = crate::api::guard(&shared, &here, &headers, false).await {
+        return refusal;
+    }
+    let total = shared.lock().leads;
+    let page = q.page.unwrap_or(1).max(1);
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
+    let first = (page - 1).saturating_mul(limit);
+    if first >= total {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let last = total.min(first.saturating_add(limit));
+    let items: Vec<_> = (first..last)
+        .map(|i| {
+            let id = 1_000_000 + u64::from(i);
+            json!({ "id": id, "name": format!("Lead #{}", i + 1), "price": i * 100 })
+        })
+        .collect();
+    let href = |p: u32| format!("http://{}/api/v4/leads?page={p}&limit={limit}", here.0);
+    let mut links = json!({ "self": { "href": href(page) } });
+    if last < total {
+        links["next"] = json!({ "href": href(page + 1) });
+    }
+    if page > 1 {
+        links["prev"] = json!({ "href": href(page - 1) });
+    }
+    Json(json!({ "_page": page, "_links": links, "_embedded": { "leads": items } })).into_response()
+}
+
+/// `GET /_emulator/requests` → `{"requests":[{"at_ms","method","path","host"}...]}`.
+pub async fn requests(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({ "requests": shared.lock().requests })).into_response()
+}
