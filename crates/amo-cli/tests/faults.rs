@@ -108,9 +108,18 @@ fn the_api_is_retried_after_a_429_and_a_403_page_says_blocked() {
     assert_eq!(r.code, 1, "gives up after three 429s: {r}");
     assert!(r.stderr.contains("too many requests (429)"), "{r}");
 
-    let item = w.keychain_tokens().unwrap();
+    // nginx's HTML 403 for going over is waited out like a 429 …
+    let before = w.emu.stats();
     w.emu
         .set_fault(Fault::new(FaultTarget::Api, FaultKind::Html403));
+    let r = w.amo(&["account"]);
+    assert!(r.ok(), "backs off after one HTML 403: {r}");
+    assert_eq!(w.emu.stats().account_requests, before.account_requests + 2);
+
+    // … and one that persists is reported as a block, the tokens untouched.
+    let item = w.keychain_tokens().unwrap();
+    w.emu
+        .set_fault(Fault::new(FaultTarget::Api, FaultKind::Html403).times(3));
     let r = w.amo(&["account"]);
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stderr.contains("blocked"), "{r}");

@@ -16,7 +16,7 @@ use crate::types::{AccountHost, TokenKind};
 pub const MAX_BACKOFF_TOTAL: std::time::Duration = std::time::Duration::from_secs(30);
 /// The first wait when the answer names none (`Retry-After`); it doubles up to 8 s.
 const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
-/// How many times one call is sent while amoCRM keeps answering 429.
+/// How many times one call is sent while amoCRM keeps answering 429 (or nginx's 403).
 const MAX_TRIES: u32 = 3;
 
 /// One call: a method, a path on the account's host (or an address on it, as
@@ -261,13 +261,11 @@ impl Engine {
                 .map(std::time::Duration::from_secs);
             let body = resp.bytes().await?.to_vec();
             let answer = ApiAnswer { body, ..answer };
-            // nginx's HTML 403 is amoCRM's block for going over: waited out only when it
-            // says how long (Retry-After); else it is reported at once, as more tries
-            // only prolong a block.
+            // nginx's HTML 429 or 403 is amoCRM's answer to going over: waited out like a
+            // 429, within the same bounded total; a 403 that persists is then reported
+            // as a block. A problem+json 403 is a refusal, not a throttle.
             let throttled = answer.status == 429
-                || (answer.status == 403
-                    && answer.content_type().contains("html")
-                    && retry_after.is_some());
+                || (answer.status == 403 && answer.content_type().contains("html"));
             if !throttled {
                 return Ok(answer);
             }
