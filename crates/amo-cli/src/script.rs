@@ -174,11 +174,10 @@ pub async fn api(engine: &Engine, account: &AccountHost, args: ApiArgs) -> Resul
     }
     let pretty = std::io::stdout().is_terminal();
     let mut stdout = std::io::stdout().lock();
-    let mut account = account.clone();
+    let mut session = engine.api_session(account).await?;
     let mut merged: Option<serde_json::Value> = None;
     for _ in 0..MAX_PAGES {
-        let answer = engine.api(&account, &request).await?;
-        account = answer.account.clone();
+        let answer = session.call(&request).await?;
         if args.include {
             let _ = write_head(&mut stdout, &answer);
         }

@@ -9,7 +9,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::refresh::When;
 use crate::secret::AccessToken;
-use crate::types::{AccountHost, TokenKind};
+use crate::types::{AccountHost, TokenKind, TokenSet};
 
 /// How long 429s (and nginx's HTML 403s) are waited out in all before giving up (and at
 /// most [`MAX_TRIES`] sends).
@@ -137,26 +137,21 @@ impl Engine {
     /// [`Error::ReconnectNeeded`] and the refresh's errors, [`Error::RefererNotAllowed`] for
     /// an address on another host, [`Error::Network`].
     pub async fn api(&self, account: &AccountHost, request: &ApiRequest) -> Result<ApiAnswer> {
-        let (mut account, mut set) = self.tokens(account, When::Expiring).await?;
-        let mut answer = self.send(&account, request, &set.access_token).await?;
-        if answer.status == 401 {
-            if set.kind != TokenKind::Oauth {
-                if let Some(Error::Amo(p)) = answer.error() {
-                    let reason = crate::error::amo_said(&p);
-                    self.db().mark_failed(&account, &reason, true, Utc::now())?;
-                    return Err(Error::ReconnectNeeded {
-                        account: account.to_string(),
-                        reason,
-                    });
-                }
-                return Ok(answer);
-            }
-            self.log("api_unauthorized", Some(account.as_str()), "", false);
-            let rejected = set.access_token.clone();
-            (account, set) = self.tokens(&account, When::Rejected(&rejected)).await?;
-            answer = self.send(&account, request, &set.access_token).await?;
-        }
-        Ok(answer)
+        self.api_session(account).await?.call(request).await
+    }
+
+    /// Calls on `account` that share one read of its tokens, as `--paginate` makes: the
+    /// keychain is read once, not once a page, and again only to refresh.
+    ///
+    /// # Errors
+    /// As [`Engine::api`].
+    pub async fn api_session(&self, account: &AccountHost) -> Result<ApiSession> {
+        let (account, set) = self.tokens(account, When::Expiring).await?;
+        Ok(ApiSession {
+            engine: self.clone(),
+            account,
+            set,
+        })
     }
 
     /// `GET /api/v4/account` with a token not stored yet (a connection being made).
@@ -227,7 +222,7 @@ impl Engine {
         let started = std::time::Instant::now();
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1.. {
-            crate::ratelimit::acquire(&self.inner.dir).await?;
+            let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
             let mut builder = self
                 .inner
                 .http
@@ -240,7 +235,9 @@ impl Engine {
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let resp = builder.send().await?;
+            let resp = builder.send().await;
+            drop(slot);
+            let resp = resp?;
             let status = resp.status();
             let answer = ApiAnswer {
                 account: account.clone(),
@@ -284,5 +281,61 @@ impl Engine {
             tokio::time::sleep(wait).await;
         }
         unreachable!("the loop above returns")
+    }
+}
+
+/// Calls on one account with its tokens read once; see [`Engine::api_session`].
+pub struct ApiSession {
+    engine: Engine,
+    account: AccountHost,
+    set: TokenSet,
+}
+
+impl ApiSession {
+    /// The account the calls go to (it changes when amoCRM says the account moved).
+    pub fn account(&self) -> &AccountHost {
+        &self.account
+    }
+
+    /// Sends `request` as [`Engine::api`] does, with the tokens this session holds.
+    ///
+    /// # Errors
+    /// As [`Engine::api`].
+    pub async fn call(&mut self, request: &ApiRequest) -> Result<ApiAnswer> {
+        let engine = self.engine.clone();
+        if self
+            .set
+            .expires_at
+            .is_some_and(|t| t - Utc::now() < crate::engine::REFRESH_MARGIN)
+        {
+            (self.account, self.set) = engine.tokens(&self.account, When::Expiring).await?;
+        }
+        let mut answer = engine
+            .send(&self.account, request, &self.set.access_token)
+            .await?;
+        if answer.status == 401 {
+            if self.set.kind != TokenKind::Oauth {
+                if let Some(Error::Amo(p)) = answer.error() {
+                    let reason = crate::error::amo_said(&p);
+                    engine
+                        .db()
+                        .mark_failed(&self.account, &reason, true, Utc::now())?;
+                    return Err(Error::ReconnectNeeded {
+                        account: self.account.to_string(),
+                        reason,
+                    });
+                }
+                return Ok(answer);
+            }
+            engine.log("api_unauthorized", Some(self.account.as_str()), "", false);
+            let rejected = self.set.access_token.clone();
+            (self.account, self.set) = engine
+                .tokens(&self.account, When::Rejected(&rejected))
+                .await?;
+            answer = engine
+                .send(&self.account, request, &self.set.access_token)
+                .await?;
+        }
+        Ok(answer)
     }
 }

@@ -28,7 +28,7 @@ mod vault;
 
 pub use api::AccountInfo;
 pub use callback::Callback;
-pub use client::{ApiAnswer, ApiRequest, IssuedToken, MAX_BACKOFF_TOTAL};
+pub use client::{ApiAnswer, ApiRequest, ApiSession, IssuedToken, MAX_BACKOFF_TOTAL};
 pub use config::{
     is_account_host, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI, ENV_KEYS,
     SERVICE_SUBDOMAINS,

@@ -16,31 +16,52 @@ pub const PER_WINDOW: usize = 7;
 /// it (two requests sent a second apart may arrive closer than that).
 pub const WINDOW: Duration = Duration::from_millis(1_150);
 
+/// A request's place in the window. It is counted from when it was taken; when dropped
+/// (the answer's head came back, or the send failed) it is counted from then instead, the
+/// latest the request can have reached amoCRM: a request held up on its way (a busy machine)
+/// cannot bunch up with the ones sent after it.
+pub(crate) struct Slot {
+    path: PathBuf,
+    taken: u64,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let _ = with_window(&self.path, |sent, now| {
+            if let Some(t) = sent.iter_mut().find(|t| **t == self.taken) {
+                *t = now.max(self.taken);
+            }
+            sent.sort_unstable();
+        });
+    }
+}
+
 /// Waits until a request may be sent, then counts it. One limiter for the data folder:
 /// the integrations a person connects share it, which is never more than amoCRM allows.
+/// Keep the slot until the answer's head has come back.
 ///
 /// # Errors
 /// [`Error::DataFolder`] when the window file cannot be opened, locked or written.
-pub(crate) async fn acquire(dir: &DataDir) -> Result<()> {
+pub(crate) async fn acquire(dir: &DataDir) -> Result<Slot> {
     let path = dir.locks().join("rate-window");
     loop {
         let p = path.clone();
-        let wait = tokio::task::spawn_blocking(move || try_take(&p))
+        let taken = tokio::task::spawn_blocking(move || try_take(&p))
             .await
             .map_err(|e| Error::DataFolder {
                 path: path.clone(),
                 reason: e.to_string(),
             })??;
-        match wait {
-            None => return Ok(()),
-            Some(wait) => tokio::time::sleep(wait).await,
+        match taken {
+            Ok(taken) => return Ok(Slot { path, taken }),
+            Err(wait) => tokio::time::sleep(wait).await,
         }
     }
 }
 
-/// Under the file lock: takes a slot (`None`) or says how long until the oldest leaves the
-/// window.
-fn try_take(path: &Path) -> Result<Option<Duration>> {
+/// Under the file lock, reads the window's send times, lets `change` edit them, and writes
+/// them back; answers what `change` answered.
+fn with_window<T>(path: &Path, change: impl FnOnce(&mut Vec<u64>, u64) -> T) -> Result<T> {
     let fail = |e: std::io::Error| Error::DataFolder {
         path: PathBuf::from(path),
         reason: e.to_string(),
@@ -56,12 +77,8 @@ fn try_take(path: &Path) -> Result<Option<Duration>> {
     file.lock().map_err(fail)?;
     let mut text = String::new();
     file.read_to_string(&mut text).map_err(fail)?;
-    let now = now_ms();
-    let window = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
-    let (sent, wait) = decide(&text, now, window);
-    if let Some(wait) = wait {
-        return Ok(Some(wait));
-    }
+    let mut sent: Vec<u64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let answer = change(&mut sent, now_ms());
     let mut out = sent
         .iter()
         .map(u64::to_string)
@@ -71,7 +88,22 @@ fn try_take(path: &Path) -> Result<Option<Duration>> {
     file.set_len(0).map_err(fail)?;
     file.seek(SeekFrom::Start(0)).map_err(fail)?;
     file.write_all(out.as_bytes()).map_err(fail)?;
-    Ok(None)
+    Ok(answer)
+}
+
+/// Under the file lock: takes a slot (its time) or says how long until the oldest leaves
+/// the window.
+fn try_take(path: &Path) -> Result<std::result::Result<u64, Duration>> {
+    let window = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
+    with_window(path, |sent, now| {
+        let text: String = sent.iter().map(|t| format!("{t}\n")).collect();
+        let (kept, wait) = decide(&text, now, window);
+        *sent = kept;
+        match wait {
+            Some(wait) => Err(wait),
+            None => Ok(now),
+        }
+    })
 }
 
 /// The window's send times after a request at `now` (when one may go), or the wait.
