@@ -32,8 +32,9 @@ export function errorBox(err) {
   if (amo && (amo.title || amo.detail || amo.hint)) {
     const said = el('div', { class: 'amo-said', 'data-testid': 'amo-said' },
       el('span', { class: 'amo-label' }, t('ui.error.amo_said', { status: amo.status })));
+    // amoCRM's own words, quoted as they came.
     for (const [part, text] of [['title', amo.title], ['detail', amo.detail], ['hint', amo.hint]]) {
-      if (text) said.append(el('span', { class: `amo-${part}`, 'data-testid': `amo-${part}` }, text));
+      if (text) said.append(el('span', { class: `amo-${part}`, 'data-testid': `amo-${part}`, translate: 'no' }, text));
     }
     box.append(said);
   }
@@ -81,6 +82,14 @@ export async function copyText(text) {
     area.remove();
     return ok;
   }
+}
+
+/** Says `message` to screen readers through the page's live region, without showing it. */
+export function announce(message) {
+  const region = $('announcer');
+  region.textContent = '';
+  // A new text node in the next frame: assistive technology reads a change, even of the same words.
+  requestAnimationFrame(() => { region.textContent = message; });
 }
 
 let toastTimer;
