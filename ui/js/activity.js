@@ -46,5 +46,6 @@ function item(e) {
         el('time', { datetime: e.ts }, e.clock),
         e.account ? el('span', { class: 'entry-account', translate: 'no' }, e.account) : null),
       e.shown ? el('div', { class: 'entry-detail', translate: e.verbatim ? 'no' : null }, e.shown) : null,
+      e.amo ? el('div', { class: 'entry-detail' }, 'amoCRM: ', el('q', { translate: 'no' }, e.amo)) : null,
       e.ok ? null : el('span', { class: 'visually-hidden' }, t('ui.activity.failed'))));
 }

@@ -43,8 +43,8 @@ function card(c) {
     'data-state': c.state, 'aria-labelledby': `${id}-title` },
   el('header', { class: 'card-head' },
     el('div', {},
-      el('h3', { id: `${id}-title`, class: 'card-title', 'data-testid': 'card-name' }, title),
-      el('p', { class: 'card-host', 'data-testid': 'card-host' }, c.account)),
+      el('h3', { id: `${id}-title`, class: 'card-title', 'data-testid': 'card-name', translate: 'no' }, title),
+      el('p', { class: 'card-host', 'data-testid': 'card-host', translate: 'no' }, c.account)),
     el('span', { class: `badge ${c.state}`, 'data-state': c.state },
       el('span', { class: 'badge-icon', 'aria-hidden': 'true' }, BADGE_ICONS[c.state] || ''),
       el('span', { 'data-testid': 'state-badge', 'data-state': c.state }, t(`state.${c.state}`)))),
@@ -60,8 +60,8 @@ function card(c) {
   c.reconnect_reason || c.last_error
     ? el('p', { class: 'card-warning', 'data-testid': 'card-warning' },
       c.reconnect_reason
-        ? t('ui.cards.reconnect_reason', { reason: c.reconnect_reason })
-        : t('ui.cards.last_error', { error: c.last_error }))
+        ? quoting('ui.cards.reconnect_reason', 'reason', c.reconnect_reason)
+        : quoting('ui.cards.last_error', 'error', c.last_error))
     : null,
   el('div', { class: 'actions' },
     el('button', { type: 'button', class: 'btn', 'data-testid': 'refresh-button',
@@ -70,7 +70,7 @@ function card(c) {
     el('button', { type: 'button', class: 'btn', 'data-testid': 'test-button',
       onclick: (e) => act(c.account, e.currentTarget, test) }, t('ui.cards.test')),
     el('button', { type: 'button', class: 'btn danger-outline', 'data-testid': 'disconnect-button',
-      onclick: (e) => act(c.account, e.currentTarget, () => disconnect(c)) }, t('ui.cards.disconnect'))),
+      onclick: (e) => disconnect(c, e.currentTarget) }, t('ui.cards.disconnect'))),
   el('div', { class: 'card-result', 'data-testid': 'card-result', 'aria-live': 'polite' },
     result ? renderResult(result) : null));
 }
@@ -88,6 +88,12 @@ function when(w, empty = '—') {
     w.text, ' ', el('span', { class: 'rel muted' }, `(${w.rel})`));
 }
 
+/** The message `key` with `{name}` as a quoted value: amoCRM's or the log's own words. */
+function quoting(key, name, value) {
+  const [before, after = ''] = t(key).split(`{${name}}`);
+  return [before, el('span', { translate: 'no' }, value), after];
+}
+
 /** Shapes beside the state's word, so the state never rests on colour alone. */
 const BADGE_ICONS = { connected: '✓', expires_soon: '◷', expired: '!', reconnect_needed: '!' };
 
@@ -95,12 +101,12 @@ function renderResult(r) {
   if (r.error) return errorBox(r.error);
   if (r.info) {
     const i = r.info;
-    const extra = [i.subdomain && t('ui.cards.subdomain', { v: i.subdomain }),
-      i.country && t('ui.cards.country', { v: i.country }),
-      i.currency && t('ui.cards.currency', { v: i.currency })].filter(Boolean).join(' · ');
+    const extra = [['ui.cards.subdomain', i.subdomain], ['ui.cards.country', i.country],
+      ['ui.cards.currency', i.currency]].filter(([, v]) => v);
     return el('div', { class: 'ok-box', 'data-testid': 'test-result' },
-      el('p', {}, t('ui.cards.test_ok', { name: i.name, id: i.id })),
-      extra ? el('p', { class: 'muted' }, extra) : null);
+      el('p', {}, quoting('ui.cards.test_ok', 'name', i.name).map((x) => (typeof x === 'string' ? x.replace('{id}', i.id) : x))),
+      extra.length ? el('p', { class: 'muted' },
+        extra.flatMap(([key, v], n) => [n ? ' · ' : '', ...quoting(key, 'v', v)])) : null);
   }
   return el('p', { class: 'ok-line', 'data-testid': 'action-result' }, r.note);
 }
@@ -130,15 +136,19 @@ async function test(account) {
   results.set(account, { info: await call('test_connection', { account }) });
 }
 
-async function disconnect(c) {
+/** Asks first (focus comes back to `button` on Cancel or Escape), then disconnects. */
+async function disconnect(c, button) {
   const account = c.account;
   const label = c.name ? `${c.name} (${account})` : account;
   const ok = await confirmDialog({
-    title: t('ui.confirm.title', { account: label }),
+    title: quoting('ui.confirm.title', 'account', label),
     body: t('ui.confirm.body'),
     confirm: t('ui.cards.disconnect'),
   });
-  if (!ok) return;
+  if (ok) await act(account, button, () => remove(account));
+}
+
+async function remove(account) {
   await call('disconnect', { account });
   results.delete(account);
   last.connections = last.connections.filter((c) => c.account !== account);

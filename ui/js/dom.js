@@ -25,7 +25,7 @@ export function el(tag, attrs = {}, ...children) {
 export function errorBox(err) {
   const view = normalise(err);
   const box = el('div', { class: 'error-box', role: 'alert', 'data-testid': 'error-box', 'data-kind': view.kind },
-    el('p', { class: 'error-message', 'data-testid': 'error-message' }, view.message),
+    el('p', { class: 'error-message', 'data-testid': 'error-message' }, quoted(view.message, view.quote)),
     view.fix ? el('p', { class: 'error-fix', 'data-testid': 'error-fix' }, view.fix) : null,
   );
   const amo = view.amo;
@@ -39,6 +39,13 @@ export function errorBox(err) {
     box.append(said);
   }
   return box;
+}
+
+/** `text` with `quote` inside it marked as quoted as it came (not in the user's language). */
+function quoted(text, quote) {
+  const at = quote ? text.indexOf(quote) : -1;
+  if (at < 0) return text;
+  return [text.slice(0, at), el('span', { translate: 'no' }, quote), text.slice(at + quote.length)];
 }
 
 /** Shows `err` in the slot with id `slotId`, or clears it when `err` is null. */

@@ -38,6 +38,9 @@ pub struct EntryView {
     pub clock: String,
     pub shown: String,
     pub verbatim: bool,
+    /// amoCRM's own words inside the detail (`[amoCRM: …]`), to quote as they came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amo: Option<String>,
 }
 
 impl Entry {
@@ -65,11 +68,19 @@ impl Entry {
             }
             _ => (self.detail.clone(), false),
         };
+        let (shown, amo) = match shown.split_once(" [amoCRM: ") {
+            Some((before, rest)) => match rest.split_once(']') {
+                Some((said, after)) => (format!("{before}{after}"), Some(said.to_owned())),
+                None => (shown, None),
+            },
+            None => (shown, None),
+        };
         EntryView {
             clock: crate::when::clock(lang, &local(self.ts)),
             entry: self.clone(),
             shown,
             verbatim,
+            amo,
         }
     }
 }
