@@ -190,12 +190,13 @@ impl Engine {
     }
 
     pub(crate) fn fail(&self, account: Option<&AccountHost>, step: &str, e: &Error) {
-        self.log(
-            step,
-            account.map(AccountHost::as_str),
-            &e.describe(self.lang()),
-            false,
-        );
+        let mut detail = e.describe(self.lang());
+        // amoCRM's reason goes in brackets, as its other answers do, so the window can quote it.
+        if let Error::ReconnectNeeded { reason, .. } = e {
+            detail =
+                detail.replacen(&format!(": {reason}"), "", 1) + &format!(" [amoCRM: {reason}]");
+        }
+        self.log(step, account.map(AccountHost::as_str), &detail, false);
         self.emit(EngineEvent::Failed {
             account: account.map(ToString::to_string),
             error: e.view(self.lang()),
