@@ -1,10 +1,16 @@
-//! Build script: the Tauri context, and one permission per app command (see
+//! Build script: the page (`ui/` with its modules joined into one script, in `ui-dist/`),
+//! the Tauri context, and one permission per app command (see
 //! `capabilities/default.json`, which grants exactly these).
+
+#[path = "bundle.rs"]
+mod bundle;
 
 /// Every command the page may call; `capabilities/default.json` lists the same names.
 const COMMANDS: &[&str] = &[
     "get_messages",
     "get_overview",
+    "ready",
+    "relative_times",
     "recent_activity",
     "save_settings",
     "start_connect",
@@ -19,6 +25,12 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    println!("cargo:rerun-if-changed=ui");
+    println!("cargo:rerun-if-changed=src-tauri/bundle.rs");
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    if let Err(e) = bundle::build(&root.join("ui"), &root.join("ui-dist")) {
+        panic!("the page could not be built: {e}");
+    }
     println!("cargo:rerun-if-changed=capabilities");
     println!("cargo:rerun-if-changed=tauri.conf.json");
     tauri_build::try_build(

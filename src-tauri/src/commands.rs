@@ -2,16 +2,17 @@
 //! listed once in `build.rs` and granted in `capabilities/default.json`.
 
 use amo_core::{
-    AccountHost, AccountInfo, ClientSecret, ConnectOptions, ConnectionStatus, Engine, Entry,
+    AccountHost, AccountInfo, ClientSecret, ConnectOptions, ConnectionStatus, Engine, EntryView,
     NewSettings,
 };
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::{Error, Localize, Result};
 use crate::events::{self, FlowEnded};
 use crate::state::{AppState, FlowView};
-use crate::view::{self, Messages, Overview, SettingsView};
+use crate::view::{self, ConnectionView, Messages, Overview, SettingsView};
 
 /// Runs a keychain- or disk-bound engine call off the async workers.
 async fn blocking<T: Send + 'static>(
@@ -50,9 +51,29 @@ pub async fn get_overview<R: Runtime>(
 ) -> Result<Overview> {
     let engine = state.engine(&app)?;
     let flow = state.flow_view();
-    let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await;
+    blocking(&engine, move |e| Ok(view::overview(e, flow))).await
+}
+
+/// The page has drawn the dashboard with its data: the readiness signal for `bench/`.
+#[tauri::command]
+pub async fn ready() -> Result<()> {
     crate::ready::mark();
-    overview
+    Ok(())
+}
+
+/// `times` relative to now in the window's language ("через 23 часа"), as the clock moves.
+#[tauri::command]
+pub async fn relative_times<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    times: Vec<DateTime<Utc>>,
+) -> Result<Vec<String>> {
+    let lang = state.engine(&app)?.lang();
+    let now = Utc::now();
+    Ok(times
+        .into_iter()
+        .map(|t| amo_core::when::relative(lang, t, now))
+        .collect())
 }
 
 /// The newest `limit` steps of the activity log, newest first.
@@ -61,10 +82,14 @@ pub async fn recent_activity<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     limit: Option<usize>,
-) -> Result<Vec<Entry>> {
+) -> Result<Vec<EntryView>> {
     let engine = state.engine(&app)?;
     let limit = limit.unwrap_or(50).min(500);
-    blocking(&engine, move |e| Ok(e.activity(limit))).await
+    blocking(&engine, move |e| {
+        let lang = e.lang();
+        Ok(e.activity(limit).iter().map(|x| x.view(lang)).collect())
+    })
+    .await
 }
 
 /// The setup form; empty or missing fields keep what is saved. The secret goes to the
@@ -77,6 +102,8 @@ pub struct SettingsForm {
     platform: Option<String>,
     /// `"system"` follows the system locale again.
     lang: Option<String>,
+    /// `"light"`, `"dark"`, or `"system"` (the desktop's theme).
+    theme: Option<String>,
 }
 
 #[tauri::command]
@@ -95,6 +122,7 @@ pub async fn save_settings<R: Runtime>(
         redirect_uri: settings.redirect_uri,
         platform: settings.platform,
         lang: settings.lang,
+        theme: settings.theme,
     };
     blocking(&engine, move |e| {
         let saved = e.save_settings(new)?;
@@ -229,10 +257,11 @@ pub async fn refresh_connection<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     account: String,
-) -> Result<ConnectionStatus> {
+) -> Result<ConnectionView> {
     let engine = state.engine(&app)?;
     let host = host(&engine, &account)?;
-    engine.refresh(&host).await.ui(&engine)
+    let status = engine.refresh(&host).await.ui(&engine)?;
+    Ok(ConnectionView::of(status, engine.lang()))
 }
 
 /// `GET /api/v4/account` with the stored tokens.

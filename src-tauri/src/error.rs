@@ -65,6 +65,7 @@ fn own_view(kind: &str, lang: Lang, args: &[(&str, &str)]) -> ErrorView {
         message: lang.tr(&format!("ui.error.{kind}"), args),
         fix: lang.tr(&format!("ui.fix.{kind}"), args),
         amo: None,
+        quote: None,
     }
 }
 

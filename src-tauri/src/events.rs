@@ -93,7 +93,12 @@ fn on_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &EngineEvent
             refresher.disarm(account);
             DISCONNECTED
         }
-        EngineEvent::Activity { .. } => ACTIVITY,
+        EngineEvent::Activity { entry } => {
+            // The page shows the entry in its language, on the local clock.
+            let entry = entry.view(engine.lang());
+            let _ = app.emit(ACTIVITY, serde_json::json!({ "entry": entry }));
+            return;
+        }
     };
     let _ = app.emit(name, event);
 }

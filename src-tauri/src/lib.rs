@@ -33,6 +33,8 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .invoke_handler(tauri::generate_handler![
             commands::get_messages,
             commands::get_overview,
+            commands::ready,
+            commands::relative_times,
             commands::recent_activity,
             commands::save_settings,
             commands::start_connect,

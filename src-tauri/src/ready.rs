@@ -1,5 +1,6 @@
-//! The readiness signal for `bench/`: the first dashboard answer writes the time (Unix
-//! seconds) to `$AMO_BENCH_READY_FILE`, as the empty window's first answer does.
+//! The readiness signal for `bench/`: the page calls `ready` in the frame after it first
+//! drew the dashboard with its data, which writes the time (Unix seconds) to
+//! `$AMO_BENCH_READY_FILE`, as the empty window's page does after its first frame.
 
 use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};

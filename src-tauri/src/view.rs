@@ -1,7 +1,10 @@
 //! What the page shows, gathered from the engine: settings without the secret, the
 //! connections (masked), the keychain's health and the waiting flow.
 
-use amo_core::{ConnectionStatus, Engine, ErrorView, Lang, Settings};
+use amo_core::{
+    when, ConnState, ConnectionStatus, Engine, ErrorView, Lang, Settings, TokenKind, When,
+};
+use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -16,6 +19,8 @@ pub struct SettingsView {
     pub platform: &'static str,
     /// The saved language choice; `None` follows the system.
     pub lang: Option<String>,
+    /// The forced theme (`light`, `dark`); `None` follows the desktop's.
+    pub theme: Option<String>,
     /// Which `AMO_*` variables override the form.
     pub overridden: Vec<&'static str>,
     /// `AMO_BASE_URL`, when a local emulator stands in for amoCRM.
@@ -28,7 +33,7 @@ pub struct SettingsView {
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
     pub settings: Option<SettingsView>,
-    pub connections: Vec<ConnectionStatus>,
+    pub connections: Vec<ConnectionView>,
     /// The keychain does not answer: a banner, not a crash.
     pub keychain: Option<ErrorView>,
     /// Another problem that stops the dashboard (settings that do not parse, the database).
@@ -37,7 +42,52 @@ pub struct Overview {
     /// `AMO_BASE_URL` when it is in force: the page keeps an "emulator mode" banner up.
     pub emulator: Option<String>,
     pub log_path: String,
-    pub refresh_margin_secs: i64,
+}
+
+/// A connection as its card shows it: the engine's status and its times as read in the
+/// window's language, local, with the language's plurals.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionView {
+    #[serde(flatten)]
+    pub status: ConnectionStatus,
+    pub times: Times,
+    /// How automatic refresh goes for this connection, in words.
+    pub auto_refresh: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Times {
+    pub expires_at: Option<When>,
+    pub created_at: When,
+    pub updated_at: When,
+    pub last_refresh_at: Option<When>,
+}
+
+impl ConnectionView {
+    pub fn of(status: ConnectionStatus, lang: Lang) -> ConnectionView {
+        let now = Utc::now();
+        let w = |t| When::new(lang, t, now);
+        let auto_refresh = if status.state == ConnState::ReconnectNeeded {
+            lang.tr("ui.cards.auto_reconnect", &[])
+        } else if status.kind == TokenKind::LongLived {
+            lang.tr("ui.cards.no_refresh_long", &[])
+        } else if status.expires_at.is_none() {
+            lang.tr("ui.cards.auto_unknown", &[])
+        } else {
+            let mins = amo_core::REFRESH_MARGIN.num_minutes().unsigned_abs();
+            when::plural(lang, "ui.cards.auto_on", mins, &[])
+        };
+        ConnectionView {
+            times: Times {
+                expires_at: status.expires_at.map(w),
+                created_at: w(status.created_at),
+                updated_at: w(status.updated_at),
+                last_refresh_at: status.last_refresh_at.map(w),
+            },
+            auto_refresh,
+            status,
+        }
+    }
 }
 
 /// The page's catalogue: `{lang, messages, languages: [{code, name}]}`.
@@ -84,6 +134,7 @@ fn shape(s: &Settings, client_secret_set: bool) -> SettingsView {
         redirect_uri: s.redirect_uri.as_str().to_owned(),
         platform: s.platform.as_str(),
         lang: s.lang.clone().filter(|l| !l.is_empty()),
+        theme: s.theme.clone(),
         overridden: s.overridden.clone(),
         emulator: s.base_url.as_ref().map(|u| u.as_str().to_owned()),
         configured: s.client_id.is_some() && client_secret_set,
@@ -125,7 +176,7 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
     let connections = match engine.connections() {
         Ok(c) => {
             touched |= !c.is_empty();
-            c
+            c.into_iter().map(|c| ConnectionView::of(c, lang)).collect()
         }
         Err(e) => {
             touched = true;
@@ -147,6 +198,5 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
         problem,
         flow,
         log_path: engine.log_path().display().to_string(),
-        refresh_margin_secs: amo_core::REFRESH_MARGIN.num_seconds(),
     }
 }

@@ -18,6 +18,7 @@ Prints one line per check and ends with "N passed, N failed".
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -264,6 +265,28 @@ class Driver:
     def html(self):
         return self.js("return document.documentElement.outerHTML;")
 
+    def keys(self, *keys):
+        """Presses each key (a WebDriver key code or one character) through key actions."""
+        acts = []
+        for k in keys:
+            acts += [{"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}]
+        self.s("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": acts}]})
+        self.s("DELETE", "/actions")
+
+    def type_keys(self, text):
+        self.keys(*text)
+
+    def chord(self, modifier, key):
+        acts = [{"type": "keyDown", "value": modifier}, {"type": "keyDown", "value": key},
+                {"type": "keyUp", "value": key}, {"type": "keyUp", "value": modifier}]
+        self.s("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": acts}]})
+        self.s("DELETE", "/actions")
+
+    def focused(self):
+        """What has the keyboard focus: its test id, else its id, else its tag."""
+        return self.js("const a = document.activeElement;"
+                       "return a ? (a.dataset.testid || a.id || a.tagName.toLowerCase()) : null;")
+
 
 # --- the world around the window -----------------------------------------------------
 
@@ -429,6 +452,95 @@ class Scenario:
         return False
 
 
+# --- accessibility and language -------------------------------------------------------
+
+AXE = os.path.join(ROOT, "node_modules/axe-core/axe.min.js")
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+TAB, ENTER, SPACE, ESCAPE = "\ue004", "\ue007", "\ue00d", "\ue00c"
+
+
+def audit(d, state, lang):
+    """axe-core in the real window: no serious or critical WCAG 2.2 AA violation."""
+    if not d.js("return typeof window.axe === 'object';"):
+        with open(AXE) as f:
+            d.js(f.read() + "\n;return true;")
+    d.frame_painted()
+    res = d.s("POST", "/execute/async", {
+        "script": "const done = arguments[arguments.length - 1];"
+                  "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
+                  " resultTypes: ['violations']})"
+                  ".then(r => done({passed: r.passes.length, violations: r.violations.map(v =>"
+                  " ({id: v.id, impact: v.impact,"
+                  " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': '"
+                  " + (n.failureSummary || '').split('\\n').slice(1, 2).join(''))}))}))"
+                  ".catch(e => done({passed: 0, violations: [{id: 'axe-failed', impact: 'critical',"
+                  " nodes: [String(e)]}]}));",
+        "args": [AXE_TAGS]}, timeout=120)
+    check(f"axe, {state} ({lang}): its rules ran (some passed)", res["passed"] > 0, str(res))
+    res = res["violations"]
+    bad = [v for v in res if v["impact"] in ("serious", "critical")]
+    others = [v for v in res if v["impact"] not in ("serious", "critical")]
+    log(f"axe {state} ({lang}): {len(bad)} serious or critical, {len(others)} other "
+        f"({', '.join(v['id'] + '/' + str(v['impact']) for v in others) or 'none'})")
+    check(f"axe, {state} ({lang}): no serious or critical WCAG 2.2 AA violation", not bad,
+          "; ".join(f"{v['id']} ({v['impact']}): {v['nodes']}" for v in bad))
+
+
+# Latin-script words the Russian window may show: names of products and protocols, the
+# label amoCRM's own Russian pages use ("ID интеграции"), the host name localhost, and each
+# language's name in that language in the language menu ("English").
+# Addresses, host names, paths and file names (anything with . / : or @), text in
+# backticks (a command to type) and elements marked translate="no" (values quoted as they
+# are: an account's host or name, a masked token, amoCRM's own words) are not words.
+LATIN_ALLOWED = {"amoCRM", "Kommo", "OAuth", "amo-connector", "ID", "Secret", "Service",
+                 "macOS", "Windows", "localhost", "English", "AMO_BASE_URL", "AMO_CLIENT_SECRET", "AMO_CLIENT_ID",
+                 "AMO_REDIRECT_URI", "AMO_PLATFORM"}
+
+
+def latin_words(d):
+    texts = d.js("""
+        const out = [];
+        const skip = (e) => e.closest('[translate=no], [hidden], script, style, code');
+        const shown = (e) => { const r = e.getBoundingClientRect();
+          return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const e = n.parentElement;
+          if (e && !skip(e) && (shown(e) || e.closest('[role=status]'))) out.push(n.textContent);
+        }
+        for (const e of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+          if (skip(e)) continue;
+          for (const a of ['aria-label', 'title', 'placeholder']) if (e.getAttribute(a)) out.push(e.getAttribute(a));
+        }
+        for (const o of document.querySelectorAll('option')) out.push(o.textContent);
+        out.push(document.title);
+        return out;""")
+    found = set()
+    for text in texts:
+        text = re.sub(r"`[^`]*`", " ", text)
+        for token in text.split():
+            word = token.strip("()[]{}«»“”\"',;:!?—–-…")
+            # Digits make it a value (an example identifier, a port), not a word.
+            if not word or re.search(r"[./:@\\0-9]", word) or not re.search(r"[A-Za-z]", word):
+                continue
+            if word not in LATIN_ALLOWED:
+                found.add(word)
+    return sorted(found)
+
+
+def russian_only(d, state):
+    words = latin_words(d)
+    check(f"the Russian window, {state}: no Latin-script word outside the allow-list",
+          not words, ", ".join(words))
+
+
+def inspect_state(d, lang, state):
+    """Every state the window has gets the audit, and in Russian the language check."""
+    audit(d, state, lang)
+    if lang == "ru":
+        russian_only(d, state)
+
+
 # --- scenarios ------------------------------------------------------------------------
 
 
@@ -484,6 +596,8 @@ def happy(lang):
         d, emu = sc.d, sc.emu
         account = emu["account_host"]
         emulator_banner(d, w, emu, "setup")
+        d.wait_visible("#setup-view")
+        inspect_state(d, lang, "setup form")
         fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
         emulator_banner(d, w, emu, "dashboard")
 
@@ -492,6 +606,7 @@ def happy(lang):
         publish(screenshot(f"dashboard-not-connected-{lang}.png", d))
         check("no connection card before connecting",
               d.js("return document.querySelectorAll('[data-testid=connection-card]').length") == 0)
+        inspect_state(d, lang, "not connected")
 
         press_connect(d, w)
         d.wait_visible("[data-testid=connect-waiting]")
@@ -504,6 +619,10 @@ def happy(lang):
         d.toast_gone()
         d.frame_painted()
         publish(screenshot(f"waiting-{lang}.png", d))
+        inspect_state(d, lang, "waiting for the browser")
+        check("the live region says the window waits for the browser",
+              d.text("[data-testid=announcer]") != "" or d.js(
+                  "return document.getElementById('announcer').textContent") != "")
         sc.release_browser()
 
         card = "[data-testid=connection-card]"
@@ -532,6 +651,11 @@ def happy(lang):
         d.toast_gone()
         d.frame_painted()
         publish(screenshot(f"connected-{lang}.png", d))
+        inspect_state(d, lang, "connected")
+        themes(d, lang)
+        raw = d.js("return document.body.innerText")
+        check("no raw UTC timestamp anywhere in the window",
+              not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", raw), raw[:300])
 
         # Refresh moves the expiry.
         expires_css = f"{card} [data-testid=card-expires] time"
@@ -579,6 +703,7 @@ def happy(lang):
               repr(ok_label))
         d.frame_painted()
         screenshot(f"confirm-disconnect-{lang}.png", d)
+        inspect_state(d, lang, "the disconnect confirmation")
         d.click("[data-testid=confirm-ok]")
         wait_until("the card to go", lambda: d.js(
             "return document.querySelectorAll('[data-testid=connection-card]').length === 0"
@@ -589,6 +714,195 @@ def happy(lang):
         check("Connect is offered again", label.startswith(w["connect"]), repr(label))
         d.frame_painted()
         screenshot(f"disconnected-{lang}.png", d)
+        two_accounts_then_reconnect(sc, lang)
+
+
+def choose_theme(d, theme):
+    d.js("const s = document.getElementById('theme-select'); s.value = arguments[0];"
+         "s.dispatchEvent(new Event('change'));", theme)
+
+
+def themes(d, lang):
+    """Dark and light forced from the setting, kept across a reload, both audited."""
+    card = "[data-testid=connection-card]"
+    choose_theme(d, "dark")
+    d.js("location.reload()")
+    wait_until("the card after a reload", lambda: d.visible(card))
+    check("the dark theme is kept after a reload",
+          d.js("return document.documentElement.dataset.theme") == "dark"
+          and d.js("return document.getElementById('theme-select').value") == "dark")
+    check("dark: the page's background is dark", d.js(
+        "const c = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);"
+        "return c[0] + c[1] + c[2] < 150;"))
+    d.frame_painted()
+    publish(screenshot(f"connected-dark-{lang}.png", d))
+    audit(d, "connected, dark theme", lang)
+    choose_theme(d, "light")
+    d.frame_painted()
+    publish(screenshot(f"connected-light-{lang}.png", d))
+    audit(d, "connected, light theme", lang)
+    choose_theme(d, "system")
+    wait_until("the theme to follow the system again",
+               lambda: d.js("return !document.documentElement.dataset.theme"))
+
+
+def amo_connect_second(sc):
+    """A second account, connected by `amo` into the same data folder and keychain through a
+    second emulator: the window then has two cards (the second one's calls would go to the
+    first emulator, so it is only shown)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMO_")}
+    emu_proc, emu = start_emulator(env, sc.name() + "-second")
+    browser = os.path.join(sc.tmp, "follow")
+    with open(browser, "w") as f:
+        f.write('#!/bin/sh\nexec curl -sSL --max-time 30 "$1" -o /dev/null\n')
+    os.chmod(browser, 0o755)
+    env.update({"AMO_CONNECTOR_HOME": os.path.join(sc.tmp, "home"), "AMO_BASE_URL": emu["base_url"],
+                "AMO_CLIENT_ID": emu["client_id"], "AMO_CLIENT_SECRET": emu["client_secret"],
+                "AMO_REDIRECT_URI": emu["redirect_uri"], "BROWSER": browser})
+    r = subprocess.run([os.path.join(ROOT, "target/debug/amo"), "connect", "--timeout", "60"],
+                       env=env, capture_output=True, text=True, timeout=90)
+    check("amo connects a second account into the same data folder", r.returncode == 0, r.stderr)
+    return emu_proc, emu
+
+
+def two_accounts_then_reconnect(sc, lang):
+    d, emu = sc.d, sc.emu
+    card = "[data-testid=connection-card]"
+    d.click("[data-testid=connect-button]")  # the browser is released: it goes at once
+    wait_until("the card again", lambda: d.visible(card))
+    second_proc, second = amo_connect_second(sc)
+    d.js("location.reload()")
+    wait_until("two cards", lambda: d.js(
+        "return document.querySelectorAll('[data-testid=connection-card]').length === 2"))
+    d.toast_gone()
+    d.frame_painted()
+    screenshot(f"two-accounts-{lang}.png", d)
+    inspect_state(d, lang, "connected with two accounts")
+    # The first account's refresh token is revoked: its next refresh needs the user.
+    emulator_post(emu, "/_emulator/revoke", {"what": "refresh"})
+    first = f"{card}[data-account='{emu['account_host']}']"
+    d.click(f"{first} [data-testid=refresh-button]")
+    wait_until("the card to ask for a new connection", lambda: d.js(
+        "return document.querySelector(arguments[0])?.dataset.state === 'reconnect_needed'", first))
+    d.toast_gone()
+    d.frame_painted()
+    screenshot(f"reconnect-{lang}.png", d)
+    inspect_state(d, lang, "a card needing reconnect")
+    badge = d.js("return document.querySelector(arguments[0] + ' .badge-icon').textContent", first)
+    check("the state badge has a shape beside its colour", bool(badge.strip()), repr(badge))
+    stop(second_proc)
+
+
+CTRL = "\ue009"
+
+# The controls a Tab can reach, in the order they are read (DOM order), and whether the
+# focused one shows a ring (its own outline, or its label's for the hidden radio inputs).
+TABBABLE_JS = """
+const sel = 'a[href], button, input, select, textarea, summary, [tabindex]';
+const shown = (e) => { const r = e.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && !e.closest('[hidden], dialog:not([open]), details:not([open]) > :not(summary)'); };
+return [...document.querySelectorAll(sel)].filter((e) => !e.disabled && e.tabIndex >= 0
+  && (shown(e) || (e.type === 'radio' && shown(e.nextElementSibling))))
+  .map((e) => e.type === 'radio' ? 'radio:' + e.name : (e.dataset.testid || e.id || e.tagName.toLowerCase()));
+"""
+RING_JS = """
+const a = document.activeElement;
+const shows = (e) => { const c = getComputedStyle(e);
+  return c.outlineStyle !== 'none' && parseFloat(c.outlineWidth) >= 2; };
+return a.type === 'radio' ? shows(a.nextElementSibling) : shows(a);
+"""
+
+
+def tab_to(d, testid, limit=60):
+    for _ in range(limit):
+        if d.focused() == testid:
+            return True
+        d.keys(TAB)
+    raise TimeoutError(f"Tab never reached {testid}")
+
+
+def reading_order(d, view):
+    """Tab from the top visits every control once, in reading order, each with a ring."""
+    expected = [k for i, k in enumerate(d.js(TABBABLE_JS)) if not i or k != d.js(TABBABLE_JS)[i - 1]]
+    d.js("document.activeElement && document.activeElement.blur(); window.focus();")
+    seen, rings = [], []
+    for _ in range(len(expected)):
+        d.keys(TAB)
+        f = d.js("const a = document.activeElement;"
+                 "return a.type === 'radio' ? 'radio:' + a.name"
+                 " : (a.dataset.testid || a.id || a.tagName.toLowerCase());")
+        seen.append(f)
+        if not d.js(RING_JS):
+            rings.append(f)
+    check(f"keyboard, {view}: Tab reaches every control in reading order", seen == expected,
+          f"expected {expected}, got {seen}")
+    check(f"keyboard, {view}: every focused control shows a focus ring", not rings, str(rings))
+
+
+def keyboard(lang):
+    """The whole connect → disconnect path with keys only (WebDriver key actions)."""
+    w = WORDS[lang]
+    log(f"keyboard only, LANG={w['LANG']}")
+    with Scenario(lang) as sc:
+        d, emu = sc.d, sc.emu
+        d.wait_visible("#setup-view")
+        reading_order(d, "setup form")
+        tab_to(d, "client-id")
+        d.type_keys(emu["client_id"])
+        tab_to(d, "redirect-uri")
+        d.chord(CTRL, "a")
+        d.type_keys(emu["redirect_uri"])
+        d.keys(ENTER)  # submits the form: Save
+        d.wait_visible("[data-testid=connect-button]")
+        wait_until("focus on the Connect panel", lambda: d.focused() == "connect-title")
+        check("keyboard: after Save, focus is on the Connect panel's title", True)
+        d.toast_gone()
+        reading_order(d, "not connected")
+
+        tab_to(d, "connect-button")
+        d.keys(ENTER)
+        d.wait_visible("[data-testid=connect-waiting]")
+        wait_until("focus on the waiting panel", lambda: d.focused() == "waiting-title")
+        check("keyboard: Enter on Connect starts it; focus is on the waiting panel's title", True)
+        tab_to(d, "cancel-connect-button")
+        d.keys(SPACE)
+        wait_until("the idle panel", lambda: d.visible("[data-testid=connect-idle]"))
+        wait_until("focus on the idle panel", lambda: d.focused() == "connect-title")
+        check("keyboard: Space on Cancel stops it; focus is back on the Connect panel's title", True)
+
+        sc.release_browser()
+        tab_to(d, "connect-button")
+        d.keys(ENTER)
+        card = "[data-testid=connection-card]"
+        wait_until("the connection card", lambda: d.visible(card))
+        wait_until("focus on the cards", lambda: d.focused() == "connections-title")
+        check("keyboard: after connecting, focus is on the connected accounts", True)
+        d.toast_gone()
+        reading_order(d, "connected")
+
+        tab_to(d, "disconnect-button")
+        d.keys(ENTER)
+        wait_until("the confirmation dialog", lambda: d.js(
+            "return document.getElementById('confirm-dialog').open"))
+        check("keyboard: the dialog takes the focus", d.focused() == "confirm-cancel", d.focused())
+        d.keys(ESCAPE)
+        wait_until("the dialog to close", lambda: not d.js(
+            "return document.getElementById('confirm-dialog').open"))
+        check("keyboard: Escape closes the dialog and gives focus back to Disconnect",
+              d.focused() == "disconnect-button", d.focused())
+        d.keys(ENTER)
+        wait_until("the confirmation dialog", lambda: d.js(
+            "return document.getElementById('confirm-dialog').open"))
+        d.keys(TAB)
+        check("keyboard: Tab moves to the dialog's confirm button", d.focused() == "confirm-ok",
+              d.focused())
+        d.keys(ENTER)
+        wait_until("the card to go", lambda: d.js(
+            "return document.querySelectorAll('[data-testid=connection-card]').length === 0"))
+        wait_until("focus on the Connect panel", lambda: d.focused() == "connect-title")
+        check("keyboard: after Disconnect, focus is on the Connect panel's title", True)
+        check("the keychain no longer has tokens:" + emu["account_host"],
+              secret_lookup(f"tokens:{emu['account_host']}") is None)
 
 
 def failure(lang):
@@ -618,6 +932,7 @@ def failure(lang):
         check("the page does not contain the secret given", bad not in d.html())
         d.frame_painted()
         screenshot(f"wrong-secret-{lang}.png", d)
+        inspect_state(d, lang, "an error")
 
 
 def main():
@@ -639,7 +954,8 @@ def main():
 
 
 def run_all():
-    for name, run in (("happy-en", lambda: happy("en")), ("happy-ru", lambda: happy("ru")),
+    for name, run in (("keyboard-en", lambda: keyboard("en")),
+                      ("happy-en", lambda: happy("en")), ("happy-ru", lambda: happy("ru")),
                       ("failure-en", lambda: failure("en")), ("failure-ru", lambda: failure("ru"))):
         try:
             run()

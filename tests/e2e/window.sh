@@ -26,7 +26,11 @@ for tool in tauri-driver WebKitWebDriver import secret-tool curl python3; do
   }
 done
 [ -n "${DISPLAY:-}" ] || { echo "window.sh: no DISPLAY (run under xvfb-run)" >&2; exit 1; }
-for bin in amo-connector amo-emulator; do
+[ -f node_modules/axe-core/axe.min.js ] || {
+  echo "window.sh: node_modules/axe-core is missing (scripts/setup runs npm ci)" >&2
+  exit 1
+}
+for bin in amo-connector amo-emulator amo; do
   [ -x "target/debug/$bin" ] || {
     echo "window.sh: target/debug/$bin is missing (cargo build --workspace --bins)" >&2
     exit 1

@@ -1,7 +1,7 @@
 // Activity: the engine's redacted log of flows and refreshes, newest first, live.
 
 import { call } from './tauri.js';
-import { formatClock, t } from './i18n.js';
+import { t } from './i18n.js';
 import { $, el } from './dom.js';
 
 const LIMIT = 100;
@@ -43,8 +43,9 @@ function item(e) {
     el('div', { class: 'entry-body' },
       el('div', { class: 'entry-step' }, stepLabel(e.step)),
       el('div', { class: 'entry-meta' },
-        el('time', { datetime: e.ts }, formatClock(e.ts)),
-        e.account ? el('span', { class: 'entry-account' }, e.account) : null),
-      e.detail ? el('div', { class: 'entry-detail' }, e.detail) : null,
+        el('time', { datetime: e.ts }, e.clock),
+        e.account ? el('span', { class: 'entry-account', translate: 'no' }, e.account) : null),
+      e.shown ? el('div', { class: 'entry-detail', translate: e.verbatim ? 'no' : null }, e.shown) : null,
+      e.amo ? el('div', { class: 'entry-detail' }, 'amoCRM: ', el('q', { translate: 'no' }, e.amo)) : null,
       e.ok ? null : el('span', { class: 'visually-hidden' }, t('ui.activity.failed'))));
 }

@@ -1,16 +1,16 @@
 // Token status: a card per connected account, with Refresh, Test connection and Disconnect.
 
 import { call } from './tauri.js';
-import { formatDateTime, relative, t } from './i18n.js';
-import { $, busy, copyText, el, errorBox, toast } from './dom.js';
+import { t } from './i18n.js';
+import { $, announce, busy, copyText, el, errorBox, toast } from './dom.js';
 import { confirmDialog } from './dialog.js';
 
 /** Per-account results that survive a re-render: the last test answer or error. */
 const results = new Map();
-let last = { connections: [], marginSecs: 600 };
+let last = { connections: [] };
 
-export function renderCards(connections, marginSecs) {
-  last = { connections, marginSecs };
+export function renderCards(connections) {
+  last = { connections };
   const known = new Set(connections.map((c) => c.account));
   for (const account of results.keys()) if (!known.has(account)) results.delete(account);
   const list = $('connections-list');
@@ -23,10 +23,15 @@ export function renderCards(connections, marginSecs) {
   $('connections-view').hidden = connections.length === 0;
 }
 
-/** Re-renders the relative times ("in 23 hr") as the clock moves. */
-export function tickCards() {
-  for (const node of document.querySelectorAll('#connections-list time[data-relative]')) {
-    node.querySelector('.rel').textContent = relative(node.dateTime);
+/** Re-renders the relative times ("через 23 часа") as the clock moves; the engine words them. */
+export async function tickCards() {
+  const nodes = [...document.querySelectorAll('#connections-list time[data-relative]')];
+  if (!nodes.length) return;
+  try {
+    const words = await call('relative_times', { times: nodes.map((n) => n.dateTime) });
+    nodes.forEach((n, i) => { n.querySelector('.rel').textContent = words[i]; });
+  } catch {
+    // The absolute time beside it still holds; the next tick tries again.
   }
 }
 
@@ -38,25 +43,26 @@ function card(c) {
     'data-state': c.state, 'aria-labelledby': `${id}-title` },
   el('header', { class: 'card-head' },
     el('div', {},
-      el('h3', { id: `${id}-title`, class: 'card-title', 'data-testid': 'card-name' }, title),
-      el('p', { class: 'card-host', 'data-testid': 'card-host' }, c.account)),
-    el('span', { class: `badge ${c.state}`, 'data-testid': 'state-badge', 'data-state': c.state },
-      t(`state.${c.state}`))),
+      el('h3', { id: `${id}-title`, class: 'card-title', 'data-testid': 'card-name', translate: 'no' }, title),
+      el('p', { class: 'card-host', 'data-testid': 'card-host', translate: 'no' }, c.account)),
+    el('span', { class: `badge ${c.state}`, 'data-state': c.state },
+      el('span', { class: 'badge-icon', 'aria-hidden': 'true' }, BADGE_ICONS[c.state] || ''),
+      el('span', { 'data-testid': 'state-badge', 'data-state': c.state }, t(`state.${c.state}`)))),
   el('dl', { class: 'facts' },
     fact('ui.cards.kind', 'card-kind', t(`kind.${c.kind}`)),
-    fact('ui.cards.token', 'card-token', el('code', {}, c.access_token_masked || '—')),
-    fact('ui.cards.expires', 'card-expires', when(c.expires_at, t('ui.cards.no_expiry'))),
-    fact('ui.cards.created', 'card-created', when(c.created_at)),
-    fact('ui.cards.updated', 'card-updated', when(c.updated_at)),
-    fact('ui.cards.last_refresh', 'card-last-refresh', when(c.last_refresh_at, t('ui.time.never'))),
+    fact('ui.cards.token', 'card-token', el('code', { translate: 'no' }, c.access_token_masked || '—')),
+    fact('ui.cards.expires', 'card-expires', when(c.times.expires_at, t('ui.cards.no_expiry'))),
+    fact('ui.cards.created', 'card-created', when(c.times.created_at)),
+    fact('ui.cards.updated', 'card-updated', when(c.times.updated_at)),
+    fact('ui.cards.last_refresh', 'card-last-refresh', when(c.times.last_refresh_at, t('ui.time.never'))),
     fact('ui.cards.storage', 'card-storage', t(c.storage)),
-    fact('ui.cards.auto', 'card-auto', autoRefresh(c))),
+    fact('ui.cards.auto', 'card-auto', c.auto_refresh)),
   scripts(c),
   c.reconnect_reason || c.last_error
     ? el('p', { class: 'card-warning', 'data-testid': 'card-warning' },
       c.reconnect_reason
-        ? t('ui.cards.reconnect_reason', { reason: c.reconnect_reason })
-        : t('ui.cards.last_error', { error: c.last_error }))
+        ? quoting('ui.cards.reconnect_reason', 'reason', c.reconnect_reason)
+        : quoting('ui.cards.last_error', 'error', c.last_error))
     : null,
   el('div', { class: 'actions' },
     el('button', { type: 'button', class: 'btn', 'data-testid': 'refresh-button',
@@ -65,7 +71,7 @@ function card(c) {
     el('button', { type: 'button', class: 'btn', 'data-testid': 'test-button',
       onclick: (e) => act(c.account, e.currentTarget, test) }, t('ui.cards.test')),
     el('button', { type: 'button', class: 'btn danger-outline', 'data-testid': 'disconnect-button',
-      onclick: (e) => act(c.account, e.currentTarget, () => disconnect(c)) }, t('ui.cards.disconnect'))),
+      onclick: (e) => disconnect(c, e.currentTarget) }, t('ui.cards.disconnect'))),
   el('div', { class: 'card-result', 'data-testid': 'card-result', 'aria-live': 'polite' },
     result ? renderResult(result) : null));
 }
@@ -93,29 +99,32 @@ function fact(labelKey, testid, value) {
     el('dd', { 'data-testid': testid }, value));
 }
 
-function when(iso, empty = '—') {
-  if (!iso) return empty;
-  return el('time', { datetime: iso, 'data-relative': 'yes' },
-    formatDateTime(iso), ' ', el('span', { class: 'rel muted' }, relative(iso)));
+/** A time the engine has worded: the date, then how far off it is. */
+function when(w, empty = '—') {
+  if (!w) return empty;
+  return el('time', { datetime: w.iso, 'data-relative': 'yes' },
+    w.text, ' ', el('span', { class: 'rel muted' }, `(${w.rel})`));
 }
 
-function autoRefresh(c) {
-  if (c.state === 'reconnect_needed') return t('ui.cards.auto_reconnect');
-  if (c.kind === 'long_lived') return t('ui.cards.no_refresh_long');
-  if (!c.expires_at) return t('ui.cards.auto_unknown');
-  return t('ui.cards.auto_on', { mins: Math.round(last.marginSecs / 60) });
+/** The message `key` with `{name}` as a quoted value: amoCRM's or the log's own words. */
+function quoting(key, name, value) {
+  const [before, after = ''] = t(key).split(`{${name}}`);
+  return [before, el('span', { translate: 'no' }, value), after];
 }
+
+/** Shapes beside the state's word, so the state never rests on colour alone. */
+const BADGE_ICONS = { connected: '✓', expires_soon: '◷', expired: '!', reconnect_needed: '!' };
 
 function renderResult(r) {
   if (r.error) return errorBox(r.error);
   if (r.info) {
     const i = r.info;
-    const extra = [i.subdomain && t('ui.cards.subdomain', { v: i.subdomain }),
-      i.country && t('ui.cards.country', { v: i.country }),
-      i.currency && t('ui.cards.currency', { v: i.currency })].filter(Boolean).join(' · ');
+    const extra = [['ui.cards.subdomain', i.subdomain], ['ui.cards.country', i.country],
+      ['ui.cards.currency', i.currency]].filter(([, v]) => v);
     return el('div', { class: 'ok-box', 'data-testid': 'test-result' },
-      el('p', {}, t('ui.cards.test_ok', { name: i.name, id: i.id })),
-      extra ? el('p', { class: 'muted' }, extra) : null);
+      el('p', {}, quoting('ui.cards.test_ok', 'name', i.name).map((x) => (typeof x === 'string' ? x.replace('{id}', i.id) : x))),
+      extra.length ? el('p', { class: 'muted' },
+        extra.flatMap(([key, v], n) => [n ? ' · ' : '', ...quoting(key, 'v', v)])) : null);
   }
   return el('p', { class: 'ok-line', 'data-testid': 'action-result' }, r.note);
 }
@@ -127,7 +136,7 @@ async function act(account, button, action) {
     } catch (err) {
       results.set(account, { error: err });
     }
-    renderCards(last.connections, last.marginSecs);
+    renderCards(last.connections);
     const sel = `[data-account="${CSS.escape(account)}"] [data-testid="card-result"]`;
     document.querySelector(sel)?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   });
@@ -135,7 +144,9 @@ async function act(account, button, action) {
 
 async function refresh(account) {
   const status = await call('refresh_connection', { account });
-  results.set(account, { note: t('ui.cards.refreshed', { until: formatDateTime(status.expires_at) }) });
+  const note = t('ui.cards.refreshed', { until: status.times.expires_at?.text ?? t('ui.cards.no_expiry') });
+  results.set(account, { note });
+  announce(note);
   last.connections = last.connections.map((c) => (c.account === account ? status : c));
 }
 
@@ -143,16 +154,22 @@ async function test(account) {
   results.set(account, { info: await call('test_connection', { account }) });
 }
 
-async function disconnect(c) {
+/** Asks first (focus comes back to `button` on Cancel or Escape), then disconnects. */
+async function disconnect(c, button) {
   const account = c.account;
   const label = c.name ? `${c.name} (${account})` : account;
   const ok = await confirmDialog({
-    title: t('ui.confirm.title', { account: label }),
+    title: quoting('ui.confirm.title', 'account', label),
     body: t('ui.confirm.body'),
     confirm: t('ui.cards.disconnect'),
   });
-  if (!ok) return;
+  if (ok) await act(account, button, () => remove(account));
+}
+
+async function remove(account) {
   await call('disconnect', { account });
   results.delete(account);
   last.connections = last.connections.filter((c) => c.account !== account);
+  // The card and its button are gone: focus goes to what the window shows now.
+  $(last.connections.length ? 'connections-title' : 'connect-title').focus();
 }

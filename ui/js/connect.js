@@ -3,7 +3,7 @@
 
 import { call } from './tauri.js';
 import { countdown, t } from './i18n.js';
-import { $, busy, copyText, fieldError, showError, toast } from './dom.js';
+import { $, announce, busy, copyText, fieldError, showError, toast } from './dom.js';
 
 let flow = null;
 let ticker = null;
@@ -74,6 +74,7 @@ function showWaiting(view) {
     $('paste-url').value = '';
     fieldError('paste-url', '');
     $('waiting-title').focus();
+    announce(t('ui.announce.waiting'));
   }
   clearInterval(ticker);
   tick();
@@ -162,9 +163,11 @@ export function onFlowEnded(ended) {
   const wasWaiting = flow !== null;
   showIdle();
   if (ended.ok) return;
-  if (ended.error && ended.error.kind !== 'cancelled') showError('connect-error', ended.error);
-  else showError('connect-error', null);
-  if (wasWaiting) $('connect-button').focus();
+  const cancelled = !ended.error || ended.error.kind === 'cancelled';
+  showError('connect-error', cancelled ? null : ended.error);
+  if (cancelled && wasWaiting) announce(t('ui.announce.cancelled'));
+  // Back to the idle panel: focus on its title, or on the error that says why.
+  if (wasWaiting) (cancelled ? $('connect-title') : $('connect-button')).focus();
 }
 
 function wireOtherWay(formId, submitId, accountId, secretId, errorId, send) {

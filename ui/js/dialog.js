@@ -2,10 +2,11 @@
 
 import { $ } from './dom.js';
 
-/** Asks to confirm; resolves true when the user confirms. */
+/** Asks to confirm (`title`: text, or text and nodes); resolves true when the user confirms.
+ * Focus goes back to what had it, unless the answer removes it. */
 export function confirmDialog({ title, body, confirm }) {
   const dialog = $('confirm-dialog');
-  $('confirm-title').textContent = title;
+  $('confirm-title').replaceChildren(...[title].flat());
   $('confirm-body').textContent = body;
   $('confirm-ok').textContent = confirm;
   const opener = document.activeElement;

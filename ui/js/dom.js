@@ -25,19 +25,27 @@ export function el(tag, attrs = {}, ...children) {
 export function errorBox(err) {
   const view = normalise(err);
   const box = el('div', { class: 'error-box', role: 'alert', 'data-testid': 'error-box', 'data-kind': view.kind },
-    el('p', { class: 'error-message', 'data-testid': 'error-message' }, view.message),
+    el('p', { class: 'error-message', 'data-testid': 'error-message' }, quoted(view.message, view.quote)),
     view.fix ? el('p', { class: 'error-fix', 'data-testid': 'error-fix' }, view.fix) : null,
   );
   const amo = view.amo;
   if (amo && (amo.title || amo.detail || amo.hint)) {
     const said = el('div', { class: 'amo-said', 'data-testid': 'amo-said' },
       el('span', { class: 'amo-label' }, t('ui.error.amo_said', { status: amo.status })));
+    // amoCRM's own words, quoted as they came.
     for (const [part, text] of [['title', amo.title], ['detail', amo.detail], ['hint', amo.hint]]) {
-      if (text) said.append(el('span', { class: `amo-${part}`, 'data-testid': `amo-${part}` }, text));
+      if (text) said.append(el('span', { class: `amo-${part}`, 'data-testid': `amo-${part}`, translate: 'no' }, text));
     }
     box.append(said);
   }
   return box;
+}
+
+/** `text` with `quote` inside it marked as quoted as it came (not in the user's language). */
+function quoted(text, quote) {
+  const at = quote ? text.indexOf(quote) : -1;
+  if (at < 0) return text;
+  return [text.slice(0, at), el('span', { translate: 'no' }, quote), text.slice(at + quote.length)];
 }
 
 /** Shows `err` in the slot with id `slotId`, or clears it when `err` is null. */
@@ -81,6 +89,14 @@ export async function copyText(text) {
     area.remove();
     return ok;
   }
+}
+
+/** Says `message` to screen readers through the page's live region, without showing it. */
+export function announce(message) {
+  const region = $('announcer');
+  region.textContent = '';
+  // A new text node in the next frame: assistive technology reads a change, even of the same words.
+  requestAnimationFrame(() => { region.textContent = message; });
 }
 
 let toastTimer;

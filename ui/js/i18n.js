@@ -1,4 +1,5 @@
-// Words and dates: every visible word comes from locales/<lang>.json through get_messages.
+// Words: every visible word comes from locales/<lang>.json through get_messages. Dates come
+// from the engine already formatted in the language (no Intl, so no ICU in the page).
 
 let messages = {};
 let lang = 'en';
@@ -31,35 +32,6 @@ export function applyI18n(root = document) {
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) {
     el.setAttribute('placeholder', t(el.dataset.i18nPlaceholder));
   }
-}
-
-/** A date and time in the user's language and time zone. */
-export function formatDateTime(iso) {
-  if (!iso) return t('ui.time.never');
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
-}
-
-/** A clock time with seconds, for the activity list. */
-export function formatClock(iso) {
-  return new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    .format(new Date(iso));
-}
-
-const UNITS = [
-  ['day', 86400],
-  ['hour', 3600],
-  ['minute', 60],
-  ['second', 1],
-];
-
-/** "in 23 hr", "5 min ago", in the user's language. */
-export function relative(iso, now = Date.now()) {
-  if (!iso) return '';
-  const secs = Math.round((new Date(iso).getTime() - now) / 1000);
-  const abs = Math.abs(secs);
-  const [unit, size] = UNITS.find(([, s]) => abs >= s) || UNITS[UNITS.length - 1];
-  const fmt = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
-  return fmt.format(Math.trunc(secs / size), unit);
 }
 
 /** mm:ss left until `iso`, never negative. */

@@ -3,7 +3,7 @@
 
 import { call, on, EVENTS } from './tauri.js';
 import { applyI18n, setCatalogue, t } from './i18n.js';
-import { $, el, errorBox, toast } from './dom.js';
+import { $, announce, el, errorBox, toast } from './dom.js';
 import { initSetup, renderSetup } from './setup.js';
 import {
   initConnect, isWaiting, onCallbackReceived, onFlowEnded, onRefusedWhileWaiting, renderConnect,
@@ -54,6 +54,7 @@ function render() {
   banner('keychain-banner', o.keychain);
   banner('problem-banner', o.problem);
   $('lang-select').value = o.settings?.lang || 'system';
+  applyTheme(o.settings?.theme);
   $('log-path').textContent = o.log_path ? t('ui.activity.log_path', { path: o.log_path }) : '';
   const configured = Boolean(o.settings?.configured);
   const setup = !o.flow && (editingSettings || !configured);
@@ -69,7 +70,7 @@ function render() {
   } else {
     $('connect-view').hidden = false;
     renderConnect(o);
-    renderCards(o.connections, o.refresh_margin_secs);
+    renderCards(o.connections);
   }
   $('skeleton').hidden = true;
   $('main').removeAttribute('aria-busy');
@@ -87,6 +88,23 @@ function emulatorBanner(url) {
   const node = $('emulator-banner');
   node.hidden = !url;
   node.replaceChildren(...(url ? [el('p', { class: 'note warn' }, t('ui.emulator.banner', { url }))] : []));
+}
+
+/** Forces the light or dark theme, or follows the desktop's (no attribute). */
+function applyTheme(theme) {
+  const root = document.documentElement;
+  if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
+  else delete root.dataset.theme;
+  $('theme-select').value = theme || 'system';
+}
+
+async function changeTheme(theme) {
+  applyTheme(theme);
+  try {
+    await call('save_settings', { settings: { theme } });
+  } catch (err) {
+    toast(err?.message || String(err));
+  }
 }
 
 async function changeLanguage(code) {
@@ -123,14 +141,19 @@ function wire() {
     if (editingSettings) $('setup-title').focus();
   });
   $('lang-select').addEventListener('change', (e) => changeLanguage(e.target.value));
+  $('theme-select').addEventListener('change', (e) => changeTheme(e.target.value));
 
   on(EVENTS.activity, (p) => addEntry(p.entry));
   on(EVENTS.callbackReceived, () => onCallbackReceived());
   on(EVENTS.connected, (p) => {
     toast(t('ui.toast.connected', { account: p.account }));
+    // Focus moves to the cards, where the new one now is.
+    reload().then(() => $('connections-title').focus());
+  });
+  on(EVENTS.refreshed, (p) => {
+    announce(t('ui.announce.refreshed', { account: p.account }));
     reload();
   });
-  on(EVENTS.refreshed, () => reload());
   on(EVENTS.disconnected, (p) => {
     toast(t('ui.toast.disconnected', { account: p.account }));
     reload();
@@ -175,6 +198,8 @@ async function boot() {
     overview = await first;
     render();
   }
+  // The frame after the dashboard is drawn with its data: the window is ready for a person.
+  requestAnimationFrame(() => requestAnimationFrame(() => call('ready').catch(() => {})));
   await activity;
 }
 

@@ -290,27 +290,14 @@ impl Out {
         }
     }
 
-    /// Local time and a relative phrase: `2026-11-27 20:15 (in 23 h)`.
+    /// Local time and a relative phrase: `2026-11-27 20:15 (через 23 часа)`.
     fn when(&self, t: DateTime<Utc>) -> String {
         let local = t.with_timezone(&Local).format("%Y-%m-%d %H:%M");
         format!("{local} ({})", self.relative(t))
     }
 
     fn relative(&self, t: DateTime<Utc>) -> String {
-        let secs = (t - Utc::now()).num_seconds();
-        let abs = secs.unsigned_abs();
-        let (n, unit) = match abs {
-            0..=59 => (abs, "s"),
-            60..=3599 => (abs / 60, "m"),
-            3600..=172_799 => (abs / 3600, "h"),
-            _ => (abs / 86_400, "d"),
-        };
-        let key = if secs >= 0 {
-            format!("time.in_{unit}")
-        } else {
-            format!("time.ago_{unit}")
-        };
-        self.tr(&key, &[("n", &n.to_string())])
+        amo_core::when::relative(self.lang, t, Utc::now())
     }
 }
 

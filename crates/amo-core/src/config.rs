@@ -98,6 +98,8 @@ pub struct Settings {
     pub base_url: Option<Url>,
     /// The saved language of the window, if the user chose one.
     pub lang: Option<String>,
+    /// The saved theme of the window (`light`, `dark`), if the user forced one.
+    pub theme: Option<String>,
     /// Which `AMO_*` variables are in force.
     pub overridden: Vec<&'static str>,
     /// Hosts connections moved to when their accounts were renamed.
@@ -137,6 +139,7 @@ impl Settings {
                 .map(|v| parse_base_url(&v))
                 .transpose()?,
             lang: db.setting("lang")?,
+            theme: db.setting("theme")?.filter(|t| !t.is_empty()),
             overridden,
             moved_hosts: db.moved_hosts()?,
         })

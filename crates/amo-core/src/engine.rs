@@ -101,6 +101,8 @@ pub struct NewSettings {
     pub redirect_uri: Option<String>,
     pub platform: Option<String>,
     pub lang: Option<String>,
+    /// `light`, `dark`, or `system` (follow the desktop's theme).
+    pub theme: Option<String>,
 }
 
 /// The engine; clones share one state.
@@ -190,12 +192,13 @@ impl Engine {
     }
 
     pub(crate) fn fail(&self, account: Option<&AccountHost>, step: &str, e: &Error) {
-        self.log(
-            step,
-            account.map(AccountHost::as_str),
-            &e.describe(self.lang()),
-            false,
-        );
+        let mut detail = e.describe(self.lang());
+        // amoCRM's reason goes in brackets, as its other answers do, so the window can quote it.
+        if let Error::ReconnectNeeded { reason, .. } = e {
+            detail =
+                detail.replacen(&format!(": {reason}"), "", 1) + &format!(" [amoCRM: {reason}]");
+        }
+        self.log(step, account.map(AccountHost::as_str), &detail, false);
         self.emit(EngineEvent::Failed {
             account: account.map(ToString::to_string),
             error: e.view(self.lang()),
@@ -222,13 +225,13 @@ impl Engine {
         Settings::resolve(&self.db(), |k| (self.inner.env)(k))
     }
 
-    /// The language: the saved choice, else `AMO_LANG` or the locale.
+    /// The language: the saved choice, else `AMO_LANG`, the locale, or the desktop's locale.
     pub fn lang(&self) -> Lang {
         let saved = self.db().setting("lang").ok().flatten();
         saved
             .as_deref()
             .and_then(Lang::from_code)
-            .unwrap_or_else(|| Lang::detect_from(|k| (self.inner.env)(k)))
+            .unwrap_or_else(|| Lang::detect_from(|k| (self.inner.env)(k), sys_locale::get_locale))
     }
 
     /// Validates and saves settings; the client secret goes to the keychain (not in emulator
@@ -266,6 +269,17 @@ impl Engine {
                     .to_owned(),
             ),
         };
+        let theme = match new.theme.as_deref() {
+            None => None,
+            Some("" | "system") => Some(""),
+            Some(t @ ("light" | "dark")) => Some(t),
+            Some(other) => {
+                return Err(Error::InvalidInput {
+                    field: "theme",
+                    value: other.into(),
+                })
+            }
+        };
         if let Some(secret) = &new.client_secret {
             if self.emulator_mode() {
                 return Err(Error::EmulatorSecret);
@@ -294,6 +308,9 @@ impl Engine {
         }
         if let Some(l) = &lang {
             db.set_setting("lang", l)?;
+        }
+        if let Some(t) = theme {
+            db.set_setting("theme", t)?;
         }
         drop(db);
         self.settings()
@@ -383,7 +400,7 @@ impl Engine {
         let expired = expires_at.is_some_and(|t| t <= now);
         let can_refresh = tokens.as_ref().is_some_and(|t| t.refresh_token.is_some());
         let reconnect_reason = match (&tokens, &row.reconnect_reason) {
-            (None, _) => Some("tokens missing from the keychain".to_owned()),
+            (None, _) => Some(self.lang().tr("reason.tokens_missing", &[])),
             (_, reason) => reason.clone(),
         };
         let state = if reconnect_reason.is_some() {

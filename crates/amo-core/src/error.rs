@@ -289,6 +289,10 @@ impl Error {
                 Error::Amo(p) => Some(p.clone()),
                 _ => None,
             },
+            quote: match self {
+                Error::ReconnectNeeded { reason, .. } => Some(reason.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -318,6 +322,9 @@ pub struct ErrorView {
     pub fix: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amo: Option<AmoProblem>,
+    /// Words inside `message` quoted as they came (amoCRM's reason), not in the user's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
 }
 
 impl From<rusqlite::Error> for Error {

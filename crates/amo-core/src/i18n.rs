@@ -27,17 +27,22 @@ impl Lang {
     }
 
     /// The language from `AMO_LANG`, else the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`), else
-    /// English.
+    /// the desktop's own (`sys-locale`: what macOS and Windows set for apps started from
+    /// their desktop, where no `LANG` is), else English.
     pub fn detect() -> Lang {
-        Self::detect_from(|k| std::env::var(k).ok())
+        Self::detect_from(|k| std::env::var(k).ok(), sys_locale::get_locale)
     }
 
-    /// As [`Lang::detect`], with the environment given as a lookup.
-    pub fn detect_from(var: impl Fn(&str) -> Option<String>) -> Lang {
+    /// As [`Lang::detect`], with the environment and the desktop's locale given as lookups.
+    pub fn detect_from(
+        var: impl Fn(&str) -> Option<String>,
+        desktop: impl FnOnce() -> Option<String>,
+    ) -> Lang {
         ["AMO_LANG", "LC_ALL", "LC_MESSAGES", "LANG"]
             .iter()
-            .filter_map(|k| var(k).filter(|v| !v.is_empty()))
+            .filter_map(|k| var(k).filter(|v| !v.is_empty() && v != "C" && v != "POSIX"))
             .find_map(|v| Lang::from_code(&v))
+            .or_else(|| desktop().and_then(|v| Lang::from_code(&v)))
             .unwrap_or_default()
     }
 
@@ -122,18 +127,22 @@ mod tests {
     #[test]
     fn every_catalogue_uses_the_same_placeholders_as_english() {
         let names = |s: &str| {
-            let mut v: Vec<String> = s
-                .split('{')
+            s.split('{')
                 .skip(1)
                 .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_owned()))
-                .collect();
-            v.sort();
-            v
+                .collect::<std::collections::BTreeSet<String>>()
         };
+        // A clock is the language's own: 24 or 12 hours, with or without AM/PM.
+        let clock: std::collections::BTreeSet<String> =
+            ["h24", "h12", "mm", "ss", "ampm"].map(String::from).into();
         let en = Lang::default().messages();
         for lang in Lang::all() {
             for (key, text) in lang.messages() {
-                assert_eq!(names(text), names(&en[key]), "{}: {key}", lang.code());
+                if key.starts_with("time.clock") {
+                    assert!(names(text).is_subset(&clock), "{}: {key}", lang.code());
+                } else {
+                    assert_eq!(names(text), names(&en[key]), "{}: {key}", lang.code());
+                }
             }
         }
     }
@@ -148,17 +157,32 @@ mod tests {
                     .map(|(_, v)| v.to_string())
             }
         };
+        let no_desktop = || None;
+        let detect = |e| Lang::detect_from(e, no_desktop).code();
+        assert_eq!(detect(env(&[("LANG", "ru_RU.UTF-8")])), "ru");
+        assert_eq!(detect(env(&[("LANG", "en_US.UTF-8")])), "en");
+        assert_eq!(detect(env(&[("LANG", "xx_YY")])), "en");
         assert_eq!(
-            Lang::detect_from(env(&[("LANG", "ru_RU.UTF-8")])).code(),
-            "ru"
-        );
-        assert_eq!(
-            Lang::detect_from(env(&[("LANG", "en_US.UTF-8")])).code(),
+            detect(env(&[("AMO_LANG", "en"), ("LANG", "ru_RU.UTF-8")])),
             "en"
         );
-        assert_eq!(Lang::detect_from(env(&[("LANG", "xx_YY")])).code(), "en");
-        let both = env(&[("AMO_LANG", "en"), ("LANG", "ru_RU.UTF-8")]);
-        assert_eq!(Lang::detect_from(both).code(), "en");
+    }
+
+    #[test]
+    fn without_lang_the_desktops_locale_decides() {
+        let nothing = |_: &str| None;
+        assert_eq!(
+            Lang::detect_from(nothing, || Some("ru-RU".into())).code(),
+            "ru"
+        );
+        let c = |k: &str| (k == "LANG").then(|| "C".to_owned());
+        assert_eq!(Lang::detect_from(c, || Some("ru-RU".into())).code(), "ru");
+        assert_eq!(Lang::detect_from(nothing, || None).code(), "en");
+        let lang = |k: &str| (k == "LANG").then(|| "en_US.UTF-8".to_owned());
+        assert_eq!(
+            Lang::detect_from(lang, || Some("ru-RU".into())).code(),
+            "en"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::i18n::Lang;
 use crate::paths::set_private;
 
 const ROTATE_AT: u64 = 512 * 1024;
@@ -25,6 +26,63 @@ pub struct Entry {
     pub detail: String,
     #[serde(default)]
     pub ok: bool,
+}
+
+/// An entry as the window shows it: its time on the local clock and its detail in the
+/// window's language. `verbatim` marks a detail that is a value (an address, a program, an
+/// account's name) rather than words to translate.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryView {
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub clock: String,
+    pub shown: String,
+    pub verbatim: bool,
+    /// amoCRM's own words inside the detail (`[amoCRM: …]`), to quote as they came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amo: Option<String>,
+}
+
+impl Entry {
+    /// This entry in `lang`, with times on the machine's clock.
+    pub fn view(&self, lang: Lang) -> EntryView {
+        let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local);
+        let count = |key: &str| {
+            self.detail
+                .parse::<u64>()
+                .map(|n| crate::when::plural(lang, key, n, &[]))
+                .unwrap_or_else(|_| self.detail.clone())
+        };
+        let (shown, verbatim) = match self.step.as_str() {
+            "state_created" => match DateTime::parse_from_rfc3339(&self.detail) {
+                Ok(t) => {
+                    let time = crate::when::clock_short(lang, &local(t.to_utc()));
+                    (lang.tr("detail.valid_until", &[("time", &time)]), false)
+                }
+                Err(_) => (self.detail.clone(), true),
+            },
+            "callbacks_refused" => (count("detail.refused"), false),
+            "cleanup" => (count("detail.cleanup"), false),
+            "listening" | "ipv6_unavailable" | "browser_opened" | "api_account" => {
+                (self.detail.clone(), true)
+            }
+            _ => (self.detail.clone(), false),
+        };
+        let (shown, amo) = match shown.split_once(" [amoCRM: ") {
+            Some((before, rest)) => match rest.split_once(']') {
+                Some((said, after)) => (format!("{before}{after}"), Some(said.to_owned())),
+                None => (shown, None),
+            },
+            None => (shown, None),
+        };
+        EntryView {
+            clock: crate::when::clock(lang, &local(self.ts)),
+            entry: self.clone(),
+            shown,
+            verbatim,
+            amo,
+        }
+    }
 }
 
 /// The log file of one data folder.

@@ -25,6 +25,7 @@ mod refresh;
 mod secret;
 mod types;
 mod vault;
+pub mod when;
 
 pub use api::AccountInfo;
 pub use callback::Callback;
@@ -40,10 +41,11 @@ pub use engine::{
 pub use error::{amo_said, AmoProblem, Error, ErrorView, Result};
 pub use flow::{CancelHandle, ConnectOptions, PendingConnect};
 pub use i18n::Lang;
-pub use journal::{redact, rfc3339, Entry};
+pub use journal::{redact, rfc3339, Entry, EntryView};
 pub use moved::is_api_domain;
 pub use paths::DataDir;
 pub use ratelimit::{PER_WINDOW, WINDOW};
 pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
 pub use types::{AccountHost, Platform, TokenKind};
 pub use vault::{Vault, SERVICE};
+pub use when::When;

@@ -268,9 +268,13 @@ impl Engine {
             .mark_refreshed(account, new.expires_at, Utc::now())?;
         self.log("refreshed", Some(account.as_str()), "", true);
         if issued.no_expires_in {
+            let lang = self.lang();
             let detail = match new.expires_at {
-                Some(t) => format!("no expires_in; expiry read from the access token: {t}"),
-                None => "no expires_in, and the access token does not say its expiry".to_owned(),
+                Some(t) => {
+                    let time = crate::when::date_time(lang, &t.with_timezone(&chrono::Local));
+                    lang.tr("detail.no_expires_in", &[("time", &time)])
+                }
+                None => lang.tr("detail.no_expiry", &[]),
             };
             self.log(
                 "token_answer_incomplete",
