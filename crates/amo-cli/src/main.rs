@@ -196,6 +196,8 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
                     open_browser: !no_browser,
                     timeout: timeout.map(std::time::Duration::from_secs),
                 };
+                // Listened for before the address is printed: Ctrl+C from then on cancels.
+                let mut interrupt = Interrupt::listen();
                 let pending = engine.start_connect(opts).await?;
                 out.waiting(&pending);
                 let cancel = pending.cancel_handle();
@@ -204,7 +206,7 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
                 tokio::pin!(wait);
                 tokio::select! {
                     r = &mut wait => r?,
-                    _ = tokio::signal::ctrl_c() => {
+                    () = interrupt.recv() => {
                         // An exchange under way finishes: report what really happened.
                         cancel.cancel();
                         if exchanging() {
@@ -212,7 +214,7 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
                         }
                         tokio::select! {
                             r = &mut wait => r?,
-                            _ = tokio::signal::ctrl_c() => return Err(Error::Cancelled),
+                            () = interrupt.recv() => return Err(Error::Cancelled),
                         }
                     }
                 }
@@ -335,6 +337,31 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             out.line("cli.saved", &[("key", &key)]);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Ctrl+C, caught from the moment this is made (where the OS allows it then), not from the
+/// first wait: a Ctrl+C right after the address is printed cancels instead of killing `amo`.
+struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    fn listen() -> Interrupt {
+        Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
