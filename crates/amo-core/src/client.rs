@@ -303,10 +303,12 @@ impl ApiSession {
     /// As [`Engine::api`].
     pub async fn call(&mut self, request: &ApiRequest) -> Result<ApiAnswer> {
         let engine = self.engine.clone();
+        // The session began with a token good for the refresh margin; a long run of calls
+        // looks again only when it is about to run out.
         if self
             .set
             .expires_at
-            .is_some_and(|t| t - Utc::now() < crate::engine::REFRESH_MARGIN)
+            .is_some_and(|t| t - Utc::now() < Duration::minutes(1))
         {
             (self.account, self.set) = engine.tokens(&self.account, When::Expiring).await?;
         }
