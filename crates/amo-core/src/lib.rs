@@ -3,6 +3,7 @@
 //! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
 
 mod api;
+pub mod autostart;
 mod browser;
 mod callback;
 mod config;
