@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "get_overview",
     "recent_activity",
     "save_settings",
+    "save_always",
     "start_connect",
     "cancel_connect",
     "open_authorize_url",

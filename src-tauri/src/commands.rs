@@ -11,7 +11,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use crate::error::{Error, Localize, Result};
 use crate::events::{self, FlowEnded};
 use crate::state::{AppState, FlowView};
-use crate::view::{self, Messages, Overview, SettingsView};
+use crate::view::{self, AlwaysView, Messages, Overview, SettingsView};
 
 /// Runs a keychain- or disk-bound engine call off the async workers.
 async fn blocking<T: Send + 'static>(
@@ -50,9 +50,41 @@ pub async fn get_overview<R: Runtime>(
 ) -> Result<Overview> {
     let engine = state.engine(&app)?;
     let flow = state.flow_view();
+    let tray = state.tray();
     let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await;
+    let overview = overview.map(|mut o| {
+        o.due = state.host.due(&o.connections);
+        o.always.tray = tray;
+        o.focus = state.take_focus();
+        o
+    });
     crate::ready::mark();
     overview
+}
+
+/// Start at login and notifications; `None` keeps what is set. The autostart entry starts
+/// this very binary, hidden in the tray.
+#[tauri::command]
+pub async fn save_always<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    autostart: Option<bool>,
+    notifications: Option<bool>,
+) -> Result<AlwaysView> {
+    let engine = state.engine(&app)?;
+    let tray = state.tray();
+    blocking(&engine, move |e| {
+        if let Some(on) = autostart {
+            let exe = std::env::current_exe().ok();
+            let exec = exe.unwrap_or_else(|| amo_core::autostart::app_binary(None));
+            e.set_autostart(on, &exec)?;
+        }
+        if let Some(on) = notifications {
+            e.set_notifications(on)?;
+        }
+        Ok(AlwaysView::of(e, tray))
+    })
+    .await
 }
 
 /// The newest `limit` steps of the activity log, newest first.

@@ -1,7 +1,7 @@
 //! What the page shows, gathered from the engine: settings without the secret, the
 //! connections (masked), the keychain's health and the waiting flow.
 
-use amo_core::{ConnectionStatus, Engine, ErrorView, Lang, Settings};
+use amo_core::{ConnectionStatus, Due, Engine, ErrorView, Lang, Settings};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -38,6 +38,31 @@ pub struct Overview {
     pub emulator: Option<String>,
     pub log_path: String,
     pub refresh_margin_secs: i64,
+    /// When each connection is next refreshed, and why (by account).
+    pub due: HashMap<String, Due>,
+    /// Start at login, notifications, and whether a tray holds the app.
+    pub always: AlwaysView,
+    /// The account to show first (a notification or the tray menu opened the window there).
+    pub focus: Option<String>,
+}
+
+/// The "always on" settings.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AlwaysView {
+    pub autostart: bool,
+    pub notifications: bool,
+    /// Closing the window leaves the app in the tray (false: it quits).
+    pub tray: bool,
+}
+
+impl AlwaysView {
+    pub fn of(engine: &Engine, tray: bool) -> AlwaysView {
+        AlwaysView {
+            autostart: engine.autostart(),
+            notifications: engine.notifications(),
+            tray,
+        }
+    }
 }
 
 /// The page's catalogue: `{lang, messages, languages: [{code, name}]}`.
@@ -148,5 +173,8 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
         flow,
         log_path: engine.log_path().display().to_string(),
         refresh_margin_secs: amo_core::REFRESH_MARGIN.num_seconds(),
+        due: HashMap::new(),
+        always: AlwaysView::of(engine, false),
+        focus: None,
     }
 }
