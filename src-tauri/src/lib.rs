@@ -9,6 +9,7 @@ mod ready;
 mod refresher;
 mod state;
 mod tray;
+mod trim;
 mod view;
 mod window;
 
@@ -88,6 +89,7 @@ pub fn run() {
                 let state = app.state::<AppState>();
                 if state.keeps_running() {
                     api.prevent_exit();
+                    trim::after_window_closed();
                     window::hidden_to_tray(app);
                 }
             }

@@ -27,6 +27,7 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
     }
     // The page takes it with its first overview.
     app.state::<AppState>().set_focus(account);
+    crate::ready::rearm();
     let Some(conf) = app.config().app.windows.iter().find(|w| w.label == "main") else {
         return;
     };
