@@ -7,10 +7,11 @@ import { confirmDialog } from './dialog.js';
 
 /** Per-account results that survive a re-render: the last test answer or error. */
 const results = new Map();
-let last = { connections: [], marginSecs: 600 };
+let last = { connections: [], marginSecs: 600, due: {} };
 
-export function renderCards(connections, marginSecs) {
-  last = { connections, marginSecs };
+/** `due`: when each account is next refreshed and why, `{account: {at, reason}}`. */
+export function renderCards(connections, marginSecs, due = last.due) {
+  last = { connections, marginSecs, due: due || {} };
   const known = new Set(connections.map((c) => c.account));
   for (const account of results.keys()) if (!known.has(account)) results.delete(account);
   const list = $('connections-list');
@@ -84,6 +85,11 @@ function when(iso, empty = '—') {
 function autoRefresh(c) {
   if (c.state === 'reconnect_needed') return t('ui.cards.auto_reconnect');
   if (c.kind === 'long_lived') return t('ui.cards.no_refresh_long');
+  const due = last.due[c.account];
+  if (due) {
+    return el('span', { 'data-testid': 'card-due', 'data-reason': due.reason },
+      t(`due.${due.reason}`, { when: `${formatDateTime(due.at)} (${relative(due.at)})` }));
+  }
   if (!c.expires_at) return t('ui.cards.auto_unknown');
   return t('ui.cards.auto_on', { mins: Math.round(last.marginSecs / 60) });
 }

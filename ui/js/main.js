@@ -9,6 +9,7 @@ import {
   initConnect, isWaiting, onCallbackReceived, onFlowEnded, onRefusedWhileWaiting, renderConnect,
 } from './connect.js';
 import { renderCards, tickCards } from './cards.js';
+import { initAlways, renderAlways } from './always.js';
 import { addEntry, loadActivity, render as renderActivity } from './activity.js';
 
 let overview = null;
@@ -69,8 +70,9 @@ function render() {
   } else {
     $('connect-view').hidden = false;
     renderConnect(o);
-    renderCards(o.connections, o.refresh_margin_secs);
+    renderCards(o.connections, o.refresh_margin_secs, o.due);
   }
+  renderAlways(o, setup);
   $('skeleton').hidden = true;
   $('main').removeAttribute('aria-busy');
   document.body.classList.remove('loading');
@@ -116,6 +118,7 @@ function wire() {
     },
   });
   initConnect({ onConnected: () => reload() });
+  initAlways();
   $('settings-button').addEventListener('click', () => {
     editingSettings = $('setup-view').hidden;
     $('setup-view').hidden = true;
