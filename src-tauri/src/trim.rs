@@ -1,28 +1,39 @@
 //! What a hidden app gives back once its window is gone: WebKit's network process (a
 //! new window starts a new one) and the heap pages the web view left free.
 
-/// Ends this process's WebKit network process and returns free heap pages to the system.
+/// Once the window's web process has left (within a bound), ends this process's WebKit
+/// network process, which nothing uses then, and returns free heap pages to the system.
 pub fn after_window_closed() {
     #[cfg(target_os = "linux")]
-    {
+    std::thread::spawn(|| {
         let me = std::process::id();
+        // The web process leaves shortly after its view; the network process must outlive
+        // it, or WebKit starts a new one for it at once. No web process, no work to do.
+        let bound = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !children_named(me, "WebKitWebProcess").is_empty() {
+            if std::time::Instant::now() > bound {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         for pid in children_named(me, "WebKitNetworkProcess") {
-            // SIGTERM: WebKit launches a new one when the next web view needs it.
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
+            // SIGTERM: WebKit starts a new one when the next web view needs it.
+            // SAFETY: kill(2) on our own child's pid; no memory is touched.
+            unsafe {
+                kill(pid as i32, 15);
+            }
         }
         // SAFETY: malloc_trim only walks glibc's own free lists.
         unsafe {
             malloc_trim(0);
         }
-    }
+    });
 }
 
 #[cfg(target_os = "linux")]
 extern "C" {
     fn malloc_trim(pad: usize) -> i32;
+    fn kill(pid: i32, sig: i32) -> i32;
 }
 
 /// The children of `parent` whose command name starts like `name` (`comm` is cut at 15).
