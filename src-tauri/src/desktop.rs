@@ -26,7 +26,11 @@ pub fn tray_host_present() -> bool {
     let Ok(bus) = Connection::new_session() else {
         return false;
     };
-    let proxy = bus.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", CALL_TIMEOUT);
+    let proxy = bus.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        CALL_TIMEOUT,
+    );
     let owned: Result<(bool,), _> =
         proxy.method_call("org.freedesktop.DBus", "NameHasOwner", (TRAY_WATCHER,));
     owned.is_ok_and(|(has,)| has)

@@ -84,7 +84,10 @@ pub fn run() {
         .build(tauri::generate_context!())
         .expect("the window could not start")
         .run(|app, event| {
-            if let RunEvent::ExitRequested { code: None, api, .. } = event {
+            if let RunEvent::ExitRequested {
+                code: None, api, ..
+            } = event
+            {
                 // The last window closed: with a tray the app stays, without its web view.
                 let state = app.state::<AppState>();
                 if state.keeps_running() {

@@ -79,15 +79,36 @@ fn menu<R: Runtime>(
     }
     for c in all {
         let state = lang.tr(&format!("state.{}", c.state.as_str()), &[]);
-        let text = lang.tr("tray.account", &[("account", &c.account), ("state", &state)]);
+        let text = lang.tr(
+            "tray.account",
+            &[("account", &c.account), ("state", &state)],
+        );
         let id = format!("{ACCOUNT}{}", c.account);
         menu.append(&MenuItem::with_id(app, id, text, true, None::<&str>)?)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&MenuItem::with_id(app, OPEN, lang.tr("tray.open", &[]), true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        OPEN,
+        lang.tr("tray.open", &[]),
+        true,
+        None::<&str>,
+    )?)?;
     let refresh = lang.tr("tray.refresh_all", &[]);
-    menu.append(&MenuItem::with_id(app, REFRESH_ALL, refresh, !all.is_empty(), None::<&str>)?)?;
-    menu.append(&MenuItem::with_id(app, QUIT, lang.tr("tray.quit", &[]), true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        REFRESH_ALL,
+        refresh,
+        !all.is_empty(),
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        QUIT,
+        lang.tr("tray.quit", &[]),
+        true,
+        None::<&str>,
+    )?)?;
     Ok(menu)
 }
 

@@ -50,7 +50,10 @@ fn children_named(parent: u32, name: &str) -> Vec<u32> {
                 return false;
             };
             let comm = head.split_once('(').map_or("", |(_, c)| c);
-            let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+            let ppid = tail
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok());
             ppid == Some(parent) && comm == short
         })
         .collect()
