@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "relative_times",
     "recent_activity",
     "save_settings",
+    "save_always",
     "start_connect",
     "cancel_connect",
     "open_authorize_url",

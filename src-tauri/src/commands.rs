@@ -12,7 +12,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use crate::error::{Error, Localize, Result};
 use crate::events::{self, FlowEnded};
 use crate::state::{AppState, FlowView};
-use crate::view::{self, ConnectionView, Messages, Overview, SettingsView};
+use crate::view::{self, AlwaysView, ConnectionView, Messages, Overview, SettingsView};
 
 /// Runs a keychain- or disk-bound engine call off the async workers.
 async fn blocking<T: Send + 'static>(
@@ -51,7 +51,22 @@ pub async fn get_overview<R: Runtime>(
 ) -> Result<Overview> {
     let engine = state.engine(&app)?;
     let flow = state.flow_view();
-    blocking(&engine, move |e| Ok(view::overview(e, flow))).await
+    let tray = state.tray();
+    let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await;
+    let lang = engine.lang();
+    overview.map(|mut o| {
+        let statuses: Vec<_> = o.connections.iter().map(|c| c.status.clone()).collect();
+        o.due = state.host.due(&statuses);
+        for c in &mut o.connections {
+            c.due = o
+                .due
+                .get(&c.status.account)
+                .map(|d| view::DueView::of(d, lang));
+        }
+        o.always.tray = tray;
+        o.focus = state.take_focus();
+        o
+    })
 }
 
 /// The page has drawn the dashboard with its data: the readiness signal for `bench/`.
@@ -74,6 +89,31 @@ pub async fn relative_times<R: Runtime>(
         .into_iter()
         .map(|t| amo_core::when::relative(lang, t, now))
         .collect())
+}
+
+/// Start at login and notifications; `None` keeps what is set. The autostart entry starts
+/// this very binary, hidden in the tray.
+#[tauri::command]
+pub async fn save_always<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    autostart: Option<bool>,
+    notifications: Option<bool>,
+) -> Result<AlwaysView> {
+    let engine = state.engine(&app)?;
+    let tray = state.tray();
+    blocking(&engine, move |e| {
+        if let Some(on) = autostart {
+            let exe = std::env::current_exe().ok();
+            let exec = exe.unwrap_or_else(|| amo_core::autostart::app_binary(None));
+            e.set_autostart(on, &exec)?;
+        }
+        if let Some(on) = notifications {
+            e.set_notifications(on)?;
+        }
+        Ok(AlwaysView::of(e, tray))
+    })
+    .await
 }
 
 /// The newest `limit` steps of the activity log, newest first.

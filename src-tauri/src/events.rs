@@ -1,5 +1,5 @@
-//! Forwards the engine's events to the page, re-arms refresh timers and brings the window
-//! forward when the browser comes back.
+//! Forwards the engine's events to the page, wakes the background host when a connection
+//! changes and brings the window forward when the browser comes back.
 
 use amo_core::{Engine, EngineEvent, ErrorView};
 use serde::Serialize;
@@ -58,11 +58,10 @@ impl FlowEnded {
 /// Follows `engine` for the life of the app.
 pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine) {
     let mut rx = engine.subscribe();
-    let engine = engine.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(event) => on_event(&app, &engine, &event),
+                Ok(event) => on_event(&app, &event),
                 Err(RecvError::Lagged(missed)) => {
                     let _ = app.emit(LAGGED, serde_json::json!({ "missed": missed }));
                 }
@@ -72,30 +71,30 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine) {
     });
 }
 
-fn on_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &EngineEvent) {
-    let refresher = &app.state::<AppState>().refresher;
+fn on_event<R: Runtime>(app: &AppHandle<R>, event: &EngineEvent) {
+    let host = &app.state::<AppState>().host;
     let name = match event {
         EngineEvent::CallbackReceived { .. } => {
             bring_forward(app);
             CALLBACK_RECEIVED
         }
-        EngineEvent::Connected { account } => {
+        EngineEvent::Connected { .. } => {
             bring_forward(app);
-            refresher.arm(engine, account);
+            host.wake();
             CONNECTED
         }
-        EngineEvent::Refreshed { account } => {
-            refresher.arm(engine, account);
+        EngineEvent::Refreshed { .. } => {
+            host.wake();
             REFRESHED
         }
         EngineEvent::Failed { .. } => FAILED,
-        EngineEvent::Disconnected { account } => {
-            refresher.disarm(account);
+        EngineEvent::Disconnected { .. } => {
+            host.wake();
             DISCONNECTED
         }
         EngineEvent::Activity { entry } => {
             // The page shows the entry in its language, on the local clock.
-            let entry = entry.view(engine.lang());
+            let entry = entry.view(app.state::<AppState>().lang());
             let _ = app.emit(ACTIVITY, serde_json::json!({ "entry": entry }));
             return;
         }
@@ -103,13 +102,9 @@ fn on_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &EngineEvent
     let _ = app.emit(name, event);
 }
 
-/// Shows, unminimises and focuses the main window.
+/// Shows, unminimises and focuses the main window (building it when it is gone).
 pub fn bring_forward<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.unminimize();
-        let _ = w.show();
-        let _ = w.set_focus();
-    }
+    crate::window::show(app, None);
 }
 
 /// Tells the page flow `id` ended.

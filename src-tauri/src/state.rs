@@ -1,16 +1,16 @@
-//! The one managed state: the engine (opened on first use), the waiting flow and the
-//! refresh timers.
+//! The one managed state: the engine (opened at start), the waiting flow, the background
+//! host, and how the window comes and goes (tray, focus).
 
 use amo_core::{CancelHandle, Engine, ErrorView, Lang, PendingConnect};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tauri::{AppHandle, Runtime};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::{events, refresher::Refresher};
+use crate::{events, refresher::Host};
 
 /// Shared by every command; interior locks, no `Arc`.
 #[derive(Default)]
@@ -18,7 +18,13 @@ pub struct AppState {
     engine: Mutex<Option<Engine>>,
     flow: Mutex<Option<Flow>>,
     next_flow: AtomicU64,
-    pub refresher: Refresher,
+    pub host: Host,
+    /// A tray host was found at start: closing the window hides the app there.
+    tray: AtomicBool,
+    /// *Quit* was chosen: closing ends the app.
+    quitting: AtomicBool,
+    /// The account the next window opens at.
+    focus: Mutex<Option<String>>,
 }
 
 /// The loopback flow that waits for the browser.
@@ -50,8 +56,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    /// The engine, opened on first use; opening starts the event forwarder and the refresh
-    /// timers, so nothing touches the disk or the keychain before the page asks.
+    /// The engine, opened on first use (at start); opening starts the event forwarder and
+    /// the background host.
     ///
     /// # Errors
     /// The data folder or database cannot be opened.
@@ -64,8 +70,38 @@ impl AppState {
         *slot = Some(engine.clone());
         drop(slot);
         events::forward(app.clone(), &engine);
-        self.refresher.arm_all(&engine);
+        self.host.start(app, &engine);
         Ok(engine)
+    }
+
+    /// Remembers that a tray holds the app.
+    pub fn set_tray(&self, on: bool) {
+        self.tray.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether closing the window leaves the app running in the tray.
+    pub fn keeps_running(&self) -> bool {
+        self.tray.load(Ordering::Relaxed) && !self.quitting.load(Ordering::Relaxed)
+    }
+
+    /// Whether a tray holds the app.
+    pub fn tray(&self) -> bool {
+        self.tray.load(Ordering::Relaxed)
+    }
+
+    /// *Quit* was chosen.
+    pub fn quitting(&self) {
+        self.quitting.store(true, Ordering::Relaxed);
+    }
+
+    /// The account the next window opens at.
+    pub fn set_focus(&self, account: Option<String>) {
+        *lock(&self.focus) = account;
+    }
+
+    /// Takes the account the window should open at.
+    pub fn take_focus(&self) -> Option<String> {
+        lock(&self.focus).take()
     }
 
     /// The language of the window when the engine is not open.

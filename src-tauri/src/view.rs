@@ -2,7 +2,7 @@
 //! connections (masked), the keychain's health and the waiting flow.
 
 use amo_core::{
-    when, ConnState, ConnectionStatus, Engine, ErrorView, Lang, Settings, TokenKind, When,
+    when, ConnState, ConnectionStatus, Due, Engine, ErrorView, Lang, Settings, TokenKind, When,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -42,6 +42,32 @@ pub struct Overview {
     /// `AMO_BASE_URL` when it is in force: the page keeps an "emulator mode" banner up.
     pub emulator: Option<String>,
     pub log_path: String,
+    pub refresh_margin_secs: i64,
+    /// When each connection is next refreshed, and why (by account).
+    pub due: HashMap<String, Due>,
+    /// Start at login, notifications, and whether a tray holds the app.
+    pub always: AlwaysView,
+    /// The account to show first (a notification or the tray menu opened the window there).
+    pub focus: Option<String>,
+}
+
+/// The "always on" settings.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AlwaysView {
+    pub autostart: bool,
+    pub notifications: bool,
+    /// Closing the window leaves the app in the tray (false: it quits).
+    pub tray: bool,
+}
+
+impl AlwaysView {
+    pub fn of(engine: &Engine, tray: bool) -> AlwaysView {
+        AlwaysView {
+            autostart: engine.autostart(),
+            notifications: engine.notifications(),
+            tray,
+        }
+    }
 }
 
 /// A connection as its card shows it: the engine's status and its times as read in the
@@ -53,6 +79,30 @@ pub struct ConnectionView {
     pub times: Times,
     /// How automatic refresh goes for this connection, in words.
     pub auto_refresh: String,
+    /// When the schedule refreshes it next and why, in words; `None` when nothing is due.
+    pub due: Option<DueView>,
+}
+
+/// The next refresh as the card says it: `reason` is `expiry`, `keep_alive` or `retry`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueView {
+    pub reason: &'static str,
+    pub text: String,
+}
+
+impl DueView {
+    pub fn of(due: &Due, lang: Lang) -> DueView {
+        let local = due.at.with_timezone(&chrono::Local);
+        let when = format!(
+            "{} ({})",
+            when::date_time(lang, &local),
+            when::relative(lang, due.at, Utc::now())
+        );
+        DueView {
+            reason: due.reason.as_str(),
+            text: lang.tr(&format!("due.{}", due.reason.as_str()), &[("when", &when)]),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +135,7 @@ impl ConnectionView {
                 last_refresh_at: status.last_refresh_at.map(w),
             },
             auto_refresh,
+            due: None,
             status,
         }
     }
@@ -198,5 +249,9 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
         problem,
         flow,
         log_path: engine.log_path().display().to_string(),
+        refresh_margin_secs: amo_core::REFRESH_MARGIN.num_seconds(),
+        due: HashMap::new(),
+        always: AlwaysView::of(engine, false),
+        focus: None,
     }
 }

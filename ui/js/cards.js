@@ -56,7 +56,7 @@ function card(c) {
     fact('ui.cards.updated', 'card-updated', when(c.times.updated_at)),
     fact('ui.cards.last_refresh', 'card-last-refresh', when(c.times.last_refresh_at, t('ui.time.never'))),
     fact('ui.cards.storage', 'card-storage', t(c.storage)),
-    fact('ui.cards.auto', 'card-auto', c.auto_refresh)),
+    fact('ui.cards.auto', 'card-auto', autoRefresh(c))),
   scripts(c),
   c.reconnect_reason || c.last_error
     ? el('p', { class: 'card-warning', 'data-testid': 'card-warning' },
@@ -88,7 +88,7 @@ function scripts(c) {
     ...commands.map(([name, command]) => el('div', { class: 'copy-row' },
       el('code', { 'data-testid': `card-${name}-command` }, command),
       el('button', { type: 'button', class: 'btn small', 'data-testid': `copy-${name}-command`,
-        'aria-label': `${t('ui.cards.copy_command')}: ${command}`,
+        'aria-label': t(`ui.cards.copy_${name}_command`),
         onclick: async () => toast((await copyText(command)) ? t('ui.copied') : t('ui.copy_failed')) },
       t('ui.action.copy')))));
 }
@@ -104,6 +104,12 @@ function when(w, empty = '—') {
   if (!w) return empty;
   return el('time', { datetime: w.iso, 'data-relative': 'yes' },
     w.text, ' ', el('span', { class: 'rel muted' }, `(${w.rel})`));
+}
+
+/** How automatic refresh goes, in the engine's words: the next refresh and why, when due. */
+function autoRefresh(c) {
+  if (!c.due) return c.auto_refresh;
+  return el('span', { 'data-testid': 'card-due', 'data-reason': c.due.reason }, c.due.text);
 }
 
 /** The message `key` with `{name}` as a quoted value: amoCRM's or the log's own words. */

@@ -9,6 +9,7 @@ import {
   initConnect, isWaiting, onCallbackReceived, onFlowEnded, onRefusedWhileWaiting, renderConnect,
 } from './connect.js';
 import { renderCards, tickCards } from './cards.js';
+import { initAlways, renderAlways } from './always.js';
 import { addEntry, loadActivity, render as renderActivity } from './activity.js';
 
 let overview = null;
@@ -72,6 +73,7 @@ function render() {
     renderConnect(o);
     renderCards(o.connections);
   }
+  renderAlways(o, setup);
   $('skeleton').hidden = true;
   $('main').removeAttribute('aria-busy');
   document.body.classList.remove('loading');
@@ -134,6 +136,7 @@ function wire() {
     },
   });
   initConnect({ onConnected: () => reload() });
+  initAlways();
   $('settings-button').addEventListener('click', () => {
     editingSettings = $('setup-view').hidden;
     $('setup-view').hidden = true;

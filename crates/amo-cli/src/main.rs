@@ -6,7 +6,7 @@ mod script;
 use std::io::Read;
 use std::process::ExitCode;
 
-use amo_core::{ClientSecret, ConnectOptions, Engine, Error, Lang, NewSettings};
+use amo_core::{autostart, ClientSecret, ConnectOptions, Engine, Error, Lang, NewSettings};
 use clap::{Parser, Subcommand};
 
 use output::Out;
@@ -132,7 +132,8 @@ enum Command {
 enum ConfigAction {
     /// Show the settings in force.
     Show,
-    /// Set client_id, redirect_uri, platform or lang; client_secret is read from stdin.
+    /// Set client_id, redirect_uri, platform, lang, autostart (on|off: start at login in the
+    /// tray) or notifications (on|off); client_secret is read from stdin.
     Set { key: String, value: Option<String> },
 }
 
@@ -303,6 +304,9 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
         Command::Config {
             action: ConfigAction::Set { key, value },
         } => {
+            if let Some(code) = set_switch(engine, out, &key, value.as_deref())? {
+                return Ok(code);
+            }
             let mut new = NewSettings::default();
             let value = match key.as_str() {
                 "client_secret" => {
@@ -363,6 +367,38 @@ impl Interrupt {
         }
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `amo config set autostart|notifications on|off`; `None` for any other key.
+fn set_switch(
+    engine: &Engine,
+    out: &Out,
+    key: &str,
+    value: Option<&str>,
+) -> Result<Option<ExitCode>, Error> {
+    if !matches!(key, "autostart" | "notifications") {
+        return Ok(None);
+    }
+    let field = if key == "autostart" {
+        "autostart"
+    } else {
+        "notifications"
+    };
+    let on = autostart::parse_switch(field, value.unwrap_or_default())?;
+    if key == "autostart" {
+        let exe = std::env::current_exe().ok();
+        let app = autostart::app_binary(exe.as_deref());
+        let path = engine.set_autostart(on, &app)?;
+        if on {
+            out.line("cli.autostart_on", &[("path", &path.display().to_string())]);
+        } else {
+            out.line("cli.autostart_off", &[]);
+        }
+    } else {
+        engine.set_notifications(on)?;
+        out.line("cli.saved", &[("key", key)]);
+    }
+    Ok(Some(ExitCode::SUCCESS))
 }
 
 /// `value`, or for `-` one read from standard input.

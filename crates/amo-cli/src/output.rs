@@ -271,6 +271,11 @@ impl Out {
                     .map_or_else(|| "—".to_owned(), |u| format!("{u}{}", env("AMO_BASE_URL"))),
             ),
             ("cli.field.lang", self.lang.code().to_owned()),
+            ("cli.field.autostart", self.switch(engine.autostart())),
+            (
+                "cli.field.notifications",
+                self.switch(engine.notifications()),
+            ),
             (
                 "cli.field.data",
                 engine.data_dir().root().display().to_string(),
@@ -279,6 +284,10 @@ impl Out {
         ];
         self.pairs(&rows);
         Ok(())
+    }
+
+    fn switch(&self, on: bool) -> String {
+        self.tr(if on { "cli.on" } else { "cli.off" }, &[])
     }
 
     fn pairs(&self, rows: &[(&str, String)]) {

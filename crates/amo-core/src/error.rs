@@ -56,6 +56,9 @@ pub enum Error {
     Database { reason: String },
     #[error("{}", self.describe(Lang::default()))]
     DataFolder { path: PathBuf, reason: String },
+    /// The start-at-login entry could not be written or removed.
+    #[error("{}", self.describe(Lang::default()))]
+    Autostart { path: PathBuf, reason: String },
     #[error("{}", self.describe(Lang::default()))]
     PortInUse { addr: String },
     #[error("{}", self.describe(Lang::default()))]
@@ -144,6 +147,7 @@ impl Error {
             Error::KeychainRefusedNewTokens { .. } => "keychain_refused_new_tokens",
             Error::Database { .. } => "database",
             Error::DataFolder { .. } => "data_folder",
+            Error::Autostart { .. } => "autostart",
             Error::PortInUse { .. } => "port_in_use",
             Error::Listen { .. } => "listen",
             Error::StateMissing => "state_missing",
@@ -199,7 +203,7 @@ impl Error {
                 ]
             }
             Error::Database { reason } => vec![("reason", reason.clone())],
-            Error::DataFolder { path, reason } => {
+            Error::DataFolder { path, reason } | Error::Autostart { path, reason } => {
                 vec![
                     ("path", path.display().to_string()),
                     ("reason", reason.clone()),

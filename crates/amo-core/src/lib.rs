@@ -3,6 +3,7 @@
 //! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
 
 mod api;
+pub mod autostart;
 mod browser;
 mod callback;
 mod client;
@@ -22,6 +23,7 @@ mod page;
 mod paths;
 mod ratelimit;
 mod refresh;
+pub mod schedule;
 mod secret;
 mod types;
 mod vault;
@@ -45,6 +47,7 @@ pub use journal::{redact, rfc3339, Entry, EntryView};
 pub use moved::is_api_domain;
 pub use paths::DataDir;
 pub use ratelimit::{PER_WINDOW, WINDOW};
+pub use schedule::{Action, Clock, Due, DueReason, Notice, NoticeKind, Schedule, SystemClock};
 pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
 pub use types::{AccountHost, Platform, TokenKind};
 pub use vault::{Vault, SERVICE};

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Measures amo-connector hidden in the tray beside its visible window, in one run on this
+machine, and prints a Markdown table. Run through scripts/bench, which provides the X
+display, the D-Bus session and the keychain; this script starts a window manager
+(openbox, so the window can be closed as a user closes it) and a tray watcher
+(status-notifier-watcher, so the app keeps running in the tray).
+
+Visible: the tree's PSS once the dashboard is ready and has settled. Hidden: the window
+closed (`wmctrl -c`), its WebKit processes gone, settled; PSS and idle CPU of the tree.
+Open: from a second launch (what *Open* and a notification's click do: build the window
+again) to the new dashboard's ready signal, beside a cold start of the empty Tauri window.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (the window harness: process trees, PSS, CPU, the emulator)
+
+WAIT = 60
+
+
+def wait_until(what, cond, timeout=WAIT, every=0.01):
+    deadline = time.monotonic() + timeout
+    while not (v := cond()):
+        if time.monotonic() > deadline:
+            raise bench.HarnessError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+    return v
+
+
+def name_owned(name):
+    r = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                        "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                        f"string:{name}"], capture_output=True, text=True)
+    return "boolean true" in r.stdout
+
+
+def windows():
+    r = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True)
+    return [l for l in r.stdout.splitlines() if l.rstrip().endswith("amo-connector")]
+
+
+def webkit(root):
+    return [p for p in bench.tree(root)[1:]
+            if Path(f"/proc/{p}/comm").exists()
+            and Path(f"/proc/{p}/comm").read_text().startswith("WebKit")]
+
+
+def ready_at(path):
+    if path.exists():
+        text = path.read_text()
+        if text.endswith("\n"):
+            return float(text)
+    return None
+
+
+def cold_start(binary, env, work):
+    ready = work / "cold-ready"
+    ready.unlink(missing_ok=True)
+    t0 = time.time()
+    proc = subprocess.Popen([str(binary)], env={**env, "AMO_BENCH_READY_FILE": str(ready)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        return wait_until("the empty window", lambda: ready_at(ready)) - t0
+    finally:
+        bench.stop_tree(proc)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bins", type=Path, required=True)
+    ap.add_argument("--runs", type=int, default=5, help="hide/open cycles")
+    ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--idle", type=float, default=30)
+    ap.add_argument("--quick", action="store_true", help="report, judge nothing")
+    a = ap.parse_args()
+    app, base = a.bins / "amo-connector", a.bins / "empty-window"
+    helpers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+               for cmd in (["openbox", "--sm-disable"], ["status-notifier-watcher"])]
+    with tempfile.TemporaryDirectory(prefix="amo-bench-tray-") as tmp:
+        work = Path(tmp)
+        emulator, emu = bench.start_emulator(a.bins, work)
+        proc = None
+        try:
+            wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+            wait_until("the window manager", lambda: subprocess.run(
+                ["wmctrl", "-m"], capture_output=True).returncode == 0)
+            _, _, home = bench.measure_connects(a.bins, emu, work, 1)
+            env = bench.amo_env(emu, home)
+            ready = work / "ready"
+            env["AMO_BENCH_READY_FILE"] = str(ready)
+            proc = subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True)
+            visible, hidden, cpu, opens, colds = [], [], None, [], []
+            wait_until("the dashboard", lambda: ready_at(ready), timeout=bench.READY_TIMEOUT)
+            for i in range(a.runs):
+                time.sleep(a.settle)
+                visible.append(bench.tree_pss_kib(proc.pid))
+                wait_until("the window", windows)
+                subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+                wait_until("the window to close", lambda: not windows())
+                wait_until("the web view to go", lambda: not webkit(proc.pid))
+                if proc.poll() is not None:
+                    raise bench.HarnessError("the app quit when its window closed: no tray?")
+                time.sleep(a.settle)
+                hidden.append(bench.tree_pss_kib(proc.pid))
+                if i == a.runs - 1:
+                    cpu = bench.tree_cpu_percent(proc.pid, a.idle)
+                colds.append(cold_start(base, env, work))
+                ready.unlink(missing_ok=True)
+                t0 = time.time()
+                subprocess.run([str(app)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=True, timeout=60)
+                opens.append(wait_until("the dashboard again", lambda: ready_at(ready)) - t0)
+        finally:
+            if proc:
+                bench.stop_tree(proc)
+            emulator.terminate()
+            emulator.wait()
+            for h in helpers:
+                h.terminate()
+                h.wait()
+    judged = not a.quick
+    med = statistics.median
+    rows = []
+    r = bench.ratio(med(hidden), med(visible))
+    rows.append(("memory, PSS of the tree, MiB", bench.spread(hidden, 1 / 1024, "{:.1f}"),
+                 bench.spread(visible, 1 / 1024, "{:.1f}"), f"{r:.2f}×", "≤ 0.25×",
+                 bench.verdict(r <= 0.25, judged)))
+    rows.append((f"idle CPU over {a.idle:g} s, % of a core", f"{cpu:.3f}", "", "", "< 0.1 %",
+                 bench.verdict(cpu < 0.1, judged)))
+    r = bench.ratio(med(opens), med(colds))
+    rows.append(("Open to ready dashboard, ms (beside a cold start of the empty window)",
+                 bench.spread(opens, 1e3), bench.spread(colds, 1e3), f"{r:.2f}×", "≤ 1.20×",
+                 bench.verdict(r <= 1.2, judged)))
+    print()
+    print(f"Hidden in the tray: {a.runs} hide/open cycle(s); binaries {a.bins}; "
+          f"load average {os.getloadavg()[0]:.2f} at the end. Figures: median (min–max).")
+    print()
+    head = ("measure", "hidden / Open", "visible / empty window", "ratio", "goal", "")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (bench.HarnessError, subprocess.CalledProcessError) as e:
+        print(f"bench tray: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,170 @@
+//! The desktop over the session bus: whether a tray host is there
+//! (`org.kde.StatusNotifierWatcher` has an owner), and freedesktop notifications
+//! (`org.freedesktop.Notifications.Notify`) whose click opens the window at an account.
+//!
+//! Notifications go through one bus connection, opened with the first notice: the server
+//! sends `ActionInvoked` to the connection that asked. One thread owns its incoming side and
+//! blocks on it (no polling: a hidden app stays idle); a notice is queued for that thread,
+//! which a signal the app sends itself wakes, so only it ever reads a reply.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use dbus::blocking::{Connection, SyncConnection};
+use dbus::channel::Sender as _;
+use dbus::message::MatchRule;
+use dbus::Message;
+
+/// The bus name a StatusNotifierItem tray host registers (KDE, GNOME's AppIndicator
+/// extension, waybar, xfce4-panel's plugin, `status-notifier-watcher`...).
+pub const TRAY_WATCHER: &str = "org.kde.StatusNotifierWatcher";
+const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
+const NOTIFICATIONS_PATH: &str = "/org/freedesktop/Notifications";
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether a tray host is on the session bus: some process owns [`TRAY_WATCHER`]. Without
+/// one an icon would be invisible, so the app quits when its window closes.
+pub fn tray_host_present() -> bool {
+    let Ok(bus) = Connection::new_session() else {
+        return false;
+    };
+    let proxy = bus.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        CALL_TIMEOUT,
+    );
+    let owned: Result<(bool,), _> =
+        proxy.method_call("org.freedesktop.DBus", "NameHasOwner", (TRAY_WATCHER,));
+    owned.is_ok_and(|(has,)| has)
+}
+
+/// One notification: title, body, the label of its "open" action, and the account a click
+/// opens (none: the window as it is).
+pub struct Note {
+    pub title: String,
+    pub body: String,
+    pub open_label: String,
+    pub account: Option<String>,
+}
+
+/// What a click asks for: open the window, at this account if any.
+pub type OnClick = Box<dyn Fn(Option<String>) + Send + Sync + 'static>;
+
+/// The notifications' connection and the queue its thread sends from.
+struct Notifier {
+    bus: Arc<SyncConnection>,
+    queue: Mutex<Sender<Note>>,
+}
+
+/// The signal that wakes the notifications' thread (sent to, and matched by, itself).
+const WAKE_IFACE: &str = "app.amo_connector.Notifier";
+const WAKE: &str = "Wake";
+const WAKE_PATH: &str = "/app/amo_connector/Notifier";
+
+static NOTIFIER: OnceLock<Option<Notifier>> = OnceLock::new();
+
+/// Shows `note`; the first call connects and starts listening for clicks with `on_click`.
+/// Failures (no session bus, no notification server) are reported on stderr and otherwise
+/// ignored: a notice is a courtesy, and the window shows the same state.
+pub fn notify(note: Note, on_click: impl FnOnce() -> OnClick) {
+    let Some(n) = NOTIFIER.get_or_init(|| start(on_click())) else {
+        return;
+    };
+    let queued = n
+        .queue
+        .lock()
+        .map(|q| q.send(note).is_ok())
+        .unwrap_or(false);
+    if queued {
+        if let Ok(wake) = Message::new_signal(WAKE_PATH, WAKE_IFACE, WAKE) {
+            let _ = n.bus.send(wake);
+        }
+    }
+}
+
+fn start(on_click: OnClick) -> Option<Notifier> {
+    let bus = match SyncConnection::new_session() {
+        Ok(b) => Arc::new(b),
+        Err(e) => {
+            eprintln!("amo-connector: notifications: no session bus: {e}");
+            return None;
+        }
+    };
+    let shown: Arc<Mutex<HashMap<u32, Option<String>>>> = Arc::default();
+    let clicked = shown.clone();
+    let rule = MatchRule::new_signal(NOTIFICATIONS, "ActionInvoked");
+    let matched = bus.add_match(rule, move |(id, _action): (u32, String), _, _| {
+        let account = clicked.lock().ok().and_then(|mut m| m.remove(&id));
+        if let Some(account) = account {
+            on_click(account);
+        }
+        true
+    });
+    if let Err(e) = matched {
+        eprintln!("amo-connector: notifications: clicks will not open the window: {e}");
+    }
+    let mut wake = MatchRule::new_signal(WAKE_IFACE, WAKE);
+    wake.path = Some(WAKE_PATH.into());
+    wake.sender = Some(bus.unique_name().into_static());
+    if bus.add_match(wake, |(): (), _, _| true).is_err() {
+        return None;
+    }
+    let (tx, rx) = mpsc::channel();
+    let listener = bus.clone();
+    std::thread::Builder::new()
+        .name("notifications".into())
+        .spawn(move || serve(&listener, &rx, &shown))
+        .ok()?;
+    Some(Notifier {
+        bus,
+        queue: Mutex::new(tx),
+    })
+}
+
+/// Sends what is queued, then blocks until the bus has something (a click, a wake-up).
+fn serve(bus: &SyncConnection, rx: &Receiver<Note>, shown: &Mutex<HashMap<u32, Option<String>>>) {
+    loop {
+        while let Ok(note) = rx.try_recv() {
+            if let Some(id) = send(bus, &note) {
+                if let Ok(mut m) = shown.lock() {
+                    m.insert(id, note.account);
+                }
+            }
+        }
+        if bus.process(Duration::from_secs(3600)).is_err() {
+            return;
+        }
+    }
+}
+
+fn send(bus: &SyncConnection, note: &Note) -> Option<u32> {
+    let proxy = bus.with_proxy(NOTIFICATIONS, NOTIFICATIONS_PATH, CALL_TIMEOUT);
+    let actions = vec!["default", note.open_label.as_str()];
+    let hints = dbus::arg::PropMap::new();
+    let r: Result<(u32,), _> = proxy.method_call(
+        NOTIFICATIONS,
+        "Notify",
+        (
+            "amo-connector",
+            0u32,
+            "amo-connector",
+            note.title.as_str(),
+            note.body.as_str(),
+            actions,
+            hints,
+            -1i32,
+        ),
+    );
+    match r {
+        Ok((id,)) => Some(id),
+        Err(e) => {
+            eprintln!(
+                "amo-connector: the notification was not shown ({}): is a notification daemon running?",
+                e.name().unwrap_or("no answer")
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,390 @@
+"""End-to-end test of the app in the background: tray, close-to-tray, start at login and
+notifications, on a real session bus (scripts/with-keyring) under Xvfb with a window
+manager (openbox), a tray watcher (status-notifier-watcher) and a test notification server
+(tests/e2e/notifyd.py). Runs from the repository root; tests/e2e/tray.sh sets it up.
+
+  keeps-running   the window closes into the tray: the process and its refresh go on
+                  (the emulator sees the refresh at its due time), the window's web view
+                  is gone, a one-time notice says so, a second launch shows the window
+  autostart       `amo config set autostart on|off` writes and removes the entry; its Exec
+                  starts the app hidden in the tray
+  notify-en/ru    a revoked refresh token and an access token due: exactly one
+                  Notify naming the account, in that language; its click opens the window
+
+Waits poll (the bus, the emulator's counters, the window list) with a bound; the only
+fixed span is the one that proves "no second notice", and it is counted in checks.
+Prints one line per check and ends with "N passed, N failed".
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import dbus
+
+ROOT = os.getcwd()
+APP = os.path.join(ROOT, "target/debug/amo-connector")
+AMO = os.path.join(ROOT, "target/debug/amo")
+EMULATOR = os.path.join(ROOT, "target/debug/amo-emulator")
+NOTIFYD = os.path.join(ROOT, "tests/e2e/notifyd.py")
+WAIT = 60
+CHECK_SECS = 1  # AMO_CHECK_SECS: how often the app compares due times with the clock
+
+passed = 0
+failed = 0
+children = []
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok    {name}", flush=True)
+    else:
+        failed += 1
+        print(f"FAIL  {name}" + (f": {detail}" if detail else ""), flush=True)
+    return ok
+
+
+def spawn(args, env=None, **kw):
+    p = subprocess.Popen(args, env=env, start_new_session=True, **kw)
+    children.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+    if p in children:
+        children.remove(p)
+
+
+def wait_until(what, cond, timeout=WAIT, every=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the desktop ------------------------------------------------------------------------
+
+
+def windows():
+    r = subprocess.run(["wmctrl", "-l", "-p"], capture_output=True, text=True)
+    return [l for l in r.stdout.splitlines() if l.rstrip().endswith("amo-connector")]
+
+
+def descendants(pid):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for k in kids.get(p, []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def webkit_children(pid):
+    return [p for p in descendants(pid) if comm(p).startswith("WebKit")]
+
+
+def bus():
+    return dbus.SessionBus()
+
+
+def name_owned(name):
+    b = bus()
+    return bool(b.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+                .NameHasOwner(name, dbus_interface="org.freedesktop.DBus"))
+
+
+def tray_items():
+    try:
+        w = bus().get_object("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher")
+        items = w.Get("org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems",
+                      dbus_interface="org.freedesktop.DBus.Properties")
+        return [str(i) for i in items]
+    except dbus.DBusException:
+        return []
+
+
+class Notes:
+    """The test notification server and what it was sent."""
+
+    def __init__(self, work):
+        self.path = os.path.join(work, "notes.jsonl")
+        open(self.path, "w").close()
+        self.proc = spawn(["/usr/bin/python3", NOTIFYD, self.path], stdout=subprocess.PIPE,
+                          text=True)
+        self.proc.stdout.readline()
+        wait_until("the notification server", lambda: name_owned("org.freedesktop.Notifications"))
+
+    def all(self):
+        with open(self.path, encoding="utf-8") as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    def naming(self, account):
+        return [n for n in self.all() if account in n["summary"] + n["body"]]
+
+    def click(self, nid):
+        o = bus().get_object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
+        o.Click(dbus.UInt32(nid), dbus_interface="test.amo.Notifications")
+
+    def close(self):
+        stop(self.proc)
+
+
+# --- the emulator and amo ----------------------------------------------------------------
+
+
+class World:
+    """A data folder, an emulator with a short access-token life and `amo` connected to it."""
+
+    def __init__(self, work, access_ttl, lang="en_US.UTF-8"):
+        self.work = work
+        redirect = f"http://127.0.0.1:{free_port()}/amocrm/callback"
+        self.emu = spawn([EMULATOR, "--port", "0", "--auto-approve", "--redirect-uri", redirect,
+                          "--access-ttl", str(access_ttl)], stdout=subprocess.PIPE,
+                         stderr=open(os.path.join(work, "emulator.log"), "a"), text=True)
+        self.info = json.loads(self.emu.stdout.readline())
+        browser = os.path.join(work, "browser")
+        with open(browser, "w") as f:
+            f.write("#!/bin/sh\ncurl -sS -L --max-time 20 -o /dev/null \"$1\"\n")
+        os.chmod(browser, 0o755)
+        self.env = dict(os.environ)
+        for k in ("AMO_LANG", "LC_ALL", "LC_MESSAGES", "XDG_CURRENT_DESKTOP", "DESKTOP_SESSION"):
+            self.env.pop(k, None)
+        self.env.update({
+            "LANG": lang,
+            "AMO_CONNECTOR_HOME": os.path.join(work, "data"),
+            "AMO_BASE_URL": self.info["base_url"],
+            "AMO_CLIENT_ID": self.info["client_id"],
+            "AMO_CLIENT_SECRET": self.info["client_secret"],
+            "AMO_REDIRECT_URI": redirect,
+            "BROWSER": browser,
+            "AMO_CHECK_SECS": str(CHECK_SECS),
+        })
+        self.account = self.info["account_host"]
+
+    def amo(self, *args, env=None):
+        e = dict(self.env, **(env or {}))
+        return subprocess.run([AMO, *args], env=e, capture_output=True, text=True, timeout=90)
+
+    def connect(self):
+        r = self.amo("connect", "--timeout", "60")
+        if r.returncode != 0:
+            raise RuntimeError(f"amo connect failed: {r.stdout} {r.stderr}")
+        return time.time()
+
+    def control(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.info["base_url"] + "/_emulator/" + path, data=data,
+                                     method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"{}")
+
+    def stats(self):
+        return self.control("stats")
+
+    def app(self, *args, log_name="app"):
+        log = open(os.path.join(self.work, f"{log_name}.log"), "a")
+        return spawn([APP, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+
+# --- scenarios ---------------------------------------------------------------------------
+
+
+def keeps_running(work):
+    notes = Notes(work)
+    w = World(work, access_ttl=620)  # due 20 s after each refresh (10 minutes' margin)
+    w.connect()
+    app = w.app()
+    wait_until("the window", windows)
+    check("keeps-running: the tray holds an item",
+          wait_until("a tray item", tray_items), tray_items())
+    wait_until("the web view", lambda: webkit_children(app.pid))
+    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+    wait_until("the window to close", lambda: not windows())
+    check("keeps-running: closing the window leaves the process running", app.poll() is None)
+    gone = wait_until("the web view to go",
+                      lambda: not webkit_children(app.pid) or None, timeout=30) is None
+    check("keeps-running: the hidden app has no WebKit process",
+          not webkit_children(app.pid), str([comm(p) for p in webkit_children(app.pid)]) or gone)
+    notice = wait_until("the tray notice", lambda: [n for n in notes.all()
+                                                    if "keeps running" in n["summary"]])
+    check("keeps-running: a notice says where the window went", len(notice) == 1, notice)
+    # Refreshes while hidden, each at its due time: 20 s after the one before.
+    hidden_at = w.stats()["refresh_grants"]
+    times = []
+    for n in (1, 2):
+        wait_until(f"background refresh {n} while hidden",
+                   lambda: w.stats()["refresh_grants"] >= hidden_at + n, timeout=20 + WAIT,
+                   every=0.1)
+        times.append(time.time())
+    gap = times[1] - times[0]
+    check("keeps-running: the hidden app refreshes at each due time, not before",
+          18 <= gap <= 20 + 15, f"{gap:.1f}s between two refreshes (due every 20 s)")
+    check("keeps-running: the connection is still usable",
+          w.amo("status").returncode == 0)
+    second = w.app(log_name="second")
+    second.wait(timeout=30)
+    check("keeps-running: a second launch ends at once", second.returncode == 0)
+    check("keeps-running: a second launch shows the window",
+          bool(wait_until("the window again", windows)))
+    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+    wait_until("the window to close", lambda: not windows())
+    check("keeps-running: the notice is shown once",
+          len([n for n in notes.all() if "keeps running" in n["summary"]]) == 1, notes.all())
+    stop(app)
+    notes.close()
+    stop(w.emu)
+
+
+def autostart(work):
+    w = World(work, access_ttl=86400)
+    config = os.path.join(work, "xdg")
+    entry = os.path.join(config, "autostart", "amo-connector.desktop")
+    env = {"XDG_CONFIG_HOME": config}
+    r = w.amo("config", "set", "autostart", "on", env=env)
+    check("autostart: on succeeds", r.returncode == 0, r.stderr)
+    text = open(entry).read() if os.path.exists(entry) else ""
+    exec_line = next((l[5:] for l in text.splitlines() if l.startswith("Exec=")), "")
+    check("autostart: the entry starts the app hidden",
+          exec_line == f"{APP} --hidden", exec_line)
+    # Start it as the session would: the hidden app sits in the tray, no window.
+    w.env.update(env)
+    app = spawn(exec_line.split(), env=w.env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+    check("autostart: the hidden app registers a tray item",
+          bool(wait_until("a tray item", tray_items)))
+    check("autostart: the hidden app shows no window", not windows(), windows())
+    stop(app)
+    r = w.amo("config", "set", "autostart", "off", env=env)
+    check("autostart: off succeeds", r.returncode == 0, r.stderr)
+    check("autostart: off removes the entry", not os.path.exists(entry))
+    stop(w.emu)
+
+
+WORDS = {"en": ("en_US.UTF-8", "Reconnect"), "ru": ("ru_RU.UTF-8", "Подключите")}
+
+
+def notify(work, lang):
+    notes = Notes(work)
+    locale, word = WORDS[lang]
+    w = World(work, access_ttl=605, lang=locale)  # due 5 s after connecting
+    w.connect()
+    w.control("revoke", {"what": "refresh"})
+    tries = w.stats()["revoked_refresh_used"]
+    app = w.app("--hidden")
+    got = wait_until("a notice naming the account", lambda: notes.naming(w.account))
+    check(f"notify-{lang}: the revoked refresh token was tried",
+          w.stats()["revoked_refresh_used"] > tries)
+    n = got[0]
+    check(f"notify-{lang}: the notice speaks {lang}", word in n["summary"] + n["body"], n)
+    check(f"notify-{lang}: the notice has an open action", "default" in n["actions"], n)
+    secret = w.info["client_secret"]
+    check(f"notify-{lang}: no secret in the notice", secret not in json.dumps(got))
+    # The app goes on checking every CHECK_SECS: ten checks, and still one notice.
+    time.sleep(10 * CHECK_SECS)
+    check(f"notify-{lang}: exactly one notice for the incident",
+          len(notes.naming(w.account)) == 1, notes.all())
+    if lang == "en":
+        notes.click(n["id"])
+        check("notify-en: a click opens the window", bool(wait_until("the window", windows)))
+        subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+        wait_until("the window to close", lambda: not windows())
+    stop(app)
+    # Started again, the app remembers the incident was told.
+    app = w.app("--hidden", log_name="again")
+    wait_until("a tray item", tray_items)
+    time.sleep(5 * CHECK_SECS)
+    check(f"notify-{lang}: a restart does not tell it again",
+          len(notes.naming(w.account)) == 1, notes.all())
+    stop(app)
+    notes.close()
+    stop(w.emu)
+
+
+def main():
+    only = sys.argv[1:]
+    scenarios = [("keeps-running", keeps_running), ("autostart", autostart),
+                 ("notify-en", lambda d: notify(d, "en")),
+                 ("notify-ru", lambda d: notify(d, "ru"))]
+    wm = spawn(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL)
+    watcher = spawn(["status-notifier-watcher"], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+    wait_until("the window manager", lambda: subprocess.run(
+        ["wmctrl", "-m"], capture_output=True).returncode == 0)
+    try:
+        for name, run in scenarios:
+            if only and name not in only:
+                continue
+            work = tempfile.mkdtemp(prefix=f"amo-tray-{name}-")
+            try:
+                run(work)
+            except Exception as e:  # one scenario's failure does not hide the others
+                check(f"{name}: ran to the end", False, f"{type(e).__name__}: {e}")
+                for log in ("app.log", "second.log", "again.log"):
+                    p = os.path.join(work, log)
+                    if os.path.exists(p):
+                        print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
+            finally:
+                for p in list(reversed(children)):
+                    if p not in (wm, watcher):
+                        stop(p)
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        for p in list(reversed(children)):
+            stop(p)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
