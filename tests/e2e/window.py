@@ -157,22 +157,6 @@ class Interrupted(BaseException):
     """SIGTERM, SIGINT or SIGHUP: stop everything and say so."""
 
 
-class TauriOptions(ArgOptions):
-    """Capabilities for tauri-driver: the app to start under `tauri:options`, and no
-    browserName (tauri-driver picks the platform's WebDriver itself)."""
-
-    def __init__(self, application):
-        super().__init__()
-        self.set_capability("tauri:options", {"application": application})
-
-    def to_capabilities(self):
-        return dict(self._caps)
-
-    @property
-    def default_capabilities(self):
-        return {}
-
-
 class Driver:
     """The window through Selenium, with the few helpers the checks share."""
 
@@ -181,10 +165,14 @@ class Driver:
         self.wd = None
 
     def start(self, app):
+        # tauri-driver wants the app under tauri:options and no browserName (it picks the
+        # platform's WebDriver itself); ArgOptions adds none.
+        options = ArgOptions()
+        options.set_capability("tauri:options", {"application": app})
         # Straight to the local tauri-driver, whatever proxy the environment names.
         config = ClientConfig(self.url, timeout=HTTP_TIMEOUT,
                               proxy=Proxy({"proxyType": ProxyType.DIRECT}))
-        self.wd = webdriver.Remote(command_executor=self.url, options=TauriOptions(app),
+        self.wd = webdriver.Remote(command_executor=self.url, options=options,
                                    client_config=config)
 
     def quit(self):
