@@ -11,11 +11,11 @@ fresh data folder, a fresh emulator, a fresh tauri-driver and a fresh app:
 The app runs with AMO_BASE_URL (the emulator), so its client secret comes from
 AMO_CLIENT_SECRET only: the form shows that field as set by the environment.
 
-Waits poll the DOM through WebDriver (every 100 ms, bounded); there are no fixed sleeps.
-Prints one line per check and ends with "N passed, N failed".
+The window is driven with the Selenium client (tests/e2e/requirements.txt, installed into
+.venv/ by scripts/setup). Waits are WebDriverWaits polling the DOM every 100 ms, bounded;
+there are no fixed sleeps. Prints one line per check and ends with "N passed, N failed".
 """
 
-import http.client
 import json
 import os
 import re
@@ -31,6 +31,17 @@ import traceback
 import urllib.error
 import urllib.request
 
+from selenium import webdriver
+from selenium.common.exceptions import (StaleElementReferenceException, TimeoutException,
+                                        WebDriverException)
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.common.proxy import Proxy, ProxyType
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.support.wait import WebDriverWait
+
 ROOT = os.getcwd()
 APP = os.path.join(ROOT, "target/debug/amo-connector")
 EMULATOR = os.path.join(ROOT, "target/debug/amo-emulator")
@@ -38,10 +49,9 @@ ARTIFACTS = os.path.abspath(os.environ.get("AMO_ARTIFACTS_DIR") or "artifacts")
 SHOTS_DIR = os.path.join(ARTIFACTS, "e2e-window")
 DOCS_SHOTS = os.path.join(ROOT, "docs/screenshots")
 UPDATE_DOCS = os.environ.get("AMO_E2E_UPDATE_DOCS", "0") == "1"
-HTTP_TIMEOUT = 30  # seconds, for every single call to the driver
+HTTP_TIMEOUT = 120  # seconds, for every single call to the driver (an axe run is the longest)
 WAIT = 30  # seconds, for any one condition in the window
 ACCOUNT_NAME = "Emulated account"
-WEB_ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 # What the user reads, per language: written out here, not taken from the app.
 WORDS = {
@@ -131,28 +141,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until(what, cond, timeout=WAIT, every=0.1):
-    """Polls `cond` until it returns something truthy; raises with `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    last_err = None
-    while True:
-        try:
-            v = cond()
-            if v:
-                return v
-        except WebDriverError as e:
-            last_err = e
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}"
-                               + (f" (last error: {last_err})" if last_err else ""))
-        time.sleep(every)
+def wait_until(what, cond, timeout=WAIT, driver=None):
+    """Polls `cond()` every 100 ms until it returns something truthy and returns that;
+    a WebDriver error meanwhile (the page re-rendering under it) only means "not yet".
+    Raises TimeoutException naming `what` on timeout."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(WebDriverException,)).until(
+        lambda _: cond(), f"timed out after {timeout}s waiting for {what}")
 
 
 # --- WebDriver ------------------------------------------------------------------------
-
-
-class WebDriverError(Exception):
-    pass
 
 
 class Interrupted(BaseException):
@@ -160,90 +158,67 @@ class Interrupted(BaseException):
 
 
 class Driver:
+    """The window through Selenium, with the few helpers the checks share."""
+
     def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
-        self.sid = None
-
-    def req(self, method, path, body=None, timeout=HTTP_TIMEOUT):
-        data = None if body is None else json.dumps(body).encode()
-        r = urllib.request.Request(self.base + path, data=data, method=method,
-                                   headers={"Content-Type": "application/json"})
-        for attempt in range(3):
-            try:
-                return self._send(r, method, path, timeout)
-            except (http.client.RemoteDisconnected, ConnectionResetError) as e:
-                # tauri-driver reuses a pooled connection to WebKitWebDriver that the
-                # latter may just have closed; it then drops ours before forwarding the
-                # command ("client error (SendRequest)"), so sending it again is safe.
-                log(f"{method} {path}: {type(e).__name__}, sending again")
-                if attempt == 2:
-                    raise
-
-    @staticmethod
-    def _send(r, method, path, timeout):
-        try:
-            with urllib.request.urlopen(r, timeout=timeout) as resp:
-                return json.loads(resp.read() or b"{}").get("value")
-        except urllib.error.HTTPError as e:
-            try:
-                v = json.loads(e.read()).get("value", {})
-            except ValueError:
-                v = {}
-            raise WebDriverError(f"{method} {path}: {e.code} {v.get('error')}: "
-                                 f"{v.get('message')}") from None
-
-    def s(self, method, path, body=None, timeout=HTTP_TIMEOUT):
-        return self.req(method, f"/session/{self.sid}{path}", body, timeout)
+        self.url = f"http://127.0.0.1:{port}"
+        self.wd = None
 
     def start(self, app):
-        caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}}
-        v = self.req("POST", "/session", caps, timeout=90)
-        self.sid = v["sessionId"]
+        # tauri-driver wants the app under tauri:options and no browserName (it picks the
+        # platform's WebDriver itself); ArgOptions adds none.
+        options = ArgOptions()
+        options.set_capability("tauri:options", {"application": app})
+        # Straight to the local tauri-driver, whatever proxy the environment names.
+        config = ClientConfig(self.url, timeout=HTTP_TIMEOUT,
+                              proxy=Proxy({"proxyType": ProxyType.DIRECT}))
+        self.wd = webdriver.Remote(command_executor=self.url, options=options,
+                                   client_config=config)
 
     def quit(self):
-        if self.sid:
+        if self.wd:
             try:
-                self.req("DELETE", f"/session/{self.sid}", timeout=15)
+                self.wd.quit()
             except Exception as e:  # the processes get killed anyway
                 log(f"closing the session: {e}")
-            self.sid = None
+            self.wd = None
+
+    def wait(self, what, cond, timeout=WAIT):
+        return wait_until(what, cond, timeout, self.wd)
 
     def js(self, script, *args):
-        return self.s("POST", "/execute/sync", {"script": script, "args": list(args)})
+        return self.wd.execute_script(script, *args)
+
+    def js_async(self, script, *args):
+        return self.wd.execute_async_script(script, *args)
 
     def frame_painted(self):
         """Resolves after two animation frames, so what the DOM says is on screen."""
-        self.s("POST", "/execute/async", {
-            "script": "const done = arguments[arguments.length - 1];"
-                      "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-            "args": []})
-
-    def find(self, css):
-        v = self.s("POST", "/element", {"using": "css selector", "value": css})
-        return v[WEB_ELEMENT]
+        self.js_async("const done = arguments[arguments.length - 1];"
+                      "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));")
 
     def on_element(self, css, act):
-        """Runs `act(element_id)` on the element `css` finds; when the page has just
+        """Runs `act(element)` on the element `css` finds; when the page has just
         re-rendered it (cards are rebuilt on every update), finds the new one."""
         for attempt in range(5):
             try:
-                return act(self.find(css))
-            except WebDriverError as e:
-                if "stale element" not in str(e) or attempt == 4:
+                return act(self.wd.find_element(By.CSS_SELECTOR, css))
+            except StaleElementReferenceException:
+                if attempt == 4:
                     raise
 
     def click(self, css):
-        self.on_element(css, lambda el: self.s("POST", f"/element/{el}/click", {}))
+        self.on_element(css, lambda el: el.click())
 
     def type(self, css, text):
         def act(el):
-            self.s("POST", f"/element/{el}/clear", {})
-            self.s("POST", f"/element/{el}/value", {"text": text})
+            el.clear()
+            el.send_keys(text)
         self.on_element(css, act)
 
     def text(self, css):
         """The element's rendered text (WebDriver's visible text)."""
-        return self.on_element(css, lambda el: self.s("GET", f"/element/{el}/text"))
+        return self.on_element(css, lambda el: el.text)
 
     def visible(self, css):
         return self.js(
@@ -253,11 +228,11 @@ class Driver:
             "return !e.closest('[hidden]') && r.width > 0 && r.height > 0;", css)
 
     def wait_visible(self, css, timeout=WAIT):
-        wait_until(f"{css} to show", lambda: self.visible(css), timeout)
+        self.wait(f"{css} to show", lambda: self.visible(css), timeout)
 
     def toast_gone(self, timeout=10):
         """Waits until the toast has faded out (it hides itself after a few seconds)."""
-        wait_until("the toast to fade", lambda: self.js(
+        self.wait("the toast to fade", lambda: self.js(
             "const t = document.getElementById('toast');"
             "return !t.classList.contains('show') && getComputedStyle(t).opacity === '0';"),
             timeout)
@@ -266,21 +241,14 @@ class Driver:
         return self.js("return document.documentElement.outerHTML;")
 
     def keys(self, *keys):
-        """Presses each key (a WebDriver key code or one character) through key actions."""
-        acts = []
-        for k in keys:
-            acts += [{"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}]
-        self.s("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": acts}]})
-        self.s("DELETE", "/actions")
+        """Presses each key (a Keys value or one character) through key actions."""
+        ActionChains(self.wd).send_keys(*keys).perform()
 
     def type_keys(self, text):
-        self.keys(*text)
+        self.keys(text)
 
     def chord(self, modifier, key):
-        acts = [{"type": "keyDown", "value": modifier}, {"type": "keyDown", "value": key},
-                {"type": "keyUp", "value": key}, {"type": "keyUp", "value": modifier}]
-        self.s("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": acts}]})
-        self.s("DELETE", "/actions")
+        ActionChains(self.wd).key_down(modifier).send_keys(key).key_up(modifier).perform()
 
     def focused(self):
         """What has the keyboard focus: its test id, else its id, else its tag."""
@@ -366,11 +334,11 @@ def screenshot(name, d=None):
     crop = []
     if d is not None:
         try:
-            r = d.s("GET", "/window/rect")
+            r = d.wd.get_window_rect()
             x, y, w, h = (int(r[k]) for k in ("x", "y", "width", "height"))
             if w > 0 and h > 0 and x >= 0 and y >= 0:
                 crop = ["-crop", f"{w}x{h}+{x}+{y}", "+repage"]
-        except (WebDriverError, KeyError, TypeError, ValueError) as e:
+        except (WebDriverException, KeyError, TypeError, ValueError) as e:
             log(f"no window rectangle, the whole display then: {e}")
     subprocess.run(["import", "-window", "root", *crop, path], check=True, timeout=30,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -421,10 +389,10 @@ class Scenario:
     def _driver_up(self):
         if self.driver_proc.poll() is not None:
             raise RuntimeError("tauri-driver exited")
-        try:
-            self.d.req("GET", "/status", timeout=2)
-            return True
-        except (urllib.error.URLError, ConnectionError, OSError, WebDriverError):
+        try:  # its status endpoint, before there is a session for Selenium to talk to
+            with urllib.request.urlopen(self.d.url + "/status", timeout=2):
+                return True
+        except (urllib.error.URLError, ConnectionError, OSError):
             return False
 
     def release_browser(self):
@@ -436,7 +404,7 @@ class Scenario:
 
     def __exit__(self, exc_type, *_):
         if exc_type is Interrupted:
-            self.d.sid = None  # the processes go below; nobody is left to answer
+            self.d.wd = None  # the processes go below; nobody is left to answer
         elif exc_type is not None:
             try:  # what the window showed when it went wrong, for the artifacts
                 screenshot(f"error-{self.name()}.png", self.d)
@@ -456,7 +424,7 @@ class Scenario:
 
 AXE = os.path.join(ROOT, "node_modules/axe-core/axe.min.js")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-TAB, ENTER, SPACE, ESCAPE = "\ue004", "\ue007", "\ue00d", "\ue00c"
+TAB, ENTER, SPACE, ESCAPE = Keys.TAB, Keys.ENTER, Keys.SPACE, Keys.ESCAPE
 
 
 def audit(d, state, lang):
@@ -465,17 +433,17 @@ def audit(d, state, lang):
         with open(AXE) as f:
             d.js(f.read() + "\n;return true;")
     d.frame_painted()
-    res = d.s("POST", "/execute/async", {
-        "script": "const done = arguments[arguments.length - 1];"
-                  "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
-                  " resultTypes: ['violations']})"
-                  ".then(r => done({passed: r.passes.length, violations: r.violations.map(v =>"
-                  " ({id: v.id, impact: v.impact,"
-                  " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': '"
-                  " + (n.failureSummary || '').split('\\n').slice(1, 2).join(''))}))}))"
-                  ".catch(e => done({passed: 0, violations: [{id: 'axe-failed', impact: 'critical',"
-                  " nodes: [String(e)]}]}));",
-        "args": [AXE_TAGS]}, timeout=120)
+    res = d.js_async(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
+        " resultTypes: ['violations']})"
+        ".then(r => done({passed: r.passes.length, violations: r.violations.map(v =>"
+        " ({id: v.id, impact: v.impact,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': '"
+        " + (n.failureSummary || '').split('\\n').slice(1, 2).join(''))}))}))"
+        ".catch(e => done({passed: 0, violations: [{id: 'axe-failed', impact: 'critical',"
+        " nodes: [String(e)]}]}));",
+        AXE_TAGS)
     check(f"axe, {state} ({lang}): its rules ran (some passed)", res["passed"] > 0, str(res))
     res = res["violations"]
     bad = [v for v in res if v["impact"] in ("serious", "critical")]
@@ -550,7 +518,7 @@ def emulator_banner(d, w, emu, when):
     try:
         d.wait_visible(css)
         shown = True
-    except TimeoutError:
+    except TimeoutException:
         shown = False
     text = d.text(css) if shown else ""
     check(f"{when}: the emulator banner shows “{w['emulator']}…” and the emulator's address",
@@ -610,7 +578,7 @@ def happy(lang):
 
         press_connect(d, w)
         d.wait_visible("[data-testid=connect-waiting]")
-        wait_until("the browser to be asked to open the address", sc.browser_opened)
+        d.wait("the browser to be asked to open the address", sc.browser_opened)
         title = d.text("#waiting-title")
         check(f"waiting panel says “{w['waiting']}”", title == w["waiting"], repr(title))
         opened = sc.browser_opened()
@@ -626,7 +594,7 @@ def happy(lang):
         sc.release_browser()
 
         card = "[data-testid=connection-card]"
-        wait_until("the connection card", lambda: d.visible(card))
+        d.wait("the connection card", lambda: d.visible(card))
         badge = d.text(f"{card} [data-testid=state-badge]")
         check(f"card's badge reads “{w['connected']}”", badge == w["connected"], repr(badge))
         name = d.text(f"{card} [data-testid=card-name]")
@@ -663,7 +631,7 @@ def happy(lang):
         label = d.text(f"{card} [data-testid=refresh-button]")
         check(f"Refresh button reads “{w['refresh']}…”", label.startswith(w["refresh"]), repr(label))
         d.click(f"{card} [data-testid=refresh-button]")
-        wait_until("the refresh's result line",
+        d.wait("the refresh's result line",
                    lambda: d.visible(f"{card} [data-testid=action-result]"))
         after = d.js("return document.querySelector(arguments[0]).dateTime", expires_css)
         check("Refresh moves the expiry later", bool(before and after) and after > before,
@@ -684,7 +652,7 @@ def happy(lang):
         label = d.text(f"{card} [data-testid=test-button]")
         check(f"Test button reads “{w['test']}”", label == w["test"], repr(label))
         d.click(f"{card} [data-testid=test-button]")
-        wait_until("the test's result", lambda: d.visible(f"{card} [data-testid=test-result]"))
+        d.wait("the test's result", lambda: d.visible(f"{card} [data-testid=test-result]"))
         result = d.text(f"{card} [data-testid=test-result]")
         check("Test connection shows the account's name and id",
               w["tested"] in result and ACCOUNT_NAME in result and str(info["id"]) in result,
@@ -696,7 +664,7 @@ def happy(lang):
         label = d.text(f"{card} [data-testid=disconnect-button]")
         check(f"Disconnect button reads “{w['disconnect']}”", label == w["disconnect"], repr(label))
         d.click(f"{card} [data-testid=disconnect-button]")
-        wait_until("the confirmation dialog", lambda: d.js(
+        d.wait("the confirmation dialog", lambda: d.js(
             "return document.getElementById('confirm-dialog').open"))
         ok_label = d.text("[data-testid=confirm-ok]")
         check(f"dialog's confirm button reads “{w['disconnect']}”", ok_label == w["disconnect"],
@@ -705,7 +673,7 @@ def happy(lang):
         screenshot(f"confirm-disconnect-{lang}.png", d)
         inspect_state(d, lang, "the disconnect confirmation")
         d.click("[data-testid=confirm-ok]")
-        wait_until("the card to go", lambda: d.js(
+        d.wait("the card to go", lambda: d.js(
             "return document.querySelectorAll('[data-testid=connection-card]').length === 0"
             " && document.getElementById('connections-view').hidden"))
         check("Disconnect removes the card", True)
@@ -727,7 +695,7 @@ def themes(d, lang):
     card = "[data-testid=connection-card]"
     choose_theme(d, "dark")
     d.js("location.reload()")
-    wait_until("the card after a reload", lambda: d.visible(card))
+    d.wait("the card after a reload", lambda: d.visible(card))
     check("the dark theme is kept after a reload",
           d.js("return document.documentElement.dataset.theme") == "dark"
           and d.js("return document.getElementById('theme-select').value") == "dark")
@@ -742,7 +710,7 @@ def themes(d, lang):
     publish(screenshot(f"connected-light-{lang}.png", d))
     audit(d, "connected, light theme", lang)
     choose_theme(d, "system")
-    wait_until("the theme to follow the system again",
+    d.wait("the theme to follow the system again",
                lambda: d.js("return !document.documentElement.dataset.theme"))
 
 
@@ -769,10 +737,10 @@ def two_accounts_then_reconnect(sc, lang):
     d, emu = sc.d, sc.emu
     card = "[data-testid=connection-card]"
     d.click("[data-testid=connect-button]")  # the browser is released: it goes at once
-    wait_until("the card again", lambda: d.visible(card))
+    d.wait("the card again", lambda: d.visible(card))
     second_proc, second = amo_connect_second(sc)
     d.js("location.reload()")
-    wait_until("two cards", lambda: d.js(
+    d.wait("two cards", lambda: d.js(
         "return document.querySelectorAll('[data-testid=connection-card]').length === 2"))
     d.toast_gone()
     d.frame_painted()
@@ -782,7 +750,7 @@ def two_accounts_then_reconnect(sc, lang):
     emulator_post(emu, "/_emulator/revoke", {"what": "refresh"})
     first = f"{card}[data-account='{emu['account_host']}']"
     d.click(f"{first} [data-testid=refresh-button]")
-    wait_until("the card to ask for a new connection", lambda: d.js(
+    d.wait("the card to ask for a new connection", lambda: d.js(
         "return document.querySelector(arguments[0])?.dataset.state === 'reconnect_needed'", first))
     d.toast_gone()
     d.frame_painted()
@@ -793,7 +761,7 @@ def two_accounts_then_reconnect(sc, lang):
     stop(second_proc)
 
 
-CTRL = "\ue009"
+CTRL = Keys.CONTROL
 
 # The controls a Tab can reach, in the order they are read (DOM order), and whether the
 # focused one shows a ring (its own outline, or its label's for the hidden radio inputs).
@@ -854,7 +822,7 @@ def keyboard(lang):
         d.type_keys(emu["redirect_uri"])
         d.keys(ENTER)  # submits the form: Save
         d.wait_visible("[data-testid=connect-button]")
-        wait_until("focus on the Connect panel", lambda: d.focused() == "connect-title")
+        d.wait("focus on the Connect panel", lambda: d.focused() == "connect-title")
         check("keyboard: after Save, focus is on the Connect panel's title", True)
         d.toast_gone()
         reading_order(d, "not connected")
@@ -862,44 +830,44 @@ def keyboard(lang):
         tab_to(d, "connect-button")
         d.keys(ENTER)
         d.wait_visible("[data-testid=connect-waiting]")
-        wait_until("focus on the waiting panel", lambda: d.focused() == "waiting-title")
+        d.wait("focus on the waiting panel", lambda: d.focused() == "waiting-title")
         check("keyboard: Enter on Connect starts it; focus is on the waiting panel's title", True)
         tab_to(d, "cancel-connect-button")
         d.keys(SPACE)
-        wait_until("the idle panel", lambda: d.visible("[data-testid=connect-idle]"))
-        wait_until("focus on the idle panel", lambda: d.focused() == "connect-title")
+        d.wait("the idle panel", lambda: d.visible("[data-testid=connect-idle]"))
+        d.wait("focus on the idle panel", lambda: d.focused() == "connect-title")
         check("keyboard: Space on Cancel stops it; focus is back on the Connect panel's title", True)
 
         sc.release_browser()
         tab_to(d, "connect-button")
         d.keys(ENTER)
         card = "[data-testid=connection-card]"
-        wait_until("the connection card", lambda: d.visible(card))
-        wait_until("focus on the cards", lambda: d.focused() == "connections-title")
+        d.wait("the connection card", lambda: d.visible(card))
+        d.wait("focus on the cards", lambda: d.focused() == "connections-title")
         check("keyboard: after connecting, focus is on the connected accounts", True)
         d.toast_gone()
         reading_order(d, "connected")
 
         tab_to(d, "disconnect-button")
         d.keys(ENTER)
-        wait_until("the confirmation dialog", lambda: d.js(
+        d.wait("the confirmation dialog", lambda: d.js(
             "return document.getElementById('confirm-dialog').open"))
         check("keyboard: the dialog takes the focus", d.focused() == "confirm-cancel", d.focused())
         d.keys(ESCAPE)
-        wait_until("the dialog to close", lambda: not d.js(
+        d.wait("the dialog to close", lambda: not d.js(
             "return document.getElementById('confirm-dialog').open"))
         check("keyboard: Escape closes the dialog and gives focus back to Disconnect",
               d.focused() == "disconnect-button", d.focused())
         d.keys(ENTER)
-        wait_until("the confirmation dialog", lambda: d.js(
+        d.wait("the confirmation dialog", lambda: d.js(
             "return document.getElementById('confirm-dialog').open"))
         d.keys(TAB)
         check("keyboard: Tab moves to the dialog's confirm button", d.focused() == "confirm-ok",
               d.focused())
         d.keys(ENTER)
-        wait_until("the card to go", lambda: d.js(
+        d.wait("the card to go", lambda: d.js(
             "return document.querySelectorAll('[data-testid=connection-card]').length === 0"))
-        wait_until("focus on the Connect panel", lambda: d.focused() == "connect-title")
+        d.wait("focus on the Connect panel", lambda: d.focused() == "connect-title")
         check("keyboard: after Disconnect, focus is on the Connect panel's title", True)
         check("the keychain no longer has tokens:" + emu["account_host"],
               secret_lookup(f"tokens:{emu['account_host']}") is None)
@@ -916,7 +884,7 @@ def failure(lang):
         sc.release_browser()  # the browser may go on at once
         press_connect(d, w)
         err = "[data-testid=connect-error] [data-testid=error-box]"
-        wait_until("the error in the Connect panel", lambda: d.visible(err))
+        d.wait("the error in the Connect panel", lambda: d.visible(err))
         title = d.text(f"{err} [data-testid=amo-title]")
         check("amoCRM's own title shows: “Некорректный клиент”", title == "Некорректный клиент",
               repr(title))

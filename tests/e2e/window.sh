@@ -6,9 +6,10 @@
 #
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display, a
 # keyring session (scripts/with-keyring), tauri-driver, WebKitWebDriver, ImageMagick's
-# `import` and secret-tool. Screenshots go to $AMO_ARTIFACTS_DIR (default artifacts/);
-# AMO_E2E_UPDATE_DOCS=1 also copies the main screenshots to docs/screenshots/. Prints one line per check and
-# ends with "N passed, N failed"; the exit status is non-zero on any failure.
+# `import`, secret-tool, and the Selenium client in .venv/ (scripts/setup installs it).
+# Screenshots go to $AMO_ARTIFACTS_DIR (default artifacts/); AMO_E2E_UPDATE_DOCS=1 also
+# copies the main screenshots to docs/screenshots/. Prints one line per check and ends with
+# "N passed, N failed"; the exit status is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,13 +20,17 @@ export NO_AT_BRIDGE=1
 # The app hands addresses to $BROWSER (the test's fake browser) before any desktop opener.
 unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
 
-for tool in tauri-driver WebKitWebDriver import secret-tool curl python3; do
+for tool in tauri-driver WebKitWebDriver import secret-tool curl; do
   command -v "$tool" >/dev/null || {
     echo "window.sh: $tool is missing (scripts/setup installs it)" >&2
     exit 1
   }
 done
 [ -n "${DISPLAY:-}" ] || { echo "window.sh: no DISPLAY (run under xvfb-run)" >&2; exit 1; }
+.venv/bin/python -c 'import selenium' 2>/dev/null || {
+  echo "window.sh: Selenium is missing from .venv/ (scripts/setup installs it)" >&2
+  exit 1
+}
 [ -f node_modules/axe-core/axe.min.js ] || {
   echo "window.sh: node_modules/axe-core is missing (scripts/setup runs npm ci)" >&2
   exit 1
@@ -39,7 +44,7 @@ done
 
 # The Python driver kills what it started (app, tauri-driver, emulator) on any exit;
 # this trap only passes an interrupt on to it.
-python3 tests/e2e/window.py "$@" &
+.venv/bin/python tests/e2e/window.py "$@" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
 status=0
