@@ -1,9 +1,11 @@
 //! The keychain vault: a connection's token set and the client secret, and nothing else.
 //!
 //! A token set is one item, replaced whole, so a crash leaves the old set or the new one.
-//! Where the set would not fit one item of the strictest keychain (see [`ITEM_LIMITS`]), it
-//! is written as numbered parts of a new generation first and then committed by replacing
-//! the one head item that names the generation.
+//! Where the set would not fit one item of the keychain in use, measured in that keychain's
+//! own units (see [`ItemLimit`]), it is written as numbered parts of a new generation first
+//! and then committed by replacing the one head item that names the generation. On Windows
+//! that is every real token set; on Linux and macOS one item holds it, so reading it costs one
+//! keychain round trip.
 
 use chrono::{TimeZone, Utc};
 use rand::Rng;
@@ -73,8 +75,7 @@ pub const WINDOWS_CREDENTIALS: ItemLimit = ItemLimit {
 };
 
 /// macOS Keychain: Apple documents no limit on a generic password's data, and keyring
-/// hands it the UTF-8 bytes as they are. We count 1 MiB, a bound no token set comes near;
-/// nothing relies on it, because parts are sized for Windows.
+/// hands it the UTF-8 bytes as they are. We count 1 MiB, a bound no token set comes near.
 pub const MACOS_KEYCHAIN: ItemLimit = ItemLimit {
     backend: "macOS Keychain",
     max: 1 << 20,
@@ -83,16 +84,26 @@ pub const MACOS_KEYCHAIN: ItemLimit = ItemLimit {
 
 /// Secret Service (GNOME Keyring, KWallet): the API sets no limit; a secret travels as the
 /// UTF-8 bytes in one D-Bus message, which the D-Bus specification caps at 128 MiB. We
-/// count 1 MiB, well inside that; as for macOS, parts are sized for Windows.
+/// count 1 MiB, well inside that.
 pub const SECRET_SERVICE: ItemLimit = ItemLimit {
     backend: "Secret Service",
     max: 1 << 20,
     unit: Unit::Utf8Bytes,
 };
 
-/// Every keychain the vault may write to. Every item, on every system, fits all of them,
-/// each measured in its own units, so one layout is written and tested everywhere.
+/// Every keychain the vault may write to. The test doubles hold the vault to all of them at
+/// once, each measured in its own units, so Windows' layout is tested on every system.
+#[cfg(test)]
 pub const ITEM_LIMITS: [ItemLimit; 3] = [WINDOWS_CREDENTIALS, MACOS_KEYCHAIN, SECRET_SERVICE];
+
+/// The keychain of this system.
+const SYSTEM_LIMIT: [ItemLimit; 1] = if cfg!(target_os = "windows") {
+    [WINDOWS_CREDENTIALS]
+} else if cfg!(target_os = "macos") {
+    [MACOS_KEYCHAIN]
+} else {
+    [SECRET_SERVICE]
+};
 
 /// Typed access to the OS keychain.
 pub struct Vault {
@@ -203,11 +214,11 @@ impl Vault {
         let old = self
             .get(&head_key)?
             .and_then(|h| serde_json::from_str::<Head>(&h).ok());
-        if fits_every_keychain(&blob) {
+        if self.limits().iter().all(|l| l.admits(&blob)) {
             self.set(&head_key, &blob)?;
         } else {
             let gen = format!("{:08x}", rand::rng().random::<u32>());
-            let parts = split(&blob);
+            let parts = split(&blob, self.limits());
             let head = Head {
                 v: 1,
                 gen,
@@ -341,10 +352,19 @@ impl Vault {
         }
     }
 
-    /// Writes one item; one that would not fit every keychain is refused here, on every
-    /// system, so a layout Windows would refuse fails the tests on Linux too.
+    /// The item limits this vault keeps to: the system keychain's own, or with a test
+    /// double every keychain's, so a layout Windows would refuse fails the tests on Linux.
+    fn limits(&self) -> &'static [ItemLimit] {
+        match &self.backend {
+            Backend::Keychain => &SYSTEM_LIMIT,
+            #[cfg(test)]
+            Backend::Double(_) => &ITEM_LIMITS,
+        }
+    }
+
+    /// Writes one item; one that would not fit is refused here, before the keychain is asked.
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        if let Some(limit) = ITEM_LIMITS.iter().find(|l| !l.admits(value)) {
+        if let Some(limit) = self.limits().iter().find(|l| !l.admits(value)) {
             return Err(Error::KeychainUnavailable {
                 reason: format!(
                     "an item of {} is larger than {} keeps ({} at most)",
@@ -401,27 +421,23 @@ fn unavailable(e: keyring::Error) -> Error {
     Error::KeychainUnavailable { reason }
 }
 
-fn fits_every_keychain(s: &str) -> bool {
-    ITEM_LIMITS.iter().all(|l| l.admits(s))
-}
-
-/// Cuts `s` into the fewest pieces, in order, that each fit every keychain in [`ITEM_LIMITS`],
-/// each keychain counting in its own units.
-fn split(s: &str) -> Vec<&str> {
+/// Cuts `s` into the fewest pieces, in order, that each fit every keychain in `limits`, each
+/// keychain counting in its own units.
+fn split<'a>(s: &'a str, limits: &[ItemLimit]) -> Vec<&'a str> {
     let mut parts = Vec::new();
-    let mut used = [0usize; ITEM_LIMITS.len()];
+    let mut used = vec![0usize; limits.len()];
     let mut start = 0;
     for (at, c) in s.char_indices() {
-        let over = ITEM_LIMITS
+        let over = limits
             .iter()
             .zip(&used)
             .any(|(l, n)| n + l.unit.of_char(c) > l.max);
         if over {
             parts.push(&s[start..at]);
             start = at;
-            used = [0; ITEM_LIMITS.len()];
+            used.iter_mut().for_each(|n| *n = 0);
         }
-        for (l, n) in ITEM_LIMITS.iter().zip(&mut used) {
+        for (l, n) in limits.iter().zip(&mut used) {
             *n += l.unit.of_char(c);
         }
     }

@@ -169,7 +169,7 @@ fn the_old_two_thousand_byte_items_are_refused_by_the_windows_keychain() {
 fn parts_are_measured_in_each_keychains_own_units() {
     // 'ж' is 2 UTF-8 bytes and 1 UTF-16 unit; '😀' is 4 bytes and 2 units.
     let s: String = "aж😀".repeat(700);
-    let parts = split(&s);
+    let parts = split(&s, &ITEM_LIMITS);
     assert_eq!(parts.concat(), s);
     for part in &parts {
         for limit in ITEM_LIMITS {
@@ -228,7 +228,7 @@ fn a_refused_save_keeps_the_old_set_and_leaves_no_parts() {
     v.save_tokens(&acc(), &set(5000)).unwrap();
     let before = d.items();
     // Let the new parts through and refuse the commit of the head that names them.
-    let parts = u32::try_from(split(&blob(&set(6000))).len()).unwrap();
+    let parts = u32::try_from(split(&blob(&set(6000)), &ITEM_LIMITS).len()).unwrap();
     assert!(parts > 1);
     d.refuse_token_writes_after(parts, 1);
     assert!(v.save_tokens(&acc(), &set(6000)).is_err());
