@@ -84,20 +84,8 @@ impl Http {
         })
     }
 
-    /// Posts a grant to the token endpoint; never follows a redirect.
-    pub(crate) async fn token(
-        &self,
-        url: Url,
-        client_id: &str,
-        secret: &ClientSecret,
-        redirect_uri: &str,
-        grant: Grant<'_>,
-    ) -> Result<TokenSet> {
-        let issued = self.issue(url, client_id, secret, redirect_uri, grant);
-        issued.await.map(|i| i.set)
-    }
-
-    /// As [`Http::token`], saying which fields the answer left out.
+    /// Posts a grant to the token endpoint, never following a redirect; the answer says
+    /// which fields amoCRM left out.
     pub(crate) async fn issue(
         &self,
         url: Url,
@@ -164,7 +152,7 @@ pub(crate) fn token_answer(value: serde_json::Value) -> Result<Issued> {
 }
 
 /// Turns an answer into JSON, or into the error that explains it.
-async fn read(resp: Response) -> Result<serde_json::Value> {
+pub(crate) async fn read(resp: Response) -> Result<serde_json::Value> {
     let status = resp.status().as_u16();
     let ctype = resp
         .headers()

@@ -292,11 +292,6 @@ pub struct ApiSession {
 }
 
 impl ApiSession {
-    /// The account the calls go to (it changes when amoCRM says the account moved).
-    pub fn account(&self) -> &AccountHost {
-        &self.account
-    }
-
     /// Sends `request` as [`Engine::api`] does, with the tokens this session holds.
     ///
     /// # Errors

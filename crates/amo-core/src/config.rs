@@ -306,18 +306,21 @@ fn parse_base_url(v: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Settings from an empty database, with `base` as `AMO_BASE_URL`: for tests.
+#[cfg(test)]
+pub(crate) fn test_settings(base: Option<&str>) -> Settings {
+    let db = Db::open_in_memory().unwrap();
+    let base = base.map(str::to_owned);
+    Settings::resolve(&db, |k| {
+        (k == "AMO_BASE_URL").then(|| base.clone()).flatten()
+    })
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_settings as settings;
     use super::*;
-
-    fn settings(base: Option<&str>) -> Settings {
-        let db = Db::open_in_memory().unwrap();
-        let base = base.map(str::to_owned);
-        Settings::resolve(&db, |k| {
-            (k == "AMO_BASE_URL").then(|| base.clone()).flatten()
-        })
-        .unwrap()
-    }
 
     #[test]
     fn only_account_hosts_of_amocrm_and_kommo_are_trusted() {

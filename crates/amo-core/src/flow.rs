@@ -478,8 +478,9 @@ impl Engine {
         let set = self
             .inner
             .http
-            .token(url, client_id, &secret, redirect_uri, Grant::Code(code))
-            .await?;
+            .issue(url, client_id, &secret, redirect_uri, Grant::Code(code))
+            .await?
+            .set;
         self.log("code_exchanged", Some(account.as_str()), "", true);
         self.store(account, &set, Some(client_id.to_owned()))?;
         if settings.account_url(account, "/api/v4/account").is_ok() {

@@ -97,7 +97,7 @@ impl Engine {
             None => url::Url::parse(&format!("https://{gateway}{path}")),
         }
         .map_err(|_| refused(&claim))?;
-        crate::ratelimit::acquire(&self.inner.dir).await?;
+        let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
         self.log(
             "account_lookup",
             Some(account.as_str()),
@@ -112,16 +112,11 @@ impl Engine {
             .header("X-Refresh-Token", refresh_token.expose())
             .header(header::ACCEPT, "application/json")
             .send()
-            .await?;
+            .await;
+        drop(slot);
+        let resp = resp?;
         let status = resp.status().as_u16();
-        let ctype = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let text = resp.text().await?;
-        let answer = crate::api::interpret(status, &ctype, &text)?;
+        let answer = crate::api::read(resp).await?;
         let domain =
             answer
                 .get("domain")
@@ -168,16 +163,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
-
-    fn settings(base: Option<&str>) -> Settings {
-        let db = Db::open_in_memory().unwrap();
-        let base = base.map(str::to_owned);
-        Settings::resolve(&db, |k| {
-            (k == "AMO_BASE_URL").then(|| base.clone()).flatten()
-        })
-        .unwrap()
-    }
+    use crate::config::test_settings as settings;
 
     #[test]
     fn only_the_platforms_api_gateways_are_asked_where_an_account_went() {

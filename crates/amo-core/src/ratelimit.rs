@@ -20,6 +20,7 @@ pub const WINDOW: Duration = Duration::from_millis(1_150);
 /// (the answer's head came back, or the send failed) it is counted from then instead, the
 /// latest the request can have reached amoCRM: a request held up on its way (a busy machine)
 /// cannot bunch up with the ones sent after it.
+#[must_use = "keep the slot until the answer's head is back"]
 pub(crate) struct Slot {
     path: PathBuf,
     taken: u64,
