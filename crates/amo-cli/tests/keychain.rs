@@ -70,10 +70,11 @@ fn without_a_secret_service_every_command_on_a_connection_names_the_keychain() {
     let item = w.keychain_tokens().unwrap();
     let before = w.emu.stats();
     let limit = Duration::from_secs(20);
+    // (`amo account`, `amo token` and `amo api` answer from the kernel keyring's copy of
+    // the access token while it is good: tests/token.rs.)
     for args in [
         &["status"][..],
         &["status", "--json"],
-        &["account"],
         &["refresh"],
         &["disconnect"],
     ] {
@@ -85,7 +86,6 @@ fn without_a_secret_service_every_command_on_a_connection_names_the_keychain() {
         after.token_requests, before.token_requests,
         "no refresh is sent when its answer could not be stored"
     );
-    assert_eq!(after.account_requests, before.account_requests);
 
     // Back with the keychain, the connection is as it was.
     assert_eq!(w.keychain_tokens().as_deref(), Some(item.as_str()));

@@ -136,3 +136,66 @@ fn a_long_lived_token_shorter_than_min_valid_says_when_it_expires() {
     let bad = w.amo(&["token", "--min-valid", "soon"]);
     assert_eq!(bad.code, 1, "{bad}");
 }
+
+/// The kernel keyring's copies of `account`'s access token that this process can see
+/// (`/proc/keys`), as their payloads.
+#[cfg(target_os = "linux")]
+fn kernel_copies(account: &str) -> Vec<String> {
+    let keys = std::fs::read_to_string("/proc/keys").unwrap_or_default();
+    keys.lines()
+        .filter(|l| l.contains(" user ") && l.contains(&format!(":{account}:")))
+        .filter(|l| l.contains("amo-connector:"))
+        .filter_map(|l| i32::from_str_radix(l.split_whitespace().next()?, 16).ok())
+        .filter_map(|id| {
+            let key = linux_keyutils::Key::from_id(linux_keyutils::KeySerialId::new(id));
+            key.read_to_vec().ok()
+        })
+        .map(|b| String::from_utf8(b).unwrap())
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_kernel_copy_answers_without_the_secret_service_and_follows_every_change() {
+    let w = World::new();
+    w.connect();
+    // With the session bus (and so the Secret Service) out of reach, the copy answers.
+    let no_bus = |args: &[&str]| {
+        let mut cmd = w.cmd();
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .args(args);
+        common::Run::from(cmd.output().unwrap())
+    };
+    let first = no_bus(&["token"]);
+    assert!(first.ok(), "{first}");
+    let first = first.stdout.trim().to_owned();
+    assert_eq!(api_status(&w, &w.emu.base_url(), &first), 200);
+
+    // It holds the access token and never the refresh token, under this folder's name.
+    let stored = common::secret_lookup(&format!("tokens:{}", w.account())).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let refresh = stored["refresh_token"].as_str().unwrap().to_owned();
+    let copies = kernel_copies(&w.account());
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(copies[0].contains(&first), "the access token is copied");
+    assert!(!copies[0].contains(&refresh), "never the refresh token");
+
+    // A refresh replaces it: the next read without the bus is the new token.
+    let r = w.amo(&["refresh"]);
+    assert!(r.ok(), "{r}");
+    let second = no_bus(&["token"]);
+    assert!(second.ok(), "{second}");
+    let second = second.stdout.trim().to_owned();
+    assert_ne!(second, first, "the refreshed token, not the old copy");
+    assert_eq!(api_status(&w, &w.emu.base_url(), &second), 200);
+
+    // Disconnecting removes it: nothing answers without the keychain any more.
+    let d = w.amo(&["disconnect", "--account", &w.account()]);
+    assert!(d.ok(), "{d}");
+    assert!(kernel_copies(&w.account()).is_empty());
+    let gone = no_bus(&["token"]);
+    assert!(!gone.ok(), "no token after a disconnect: {gone}");
+    assert!(gone.stdout.is_empty(), "{gone}");
+    let gone = w.amo(&["token"]);
+    assert_eq!(gone.code, 1, "{gone}");
+}

@@ -128,9 +128,9 @@ impl Engine {
     /// # Errors
     /// [`Error::DataFolder`] or [`Error::Database`].
     pub fn open() -> Result<Engine> {
-        Engine::open_with(DataDir::locate()?, Vault::system(), |k| {
-            std::env::var(k).ok()
-        })
+        let dir = DataDir::locate()?;
+        let vault = Vault::system().with_kernel_copies(dir.root());
+        Engine::open_with(dir, vault, |k| std::env::var(k).ok())
     }
 
     /// Opens `dir` with `vault`, reading overrides through `env`.

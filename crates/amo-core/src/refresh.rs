@@ -137,7 +137,23 @@ impl Engine {
         when: When<'_>,
     ) -> Result<(AccountHost, TokenSet)> {
         let account = &self.follow_moves(account);
-        let seen = self.load_set(account)?;
+        let margin = match when {
+            When::Expiring => Some(REFRESH_MARGIN),
+            When::ValidFor(d) => Some(d),
+            _ => None,
+        };
+        // For a token good for a while, the quick copy answers; a missing one is made from
+        // the keychain under the lock every writer holds.
+        let seen = match margin.and_then(|_| self.inner.vault.copied_tokens(account)) {
+            Some(set) => set,
+            None if margin.is_some() && self.inner.vault.keeps_copies() => {
+                let _lock = self.lock_account(account).await?;
+                let set = self.load_set(account)?;
+                self.inner.vault.copy(account, &set);
+                set
+            }
+            None => self.load_set(account)?,
+        };
         if seen.kind == TokenKind::LongLived {
             return match when {
                 When::Expiring | When::ValidFor(_) => Ok((account.clone(), seen)),
@@ -146,23 +162,10 @@ impl Engine {
                 }),
             };
         }
-        let margin = match when {
-            When::Expiring => Some(REFRESH_MARGIN),
-            When::ValidFor(d) => Some(d),
-            _ => None,
-        };
         if margin.is_some_and(|m| !expiring(&seen, m)) {
             return Ok((account.clone(), seen));
         }
-        let engine = self.clone();
-        let acc = account.clone();
-        let lock =
-            tokio::task::spawn_blocking(move || AccountLock::acquire(&engine.inner.dir, &acc))
-                .await
-                .map_err(|e| Error::DataFolder {
-                    path: self.inner.dir.locks(),
-                    reason: e.to_string(),
-                })??;
+        let lock = self.lock_account(account).await?;
         let current = self.load_set(account)?;
         let changed = match (&current.refresh_token, &seen.refresh_token) {
             (Some(a), Some(b)) => !a.ct_eq(b),
@@ -175,6 +178,11 @@ impl Engine {
             When::Rejected(bad) => current.access_token.ct_eq(bad),
         };
         if !needed {
+            // A reader that was handed a replaced token (a copy older than the keychain's
+            // set) finds the copy made right while the lock is held.
+            if self.inner.vault.keeps_copies() {
+                self.inner.vault.copy(account, &current);
+            }
             drop(lock);
             return Ok((account.clone(), current));
         }
@@ -191,6 +199,18 @@ impl Engine {
         };
         drop(lock);
         result
+    }
+
+    /// Takes the account's lock (waiting for another process's refresh) off the runtime.
+    async fn lock_account(&self, account: &AccountHost) -> Result<AccountLock> {
+        let engine = self.clone();
+        let acc = account.clone();
+        tokio::task::spawn_blocking(move || AccountLock::acquire(&engine.inner.dir, &acc))
+            .await
+            .map_err(|e| Error::DataFolder {
+                path: self.inner.dir.locks(),
+                reason: e.to_string(),
+            })?
     }
 
     async fn refresh_locked(&self, account: &AccountHost, current: &TokenSet) -> Result<TokenSet> {
