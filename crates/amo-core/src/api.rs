@@ -37,7 +37,10 @@ pub struct AccountInfo {
 
 /// The one HTTP client, built on first use so start-up pays nothing for it.
 pub(crate) struct Http {
-    client: OnceLock<reqwest::Client>,
+    /// For HTTPS: verifies servers against the system's root certificates.
+    tls: OnceLock<reqwest::Client>,
+    /// For plain HTTP (the emulator on loopback): reads no certificates, as it needs none.
+    plain: OnceLock<reqwest::Client>,
 }
 
 #[derive(Deserialize)]
@@ -62,20 +65,25 @@ pub(crate) struct Issued {
 impl Http {
     pub(crate) fn new() -> Http {
         Http {
-            client: OnceLock::new(),
+            tls: OnceLock::new(),
+            plain: OnceLock::new(),
         }
     }
 
-    /// Builds the client ahead of need (TLS set-up reads the system's certificates), so a
-    /// flow's callback does not wait for it.
-    pub(crate) fn warm(&self) {
-        self.client();
+    /// Builds the client for `url` ahead of need (for HTTPS, reading the system's
+    /// certificates), so a flow's callback does not wait for it.
+    pub(crate) fn warm(&self, url: &Url) {
+        self.client(url);
     }
 
-    pub(crate) fn client(&self) -> &reqwest::Client {
-        self.client.get_or_init(|| {
+    /// The client for `url`'s scheme. Neither follows redirects.
+    pub(crate) fn client(&self, url: &Url) -> &reqwest::Client {
+        let https = url.scheme() == "https";
+        let cell = if https { &self.tls } else { &self.plain };
+        cell.get_or_init(|| {
             reqwest::Client::builder()
                 .redirect(redirect::Policy::none())
+                .tls_built_in_root_certs(https)
                 .timeout(std::time::Duration::from_secs(30))
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .user_agent(concat!("amo-connector/", env!("CARGO_PKG_VERSION")))
@@ -109,7 +117,7 @@ impl Http {
                 body["refresh_token"] = rt.expose().into();
             }
         }
-        let resp = self.client().post(url).json(&body).send().await?;
+        let resp = self.client(&url).post(url).json(&body).send().await?;
         token_answer(read(resp).await?)
     }
 }

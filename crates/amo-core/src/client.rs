@@ -226,7 +226,7 @@ impl Engine {
             let mut builder = self
                 .inner
                 .http
-                .client()
+                .client(&url)
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.expose())
                 .header(header::ACCEPT, "application/json");

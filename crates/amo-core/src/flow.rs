@@ -131,8 +131,13 @@ impl Engine {
             })?;
         let listeners = self.bind(&redirect, addr).await?;
         let (state, expires_at) = self.new_state(redirect.as_str())?;
+        // The token endpoint is on the account's host, not known yet: HTTPS unless the
+        // emulator stands in.
+        let token_scheme = settings.base_url.clone().unwrap_or_else(|| {
+            url::Url::parse("https://amocrm.ru/").expect("a fixed address parses")
+        });
         let warm = self.clone();
-        tokio::task::spawn_blocking(move || warm.inner.http.warm());
+        tokio::task::spawn_blocking(move || warm.inner.http.warm(&token_scheme));
         let authorize_url = settings.authorize_url(&client_id, &state);
         let deadline = (expires_at - Utc::now()).to_std().unwrap_or_default();
         let deadline = opts.timeout.map_or(deadline, |t| t.min(deadline));

@@ -107,7 +107,7 @@ impl Engine {
         let resp = self
             .inner
             .http
-            .client()
+            .client(&url)
             .get(url)
             .header("X-Refresh-Token", refresh_token.expose())
             .header(header::ACCEPT, "application/json")
