@@ -903,6 +903,36 @@ def failure(lang):
         inspect_state(d, lang, "an error")
 
 
+def moved(lang):
+    """amoCRM renames the account: a refresh follows it, and the card says where it came from."""
+    w = WORDS[lang]
+    log(f"account moved, LANG={w['LANG']}")
+    with Scenario(lang) as sc:
+        d, emu = sc.d, sc.emu
+        old = emu["account_host"]
+        fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
+        sc.release_browser()
+        press_connect(d, w)
+        card = "[data-testid=connection-card]"
+        d.wait("the connection card", lambda: d.visible(card))
+        check("no move is mentioned before one happens", not d.visible(f"{card} [data-testid=card-moved]"))
+        new = emulator_post(emu, "/_emulator/rename", {})["account_host"]
+        d.click(f"{card} [data-testid=refresh-button]")
+        d.wait("the card at the new address", lambda: d.js(
+            "return document.querySelector('[data-testid=connection-card]')?.dataset.account"
+            " === arguments[0]", new))
+        host = d.text(f"{card} [data-testid=card-host]")
+        check("the card shows the account's new host", host == new, repr(host))
+        note = d.text(f"{card} [data-testid=card-moved]")
+        check("the card says the account moved, from its old host", old in note and new not in note,
+              repr(note))
+        check("the tokens moved with it in the keychain",
+              stored_tokens(new) is not None and secret_lookup(f"tokens:{old}") is None)
+        d.toast_gone()
+        d.frame_painted()
+        inspect_state(d, lang, "an account that moved")
+
+
 def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     with open(os.path.join(ROOT, "locales/ru.json")) as f:
@@ -922,9 +952,13 @@ def main():
 
 
 def run_all():
+    only = sys.argv[1:]  # scenario names to run (keyboard-en, happy-ru, …); none: all
     for name, run in (("keyboard-en", lambda: keyboard("en")),
                       ("happy-en", lambda: happy("en")), ("happy-ru", lambda: happy("ru")),
-                      ("failure-en", lambda: failure("en")), ("failure-ru", lambda: failure("ru"))):
+                      ("failure-en", lambda: failure("en")), ("failure-ru", lambda: failure("ru")),
+                      ("moved-ru", lambda: moved("ru"))):
+        if only and name not in only:
+            continue
         try:
             run()
         except Exception as e:

@@ -2,7 +2,10 @@
 # End-to-end test of the desktop window: tauri-driver + WebKitWebDriver drive the real
 # amo-connector window against the local amoCRM emulator and the real Secret Service.
 #
-#   xvfb-run -a -s '-screen 0 1280x900x24' scripts/with-keyring tests/e2e/window.sh
+#   xvfb-run -a -s '-screen 0 1280x900x24' scripts/with-keyring tests/e2e/window.sh [SCENARIO...]
+#
+# SCENARIO names one to run (keyboard-en, happy-en, happy-ru, failure-en, failure-ru,
+# moved-ru); without one, all run.
 #
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display, a
 # keyring session (scripts/with-keyring), tauri-driver, WebKitWebDriver, ImageMagick's

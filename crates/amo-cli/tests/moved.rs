@@ -19,6 +19,7 @@ fn a_renamed_account_keeps_working() {
     assert_eq!(status[0]["account"], new.as_str(), "{status}");
     assert_eq!(status[0]["state"], "connected", "{status}");
     assert_eq!(status[0]["api_base"], format!("http://{new}/api/v4"));
+    assert_eq!(status[0]["moved_from"], old.as_str(), "{status}");
     let lookups = w
         .emu
         .requests()

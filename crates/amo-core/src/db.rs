@@ -112,6 +112,19 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// The host `account` was last moved from, if amoCRM renamed it.
+    pub fn moved_from(&self, account: &AccountHost) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT substr(key, 10) FROM settings
+                 WHERE substr(key, 1, 9) = 'moved_to:' AND value = ?1 LIMIT 1",
+                [account.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)

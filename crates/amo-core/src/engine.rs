@@ -71,6 +71,8 @@ pub struct ConnectionStatus {
     pub storage: &'static str,
     /// Where scripts send API calls: `https://{host}/api/v4`.
     pub api_base: Option<String>,
+    /// The host the account had before amoCRM renamed it, when the connection followed it.
+    pub moved_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -430,6 +432,7 @@ impl Engine {
             usable,
             storage: self.inner.vault.storage_key(),
             api_base: self.api_base(&row.account).ok(),
+            moved_from: self.db().moved_from(&row.account)?,
         })
     }
 

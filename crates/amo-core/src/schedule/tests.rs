@@ -45,6 +45,7 @@ fn oauth(account: &str, now: DateTime<Utc>, lives: Duration) -> ConnectionStatus
         usable: true,
         storage: "storage.secret_service",
         api_base: None,
+        moved_from: None,
     }
 }
 
