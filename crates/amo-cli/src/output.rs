@@ -149,6 +149,7 @@ impl Out {
                     // Language-neutral, like every other field: `secret_service`, ….
                     "storage": c.storage.strip_prefix("storage.").unwrap_or(c.storage),
                     "api_base": c.api_base,
+                    "moved_from": c.moved_from,
                 })
             })
             .collect();
