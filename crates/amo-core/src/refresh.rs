@@ -178,8 +178,8 @@ impl Engine {
             When::Rejected(bad) => current.access_token.ct_eq(bad),
         };
         if !needed {
-            // A reader that was handed a replaced token (a copy older than the keychain's
-            // set) finds the copy made right while the lock is held.
+            // The copy is set to what the keychain holds while the lock is held: a caller
+            // whose token was refused because the copy was older gets it right from now on.
             if self.inner.vault.keeps_copies() {
                 self.inner.vault.copy(account, &current);
             }
