@@ -72,3 +72,18 @@ impl<R: Runtime> Shell for WindowShell<R> {
         Box::new(move |account| window::show(&app, account))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use amo_desktop::launch::APP_BUS_NAME;
+
+    /// The tray finds the window by the name Tauri's single-instance plugin takes: the
+    /// bundle identifier and `.SingleInstance`.
+    #[test]
+    fn the_tray_watches_the_name_the_window_owns() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+        let identifier = conf["identifier"].as_str().unwrap();
+        assert_eq!(APP_BUS_NAME, format!("{identifier}.SingleInstance"));
+    }
+}
