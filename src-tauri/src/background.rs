@@ -17,6 +17,9 @@ pub fn ensure_tray() -> bool {
     if !amo_desktop::tray_host_present() {
         return false;
     }
+    if amo_core::DataDir::locate().is_ok_and(|dir| launch::tray_running(&dir)) {
+        return true;
+    }
     match launch::sibling(TRAY_BINARY).and_then(launch::start) {
         Ok(()) => true,
         Err(e) => {

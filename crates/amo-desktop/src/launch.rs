@@ -1,8 +1,11 @@
 //! How the window app and the tray process start each other: the binaries sit side by side,
 //! the window app is single-instance through a session-bus name, and its arguments.
 
+use std::fs::{File, TryLockError};
 use std::io;
 use std::path::PathBuf;
+
+use amo_core::DataDir;
 use std::process::{Child, Command, Stdio};
 
 /// The window app's binary.
@@ -18,6 +21,17 @@ pub const HIDDEN_ARG: &str = amo_core::autostart::HIDDEN_ARG;
 pub const QUIT_ARG: &str = "--quit";
 /// `--account HOST`: the window opens at that account's card.
 pub const ACCOUNT_ARG: &str = "--account";
+
+/// The lock the tray process holds for the life of the process, one per data folder.
+pub fn tray_lock(dir: &DataDir) -> PathBuf {
+    dir.locks().join("tray.lock")
+}
+
+/// Whether a tray process holds `dir`'s tray lock now (false when the lock file is missing
+/// or free). Taking the lock to look releases it at once.
+pub fn tray_running(dir: &DataDir) -> bool {
+    File::open(tray_lock(dir)).is_ok_and(|f| matches!(f.try_lock(), Err(TryLockError::WouldBlock)))
+}
 
 /// The account `args` ask the window to open at (`--account HOST`).
 pub fn account_arg<S: AsRef<str>>(args: &[S]) -> Option<String> {
@@ -79,6 +93,21 @@ mod tests {
         assert_eq!(account_arg(&args).as_deref(), Some("example.amocrm.ru"));
         assert_eq!(account_arg(&["amo-connector", "--account"]), None);
         assert_eq!(account_arg(&["amo-connector", "--hidden"]), None);
+    }
+
+    #[test]
+    fn a_held_tray_lock_means_a_tray_runs() {
+        let tmp = std::env::temp_dir().join(format!("amo-desktop-lock-{}", std::process::id()));
+        let dir = DataDir::at(&tmp);
+        dir.ensure().unwrap();
+        assert!(!tray_running(&dir), "no lock file yet");
+        let held = File::create(tray_lock(&dir)).unwrap();
+        assert!(!tray_running(&dir), "the file alone is no tray");
+        held.lock().unwrap();
+        assert!(tray_running(&dir));
+        held.unlock().unwrap();
+        assert!(!tray_running(&dir));
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

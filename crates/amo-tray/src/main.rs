@@ -45,6 +45,12 @@ mod linux {
         static TRAY: RefCell<Option<Tray>> = const { RefCell::new(None) };
     }
 
+    /// Runs the tray until *Quit*; returns at once when another tray process holds this
+    /// data folder.
+    ///
+    /// # Errors
+    /// No tray host, no display, or the data folder cannot be opened: a message that says
+    /// what to do.
     pub fn run() -> Result<(), String> {
         if !bus::tray_host_present() {
             return Err(format!(
@@ -57,7 +63,9 @@ mod linux {
         let Some(_lock) = lock(&engine)? else {
             return Ok(());
         };
-        gtk::init().map_err(|e| format!("no display to put the tray icon on: {e}"))?;
+        gtk::init().map_err(|e| {
+            format!("no display to put the tray icon on ({e}); start it in a desktop session")
+        })?;
         let lang = engine.lang();
         let tray = Tray::create(lang)?;
         TRAY.with(|t| *t.borrow_mut() = Some(tray));
@@ -88,7 +96,7 @@ mod linux {
     /// Holds `locks/tray.lock` for the life of the process; `None` when another tray
     /// process holds it (this one then leaves quietly).
     fn lock(engine: &Engine) -> Result<Option<File>, String> {
-        let path = engine.data_dir().locks().join("tray.lock");
+        let path = launch::tray_lock(engine.data_dir());
         let file = File::create(&path)
             .map_err(|e| format!("cannot open {}: {e}; check the data folder", path.display()))?;
         match file.try_lock() {
