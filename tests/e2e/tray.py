@@ -417,6 +417,9 @@ def keeps_running(work):
     check("keeps-running: the tray's Open shows the window",
           bool(wait_until("the window from the tray", windows)))
     window_procs = [p for p in ours(w.home) if comm(p) == "amo-connector"]
+    check("keeps-running: the window the tray opens has the session's environment",
+          bool(window_procs) and all(b"GDK_GL=" not in open(f"/proc/{p}/environ", "rb").read()
+                                     for p in window_procs), window_procs)
     second = w.app(log_name="second")
     second.wait(timeout=30)
     check("keeps-running: a second launch ends at once", second.returncode == 0)

@@ -10,6 +10,7 @@ mod tray;
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
+    linux::without_gl();
     match linux::run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
@@ -29,6 +30,7 @@ fn main() -> std::process::ExitCode {
 mod linux {
     use std::cell::RefCell;
     use std::fs::{File, TryLockError};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
     use amo_core::{ConnectionStatus, Engine, Lang};
@@ -39,6 +41,30 @@ mod linux {
     use tray_icon::menu::MenuEvent;
 
     use crate::tray::{Tray, ACCOUNT, OPEN, QUIT, REFRESH_ALL};
+
+    /// GDK's switch for OpenGL, which the tray never draws with.
+    const GDK_GL: &str = "GDK_GL";
+    /// Whether [`without_gl`] set [`GDK_GL`] (and the window's environment must not have it).
+    static SET_GDK_GL: AtomicBool = AtomicBool::new(false);
+
+    /// Keeps GDK from opening OpenGL at start (on X11 it probes GLX, which with Mesa's
+    /// software driver maps LLVM: some 20 MiB of PSS for an icon). Called first in `main`,
+    /// before any thread; a `GDK_GL` the user set is left alone.
+    pub fn without_gl() {
+        if std::env::var_os(GDK_GL).is_none() {
+            std::env::set_var(GDK_GL, "disable");
+            SET_GDK_GL.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// `amo-connector` beside this binary, with the environment this process was given.
+    fn app_command() -> std::io::Result<std::process::Command> {
+        let mut cmd = launch::sibling(APP_BINARY)?;
+        if SET_GDK_GL.load(Ordering::Relaxed) {
+            cmd.env_remove(GDK_GL);
+        }
+        Ok(cmd)
+    }
 
     thread_local! {
         /// The icon, owned by the GTK thread.
@@ -154,7 +180,7 @@ mod linux {
     /// *Open* and a notice's click: the window app, shown (a running one is brought
     /// forward by its single-instance handling), at `account`.
     fn open_window(account: Option<String>) {
-        let started = launch::sibling(APP_BINARY).and_then(|mut cmd| {
+        let started = app_command().and_then(|mut cmd| {
             if let Some(a) = account {
                 cmd.args([ACCOUNT_ARG, a.as_str()]);
             }
@@ -168,7 +194,7 @@ mod linux {
     /// *Quit*: ends an open window, then this process.
     fn quit() {
         if bus::name_has_owner(APP_BUS_NAME) {
-            let asked = launch::sibling(APP_BINARY).and_then(|mut cmd| {
+            let asked = app_command().and_then(|mut cmd| {
                 cmd.arg(QUIT_ARG);
                 cmd.status()
             });
