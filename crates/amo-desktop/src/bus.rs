@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dbus::blocking::{Connection, SyncConnection};
-use dbus::channel::Sender as _;
+use dbus::channel::{MatchingReceiver as _, Sender as _};
 use dbus::message::MatchRule;
 use dbus::Message;
 
@@ -53,18 +53,22 @@ pub fn name_has_owner(name: &str) -> bool {
 /// No session bus, or the bus refused the match rule; the reason is in the message.
 pub fn on_vanished(name: &'static str, f: impl Fn() + Send + 'static) -> Result<(), dbus::Error> {
     let bus = Connection::new_session()?;
-    let mut rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged");
-    rule.sender = Some("org.freedesktop.DBus".into());
-    let rule = rule.with_path("/org/freedesktop/DBus");
-    bus.add_match(
+    let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
+        .with_sender("org.freedesktop.DBus")
+        .with_path("/org/freedesktop/DBus");
+    // The bus daemon filters on the name too (arg0), so the thread wakes for this name only.
+    bus.add_match_no_cb(&format!("{},arg0='{name}'", rule.match_str()))?;
+    bus.start_receive(
         rule,
-        move |(owned, _old, new): (String, String, String), _, _| {
-            if owned == name && new.is_empty() {
-                f();
+        Box::new(move |msg, _| {
+            if let Ok((owned, _old, new)) = msg.read3::<String, String, String>() {
+                if owned == name && new.is_empty() {
+                    f();
+                }
             }
             true
-        },
-    )?;
+        }),
+    );
     std::thread::Builder::new()
         .name("bus-names".into())
         .spawn(move || while bus.process(Duration::from_secs(3600)).is_ok() {})
