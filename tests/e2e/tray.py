@@ -16,6 +16,8 @@ The app is two processes: the window (`amo-connector`, with WebKit) and the tray
   notify-en/ru    a revoked refresh token and an access token due: exactly one
                   Notify naming the account, in that language; the tray icon turns to its
                   attention look; the notice's click opens the window
+  no-tray-host    with no tray watcher on the bus, no tray process: the open window does
+                  the background refresh itself, and closing it quits
 
 Waits poll (the bus, the emulator's counters, the window list) with a bound; the only
 fixed span is the one that proves "no second notice", and it is counted in checks.
@@ -532,16 +534,56 @@ def notify(work, lang):
     stop(w.emu)
 
 
+def no_tray_host(work):
+    stop_watcher()
+    try:
+        w = World(work, access_ttl=620)  # due 20 s after connecting
+        w.connect()
+        before = w.stats()["refresh_grants"]
+        app = w.app()
+        wait_until("the window", windows)
+        # The window would start the tray before it is built.
+        check("no-tray-host: the window starts no tray process", not trays(w.home),
+              trays(w.home))
+        check("no-tray-host: the open window refreshes at the due time",
+              bool(eventually(lambda: w.stats()["refresh_grants"] > before, timeout=20 + WAIT,
+                              every=0.5)))
+        check("no-tray-host: still no tray process", not trays(w.home), trays(w.home))
+        subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+        wait_until("the window to close", lambda: not windows())
+        check("no-tray-host: closing the window quits",
+              bool(eventually(lambda: app.poll() is not None and not ours(w.home), timeout=30)),
+              [comm(p) for p in ours(w.home)])
+        stop(w.emu)
+    finally:
+        start_watcher()
+
+
+WATCHER = []  # the tray watcher while it runs
+
+
+def start_watcher():
+    WATCHER.append(spawn(["status-notifier-watcher"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL))
+    wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+
+
+def stop_watcher():
+    while WATCHER:
+        stop(WATCHER.pop())
+    wait_until("the tray watcher to go",
+               lambda: not name_owned("org.kde.StatusNotifierWatcher"))
+
+
 def main():
     only = sys.argv[1:]
     scenarios = [("keeps-running", keeps_running), ("autostart", autostart),
                  ("notify-en", lambda d: notify(d, "en")),
-                 ("notify-ru", lambda d: notify(d, "ru"))]
+                 ("notify-ru", lambda d: notify(d, "ru")),
+                 ("no-tray-host", no_tray_host)]
     wm = spawn(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
                stderr=subprocess.DEVNULL)
-    watcher = spawn(["status-notifier-watcher"], stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
-    wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+    start_watcher()
     wait_until("the window manager", lambda: subprocess.run(
         ["wmctrl", "-m"], capture_output=True).returncode == 0)
     try:
@@ -559,7 +601,7 @@ def main():
                         print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
             finally:
                 for p in list(reversed(children)):
-                    if p not in (wm, watcher):
+                    if p is not wm and p not in WATCHER:
                         stop(p)
                 kill_ours(os.path.join(work, "data"))  # a tray the window started
                 shutil.rmtree(work, ignore_errors=True)
