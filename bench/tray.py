@@ -3,16 +3,19 @@
 machine, and prints a Markdown table. Run through scripts/bench, which provides the X
 display, the D-Bus session and the keychain; this script starts a window manager
 (openbox, so the window can be closed as a user closes it) and a tray watcher
-(status-notifier-watcher, so the app keeps running in the tray).
+(status-notifier-watcher, so the window starts the tray process, amo-connector-tray).
 
-Visible: the tree's PSS once the dashboard is ready and has settled. Hidden: the window
-closed (`wmctrl -c`), its WebKit processes gone, settled; PSS and idle CPU of the tree.
-Open: from a second launch (what *Open* and a notification's click do: build the window
-again) to the new dashboard's ready signal, beside a cold start of the empty Tauri window.
+The app is two processes: the window (amo-connector and its WebKit processes) and the tray
+process, which does the background work. Visible: PSS of both once the dashboard is ready
+and has settled. Hidden: the window closed (`wmctrl -c`), its process and WebKit's gone,
+settled; PSS and idle CPU of the tray process. Open: from starting amo-connector (what the
+tray's *Open* and a notification's click do) to the new dashboard's ready signal, beside a
+cold start of the empty Tauri window.
 """
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,10 +50,40 @@ def windows():
     return [l for l in r.stdout.splitlines() if l.rstrip().endswith("amo-connector")]
 
 
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def webkit(root):
-    return [p for p in bench.tree(root)[1:]
-            if Path(f"/proc/{p}/comm").exists()
-            and Path(f"/proc/{p}/comm").read_text().startswith("WebKit")]
+    return [p for p in bench.tree(root)[1:] if comm(p).startswith("WebKit")]
+
+
+def tray_of(home):
+    """The tray process of the data folder `home` (amo-connector-tray; comm cuts it)."""
+    mark = f"AMO_CONNECTOR_HOME={home}".encode()
+    for d in os.listdir("/proc"):
+        if d.isdigit() and comm(int(d)) == "amo-connector-t":
+            try:
+                if mark in Path(f"/proc/{d}/environ").read_bytes().split(b"\0"):
+                    return int(d)
+            except OSError:
+                pass
+    return None
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in set(pids):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass  # exited meanwhile
+    return total
 
 
 def ready_at(path):
@@ -89,7 +122,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="amo-bench-tray-") as tmp:
         work = Path(tmp)
         emulator, emu = bench.start_emulator(a.bins, work)
-        proc = None
+        proc, home = None, None
         try:
             wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
             wait_until("the window manager", lambda: subprocess.run(
@@ -102,28 +135,33 @@ def main():
                                     stderr=subprocess.DEVNULL, start_new_session=True)
             visible, hidden, cpu, opens, colds = [], [], None, [], []
             wait_until("the dashboard", lambda: ready_at(ready), timeout=bench.READY_TIMEOUT)
+            tray = wait_until("the tray process", lambda: tray_of(home))
             for i in range(a.runs):
                 time.sleep(a.settle)
-                visible.append(bench.tree_pss_kib(proc.pid))
+                visible.append(pss_kib(bench.tree(proc.pid) + bench.tree(tray)))
                 wait_until("the window", windows)
                 subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
                 wait_until("the window to close", lambda: not windows())
                 wait_until("the web view to go", lambda: not webkit(proc.pid))
-                if proc.poll() is not None:
-                    raise bench.HarnessError("the app quit when its window closed: no tray?")
+                proc.wait(timeout=WAIT)
+                if tray_of(home) != tray:
+                    raise bench.HarnessError("the tray process ended with the window")
                 time.sleep(a.settle)
-                hidden.append(bench.tree_pss_kib(proc.pid))
+                hidden.append(pss_kib(bench.tree(tray)))
                 if i == a.runs - 1:
-                    cpu = bench.tree_cpu_percent(proc.pid, a.idle)
+                    cpu = bench.tree_cpu_percent(tray, a.idle)
                 colds.append(cold_start(base, env, work))
                 ready.unlink(missing_ok=True)
                 t0 = time.time()
-                subprocess.run([str(app)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, check=True, timeout=60)
+                proc = subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
                 opens.append(wait_until("the dashboard again", lambda: ready_at(ready)) - t0)
         finally:
             if proc:
                 bench.stop_tree(proc)
+            left = tray_of(home) if home else None
+            if left:
+                os.kill(left, signal.SIGTERM)
             emulator.terminate()
             emulator.wait()
             for h in helpers:

@@ -1,20 +1,18 @@
-//! The desktop app: a Tauri window on the engine, and a tray icon that keeps it running in
-//! the background. Plugins, state and commands are wired here; the work is in `amo-core`.
+//! The desktop app: a Tauri window on the engine. The background work runs in the tray
+//! process (`amo-connector-tray`) where the desktop has a tray host, else here while the
+//! window is open. Plugins, state and commands are wired here; the work is in `amo-core`.
 
+mod background;
 mod commands;
-mod desktop;
 mod error;
 mod events;
 mod ready;
-mod refresher;
 mod state;
-mod tray;
-mod trim;
 mod view;
 mod window;
 
-use amo_core::autostart::HIDDEN_ARG;
-use tauri::{App, Builder, Manager, RunEvent, Runtime, WindowEvent};
+use amo_desktop::launch::{self, APP_BUS_NAME, HIDDEN_ARG, QUIT_ARG};
+use tauri::{App, Builder, Manager, Runtime, WindowEvent};
 
 pub use error::{Error, Result};
 pub use state::AppState;
@@ -23,9 +21,12 @@ pub use state::AppState;
 pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
-            // A second launch shows the window; the login's `--hidden` start changes nothing.
-            if !argv.iter().any(|a| a == HIDDEN_ARG) {
-                events::bring_forward(app);
+            // A second launch shows the window (at `--account HOST`, the tray's and a
+            // notice's way in); `--quit` is the tray's *Quit*; `--hidden` changes nothing.
+            if launch::has(&argv, QUIT_ARG) {
+                app.exit(0);
+            } else if !launch::has(&argv, HIDDEN_ARG) {
+                window::show(app, launch::account_arg(&argv));
             }
         }))
         .manage(AppState::default())
@@ -62,41 +63,33 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         ])
 }
 
-/// Opens the engine and starts the background host, puts the icon in the tray when the
-/// desktop has a tray host, and builds the window unless started `--hidden` into a tray.
+/// Starts the tray process when the desktop has a tray host (it then does the background
+/// work), opens the engine (which hosts the schedule here when there is no tray process),
+/// and builds the window unless started `--hidden` into a tray.
 fn setup<R: Runtime>(app: &mut App<R>) {
     let handle = app.handle().clone();
     let state = app.state::<AppState>();
-    let lang = match state.engine(&handle) {
-        Ok(engine) => engine.lang(),
-        Err(_) => state.lang(),
-    };
-    let tray = desktop::tray_host_present() && tray::create(&handle, lang).is_ok();
+    let tray = background::ensure_tray();
     state.set_tray(tray);
-    state.host.wake();
-    let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
-    if !(hidden && tray) {
-        window::show(&handle, None);
+    let _ = state.engine(&handle);
+    let args: Vec<String> = std::env::args().collect();
+    if !(launch::has(&args, HIDDEN_ARG) && tray) {
+        window::show(&handle, launch::account_arg(&args));
     }
 }
 
-/// Runs the app.
+/// Runs the app. `--hidden` with a tray host becomes the tray process (no window);
+/// `--quit` ends a running window app and starts nothing.
 pub fn run() {
+    let args: Vec<String> = std::env::args().collect();
+    if launch::has(&args, QUIT_ARG) && !amo_desktop::bus::name_has_owner(APP_BUS_NAME) {
+        return;
+    }
+    if launch::has(&args, HIDDEN_ARG) && !launch::has(&args, QUIT_ARG) {
+        background::become_tray();
+    }
     run_app(Builder::default())
         .build(tauri::generate_context!())
         .expect("the window could not start")
-        .run(|app, event| {
-            if let RunEvent::ExitRequested {
-                code: None, api, ..
-            } = event
-            {
-                // The last window closed: with a tray the app stays, without its web view.
-                let state = app.state::<AppState>();
-                if state.keeps_running() {
-                    api.prevent_exit();
-                    trim::after_window_closed();
-                    window::hidden_to_tray(app);
-                }
-            }
-        });
+        .run(|_, _| {});
 }

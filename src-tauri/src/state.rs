@@ -10,7 +10,9 @@ use tauri::{AppHandle, Runtime};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::{events, refresher::Host};
+use amo_desktop::Host;
+
+use crate::{background, events};
 
 /// Shared by every command; interior locks, no `Arc`.
 #[derive(Default)]
@@ -18,11 +20,10 @@ pub struct AppState {
     engine: Mutex<Option<Engine>>,
     flow: Mutex<Option<Flow>>,
     next_flow: AtomicU64,
+    /// The schedule, hosted here only when no tray process runs it.
     pub host: Host,
-    /// A tray host was found at start: closing the window hides the app there.
+    /// The tray process runs the background work: closing the window leaves it there.
     tray: AtomicBool,
-    /// *Quit* was chosen: closing ends the app.
-    quitting: AtomicBool,
     /// The account the next window opens at.
     focus: Mutex<Option<String>>,
 }
@@ -56,8 +57,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    /// The engine, opened on first use (at start); opening starts the event forwarder and
-    /// the background host.
+    /// The engine, opened on first use (at start); opening starts the event forwarder and,
+    /// when no tray process does the background work, the background host.
     ///
     /// # Errors
     /// The data folder or database cannot be opened.
@@ -70,28 +71,20 @@ impl AppState {
         *slot = Some(engine.clone());
         drop(slot);
         events::forward(app.clone(), &engine);
-        self.host.start(app, &engine);
+        if !self.tray() {
+            background::host(app, &engine);
+        }
         Ok(engine)
     }
 
-    /// Remembers that a tray holds the app.
+    /// Remembers that the tray process does the background work.
     pub fn set_tray(&self, on: bool) {
         self.tray.store(on, Ordering::Relaxed);
     }
 
-    /// Whether closing the window leaves the app running in the tray.
-    pub fn keeps_running(&self) -> bool {
-        self.tray.load(Ordering::Relaxed) && !self.quitting.load(Ordering::Relaxed)
-    }
-
-    /// Whether a tray holds the app.
+    /// Whether the tray process does the background work (closing the window leaves it).
     pub fn tray(&self) -> bool {
         self.tray.load(Ordering::Relaxed)
-    }
-
-    /// *Quit* was chosen.
-    pub fn quitting(&self) {
-        self.quitting.store(true, Ordering::Relaxed);
     }
 
     /// The account the next window opens at.

@@ -1,6 +1,5 @@
-//! The main window's life: built on demand (at start unless `--hidden`, on *Open*, on a
-//! second launch, on a notification's click) and destroyed when it closes while a tray
-//! holds the app, so a hidden app costs no web view.
+//! The main window's life: built at start (unless `--hidden`), shown again on a second
+//! launch (the tray's *Open*, a notification's click) at the account it names.
 
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder};
 
@@ -37,28 +36,4 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
         }
         Err(e) => eprintln!("amo-connector: the window could not be built: {e}"),
     }
-}
-
-/// The window closed into the tray: the first time, a notice says where the app went.
-pub fn hidden_to_tray<R: Runtime>(app: &AppHandle<R>) {
-    let state = app.state::<AppState>();
-    let Ok(engine) = state.engine(app) else {
-        return;
-    };
-    if engine.host_setting("tray_notice").is_some() {
-        return;
-    }
-    let _ = engine.set_host_setting("tray_notice", "shown");
-    if !engine.notifications() {
-        return;
-    }
-    let lang = engine.lang();
-    let note = crate::desktop::Note {
-        title: lang.tr("notice.tray.title", &[]),
-        body: lang.tr("notice.tray.body", &[]),
-        open_label: lang.tr("tray.open", &[]),
-        account: None,
-    };
-    let app = app.clone();
-    crate::desktop::notify(note, move || Box::new(move |account| show(&app, account)));
 }

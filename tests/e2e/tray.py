@@ -3,13 +3,21 @@ notifications, on a real session bus (scripts/with-keyring) under Xvfb with a wi
 manager (openbox), a tray watcher (status-notifier-watcher) and a test notification server
 (tests/e2e/notifyd.py). Runs from the repository root; tests/e2e/tray.sh sets it up.
 
-  keeps-running   the window closes into the tray: the process and its refresh go on
-                  (the emulator sees the refresh at its due time), the window's web view
-                  is gone, a one-time notice says so, a second launch shows the window
+The app is two processes: the window (`amo-connector`, with WebKit) and the tray
+(`amo-connector-tray`, without), which the window starts and which does the background work.
+
+  keeps-running   the window closes into the tray: the window's process and its web view
+                  end, the tray process and its refresh go on (the emulator sees the
+                  refresh at its due time), a one-time notice says so; the tray's menu
+                  (driven over com.canonical.dbusmenu) lists the account, *Open* shows the
+                  window, a second launch shows the same window, *Quit* ends both
   autostart       `amo config set autostart on|off` writes and removes the entry; its Exec
-                  starts the app hidden in the tray
+                  starts the app hidden in the tray: the tray process, no window
   notify-en/ru    a revoked refresh token and an access token due: exactly one
-                  Notify naming the account, in that language; its click opens the window
+                  Notify naming the account, in that language; the tray icon turns to its
+                  attention look; the notice's click opens the window
+  no-tray-host    with no tray watcher on the bus, no tray process: the open window does
+                  the background refresh itself, and closing it quits
 
 Waits poll (the bus, the emulator's counters, the window list) with a bound; the only
 fixed span is the one that proves "no second notice", and it is counted in checks.
@@ -18,6 +26,7 @@ Prints one line per check and ends with "N passed, N failed".
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,9 +37,15 @@ import time
 import urllib.request
 
 import dbus
+import gi
+
+gi.require_version("GdkPixbuf", "2.0")
+from gi.repository import GdkPixbuf, GLib  # noqa: E402
 
 ROOT = os.getcwd()
 APP = os.path.join(ROOT, "target/debug/amo-connector")
+TRAY_COMM = "amo-connector-t"  # amo-connector-tray, as /proc/PID/comm cuts it (15 bytes)
+ICONS = os.path.join(ROOT, "icons")
 AMO = os.path.join(ROOT, "target/debug/amo")
 EMULATOR = os.path.join(ROOT, "target/debug/amo-emulator")
 NOTIFYD = os.path.join(ROOT, "tests/e2e/notifyd.py")
@@ -85,6 +100,14 @@ def wait_until(what, cond, timeout=WAIT, every=0.2):
         time.sleep(every)
 
 
+def eventually(cond, timeout=WAIT, every=0.2):
+    """`cond()` once it is true within `timeout`, else its last (false) value."""
+    try:
+        return wait_until("", cond, timeout=timeout, every=every)
+    except TimeoutError:
+        return cond()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,6 +154,33 @@ def webkit_children(pid):
     return [p for p in descendants(pid) if comm(p).startswith("WebKit")]
 
 
+def ours(home):
+    """The live processes started for the data folder `home` (their environment names it)."""
+    mark = f"AMO_CONNECTOR_HOME={home}".encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def trays(home):
+    return [p for p in ours(home) if comm(p) == TRAY_COMM]
+
+
+def kill_ours(home):
+    for pid in ours(home):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def bus():
     return dbus.SessionBus()
 
@@ -149,6 +199,79 @@ def tray_items():
         return [str(i) for i in items]
     except dbus.DBusException:
         return []
+
+
+def find_item_path(service, path="/"):
+    """The object path under which `service` serves its StatusNotifierItem."""
+    xml = bus().get_object(service, path).Introspect(
+        dbus_interface="org.freedesktop.DBus.Introspectable")
+    if "org.kde.StatusNotifierItem" in xml:
+        return path
+    for child in re.findall(r'<node name="([^"]+)"', xml):
+        found = find_item_path(service, path.rstrip("/") + "/" + child)
+        if found:
+            return found
+    return None
+
+
+class TrayItem:
+    """The tray process's StatusNotifierItem and its menu (com.canonical.dbusmenu)."""
+
+    def __init__(self, home):
+        b = bus()
+        daemon = b.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+        mine = trays(home)
+        self.service = None
+        for item in tray_items():
+            service = item.split("/", 1)[0]
+            try:
+                pid = int(daemon.GetConnectionUnixProcessID(
+                    service, dbus_interface="org.freedesktop.DBus"))
+            except dbus.DBusException:
+                continue
+            if pid in mine:
+                self.service = service
+        if not self.service:
+            raise LookupError(f"no tray item of the tray process {mine} among {tray_items()}")
+        self.path = find_item_path(self.service)
+        self.obj = b.get_object(self.service, self.path)
+
+    def prop(self, name):
+        return self.obj.Get("org.kde.StatusNotifierItem", name,
+                            dbus_interface="org.freedesktop.DBus.Properties")
+
+    def menu(self):
+        return bus().get_object(self.service, self.prop("Menu"))
+
+    def items(self):
+        """[(id, label, enabled)] of the menu's entries, separators left out."""
+        _, (_, _, children) = self.menu().GetLayout(0, -1, [],
+                                                    dbus_interface="com.canonical.dbusmenu")
+        out = []
+        for (cid, props, _) in children:
+            if props.get("type") == "separator":
+                continue
+            out.append((int(cid), str(props.get("label", "")), bool(props.get("enabled", True))))
+        return out
+
+    def labels(self):
+        return [label for (_, label, _) in self.items()]
+
+    def click(self, label):
+        cid = next(i for (i, l, _) in self.items() if l == label)
+        self.menu().Event(dbus.Int32(cid), "clicked", dbus.String("", variant_level=1),
+                          dbus.UInt32(0), dbus_interface="com.canonical.dbusmenu")
+
+    def icon_is(self, png):
+        """Whether the icon shown has the pixels of icons/`png`."""
+        shown = str(self.prop("IconName"))
+        try:
+            a = GdkPixbuf.Pixbuf.new_from_file(shown)
+        except GLib.Error:
+            return False
+        b = GdkPixbuf.Pixbuf.new_from_file(os.path.join(ICONS, png))
+        return ((a.get_width(), a.get_height(), a.get_pixels())
+                == (b.get_width(), b.get_height(), b.get_pixels()))
 
 
 class Notes:
@@ -208,6 +331,7 @@ class World:
             "AMO_CHECK_SECS": str(CHECK_SECS),
         })
         self.account = self.info["account_host"]
+        self.home = self.env["AMO_CONNECTOR_HOME"]
 
     def amo(self, *args, env=None):
         e = dict(self.env, **(env or {}))
@@ -246,14 +370,24 @@ def keeps_running(work):
     wait_until("the window", windows)
     check("keeps-running: the tray holds an item",
           wait_until("a tray item", tray_items), tray_items())
+    check("keeps-running: the window started one tray process",
+          len(wait_until("the tray process", lambda: trays(w.home))) == 1, trays(w.home))
     wait_until("the web view", lambda: webkit_children(app.pid))
     subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
     wait_until("the window to close", lambda: not windows())
-    check("keeps-running: closing the window leaves the process running", app.poll() is None)
-    gone = wait_until("the web view to go",
-                      lambda: not webkit_children(app.pid) or None, timeout=30) is None
+    try:
+        app.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    check("keeps-running: closing the window ends the window's process", app.poll() is not None)
+    check("keeps-running: closing the window leaves the tray process running",
+          len(trays(w.home)) == 1, trays(w.home))
+    eventually(lambda: [comm(p) for p in ours(w.home)] == [TRAY_COMM], timeout=30)
+    names = sorted(comm(p) for p in ours(w.home))
     check("keeps-running: the hidden app has no WebKit process",
-          not webkit_children(app.pid), str([comm(p) for p in webkit_children(app.pid)]) or gone)
+          not [n for n in names if n.startswith("WebKit")], names)
+    check("keeps-running: only amo-connector-tray is left, no window process",
+          names == [TRAY_COMM], names)
     notice = wait_until("the tray notice", lambda: [n for n in notes.all()
                                                     if "keeps running" in n["summary"]])
     check("keeps-running: a notice says where the window went", len(notice) == 1, notice)
@@ -270,15 +404,49 @@ def keeps_running(work):
           18 <= gap <= 20 + 15, f"{gap:.1f}s between two refreshes (due every 20 s)")
     check("keeps-running: the connection is still usable",
           w.amo("status").returncode == 0)
+    item = TrayItem(w.home)
+    with open(os.path.join(ROOT, "locales/en.json"), encoding="utf-8") as f:
+        states = [v for k, v in json.load(f).items() if k.startswith("state.")]
+    rows = {f"{w.account}: {state}" for state in states}
+    check("keeps-running: the tray menu lists the account with its state",
+          bool(eventually(lambda: rows & set(item.labels()), timeout=10)), item.labels())
+    check("keeps-running: the tray menu has Open, Refresh all now and Quit",
+          item.labels()[-3:] == ["Open amo-connector", "Refresh all now", "Quit"],
+          item.labels())
+    check("keeps-running: all connected, the tray icon has its usual look",
+          item.icon_is("tray.png"), str(item.prop("IconName")))
+    item.click("Open amo-connector")
+    check("keeps-running: the tray's Open shows the window",
+          bool(wait_until("the window from the tray", windows)))
+    window_procs = [p for p in ours(w.home) if comm(p) == "amo-connector"]
+    check("keeps-running: the window the tray opens has the session's environment",
+          bool(window_procs) and all(b"GDK_GL=" not in open(f"/proc/{p}/environ", "rb").read()
+                                     for p in window_procs), window_procs)
     second = w.app(log_name="second")
     second.wait(timeout=30)
     check("keeps-running: a second launch ends at once", second.returncode == 0)
-    check("keeps-running: a second launch shows the window",
-          bool(wait_until("the window again", windows)))
+    check("keeps-running: a second launch shows the same window",
+          len(wait_until("the window again", windows)) == 1
+          and [p for p in ours(w.home) if comm(p) == "amo-connector"] == window_procs,
+          windows())
+    check("keeps-running: still one tray process", len(trays(w.home)) == 1, trays(w.home))
     subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
     wait_until("the window to close", lambda: not windows())
     check("keeps-running: the notice is shown once",
           len([n for n in notes.all() if "keeps running" in n["summary"]]) == 1, notes.all())
+    refreshes = w.stats()["refresh_grants"]
+    item.click("Refresh all now")
+    check("keeps-running: the tray's Refresh all now refreshes the account",
+          bool(eventually(lambda: w.stats()["refresh_grants"] > refreshes, timeout=15)))
+    window = w.app(log_name="third")
+    wait_until("the window for Quit", windows)
+    item.click("Quit")
+    eventually(lambda: not ours(w.home) and not windows(), timeout=30)
+    check("keeps-running: the tray's Quit ends the tray and the window",
+          not ours(w.home) and not windows(), [comm(p) for p in ours(w.home)])
+    check("keeps-running: after Quit the tray holds no item",
+          eventually(lambda: not tray_items(), timeout=10), tray_items())
+    stop(window)
     stop(app)
     notes.close()
     stop(w.emu)
@@ -296,12 +464,25 @@ def autostart(work):
     check("autostart: the entry starts the app hidden",
           exec_line == f"{APP} --hidden", exec_line)
     # Start it as the session would: the hidden app sits in the tray, no window.
-    w.env.update(env)
+    w.env.update(env, AMO_CHECK_SECS="30")
     app = spawn(exec_line.split(), env=w.env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                stderr=open(os.path.join(work, "app.log"), "a"))
     check("autostart: the hidden app registers a tray item",
           bool(wait_until("a tray item", tray_items)))
     check("autostart: the hidden app shows no window", not windows(), windows())
+    item = TrayItem(w.home)
+    check("autostart: with no connection the tray menu says so",
+          "No connections" in item.labels(), item.labels())
+    # A connection made by `amo` reaches the tray through the database's change, long
+    # before its next timed check (30 s apart here, the first one at its start).
+    w.connect()
+    check("autostart: a connection made by amo shows in the tray menu before the next check",
+          bool(eventually(lambda: any(l.startswith(w.account) for l in item.labels()),
+                          timeout=10)), item.labels())
+    names = [comm(p) for p in ours(w.home)]
+    check("autostart: the hidden app is the tray process alone, without WebKit",
+          names == [TRAY_COMM], [open(f"/proc/{p}/cmdline").read() for p in ours(w.home)]
+          + [open(os.path.join(work, "app.log")).read()])
     stop(app)
     r = w.amo("config", "set", "autostart", "off", env=env)
     check("autostart: off succeeds", r.returncode == 0, r.stderr)
@@ -328,6 +509,10 @@ def notify(work, lang):
     check(f"notify-{lang}: the notice has an open action", "default" in n["actions"], n)
     secret = w.info["client_secret"]
     check(f"notify-{lang}: no secret in the notice", secret not in json.dumps(got))
+    item = TrayItem(w.home)
+    check(f"notify-{lang}: the tray icon turns to its attention look",
+          bool(eventually(lambda: item.icon_is("tray-attention.png"), timeout=10)),
+          str(item.prop("IconName")))
     # The app goes on checking every CHECK_SECS: ten checks, and still one notice.
     time.sleep(10 * CHECK_SECS)
     check(f"notify-{lang}: exactly one notice for the incident",
@@ -349,16 +534,56 @@ def notify(work, lang):
     stop(w.emu)
 
 
+def no_tray_host(work):
+    stop_watcher()
+    try:
+        w = World(work, access_ttl=620)  # due 20 s after connecting
+        w.connect()
+        before = w.stats()["refresh_grants"]
+        app = w.app()
+        wait_until("the window", windows)
+        # The window would start the tray before it is built.
+        check("no-tray-host: the window starts no tray process", not trays(w.home),
+              trays(w.home))
+        check("no-tray-host: the open window refreshes at the due time",
+              bool(eventually(lambda: w.stats()["refresh_grants"] > before, timeout=20 + WAIT,
+                              every=0.5)))
+        check("no-tray-host: still no tray process", not trays(w.home), trays(w.home))
+        subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+        wait_until("the window to close", lambda: not windows())
+        check("no-tray-host: closing the window quits",
+              bool(eventually(lambda: app.poll() is not None and not ours(w.home), timeout=30)),
+              [comm(p) for p in ours(w.home)])
+        stop(w.emu)
+    finally:
+        start_watcher()
+
+
+WATCHER = []  # the tray watcher while it runs
+
+
+def start_watcher():
+    WATCHER.append(spawn(["status-notifier-watcher"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL))
+    wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+
+
+def stop_watcher():
+    while WATCHER:
+        stop(WATCHER.pop())
+    wait_until("the tray watcher to go",
+               lambda: not name_owned("org.kde.StatusNotifierWatcher"))
+
+
 def main():
     only = sys.argv[1:]
     scenarios = [("keeps-running", keeps_running), ("autostart", autostart),
                  ("notify-en", lambda d: notify(d, "en")),
-                 ("notify-ru", lambda d: notify(d, "ru"))]
+                 ("notify-ru", lambda d: notify(d, "ru")),
+                 ("no-tray-host", no_tray_host)]
     wm = spawn(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
                stderr=subprocess.DEVNULL)
-    watcher = spawn(["status-notifier-watcher"], stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
-    wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+    start_watcher()
     wait_until("the window manager", lambda: subprocess.run(
         ["wmctrl", "-m"], capture_output=True).returncode == 0)
     try:
@@ -370,14 +595,15 @@ def main():
                 run(work)
             except Exception as e:  # one scenario's failure does not hide the others
                 check(f"{name}: ran to the end", False, f"{type(e).__name__}: {e}")
-                for log in ("app.log", "second.log", "again.log"):
+                for log in ("app.log", "second.log", "third.log", "again.log"):
                     p = os.path.join(work, log)
                     if os.path.exists(p):
                         print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
             finally:
                 for p in list(reversed(children)):
-                    if p not in (wm, watcher):
+                    if p is not wm and p not in WATCHER:
                         stop(p)
+                kill_ours(os.path.join(work, "data"))  # a tray the window started
                 shutil.rmtree(work, ignore_errors=True)
     finally:
         for p in list(reversed(children)):

@@ -31,7 +31,7 @@ done
   echo "tray.sh: no session bus (run under scripts/with-keyring)" >&2
   exit 1
 }
-for bin in amo-connector amo amo-emulator; do
+for bin in amo-connector amo-connector-tray amo amo-emulator; do
   [ -x "target/debug/$bin" ] || {
     echo "tray.sh: target/debug/$bin is missing (cargo build --workspace --bins)" >&2
     exit 1

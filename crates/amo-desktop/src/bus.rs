@@ -1,5 +1,6 @@
 //! The desktop over the session bus: whether a tray host is there
-//! (`org.kde.StatusNotifierWatcher` has an owner), and freedesktop notifications
+//! (`org.kde.StatusNotifierWatcher` has an owner), whether the window app runs (its
+//! single-instance name has an owner) and when it leaves, and freedesktop notifications
 //! (`org.freedesktop.Notifications.Notify`) whose click opens the window at an account.
 //!
 //! Notifications go through one bus connection, opened with the first notice: the server
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dbus::blocking::{Connection, SyncConnection};
-use dbus::channel::Sender as _;
+use dbus::channel::{MatchingReceiver as _, Sender as _};
 use dbus::message::MatchRule;
 use dbus::Message;
 
@@ -27,6 +28,11 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Whether a tray host is on the session bus: some process owns [`TRAY_WATCHER`]. Without
 /// one an icon would be invisible, so the app quits when its window closes.
 pub fn tray_host_present() -> bool {
+    name_has_owner(TRAY_WATCHER)
+}
+
+/// Whether some process owns `name` on the session bus (false without a session bus).
+pub fn name_has_owner(name: &str) -> bool {
     let Ok(bus) = Connection::new_session() else {
         return false;
     };
@@ -36,8 +42,38 @@ pub fn tray_host_present() -> bool {
         CALL_TIMEOUT,
     );
     let owned: Result<(bool,), _> =
-        proxy.method_call("org.freedesktop.DBus", "NameHasOwner", (TRAY_WATCHER,));
+        proxy.method_call("org.freedesktop.DBus", "NameHasOwner", (name,));
     owned.is_ok_and(|(has,)| has)
+}
+
+/// Calls `f` each time `name` loses its owner on the session bus (its process ended), from
+/// a thread that blocks on the bus for the life of the process.
+///
+/// # Errors
+/// No session bus, or the bus refused the match rule; the reason is in the message.
+pub fn on_vanished(name: &'static str, f: impl Fn() + Send + 'static) -> Result<(), dbus::Error> {
+    let bus = Connection::new_session()?;
+    let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
+        .with_sender("org.freedesktop.DBus")
+        .with_path("/org/freedesktop/DBus");
+    // The bus daemon filters on the name too (arg0), so the thread wakes for this name only.
+    bus.add_match_no_cb(&format!("{},arg0='{name}'", rule.match_str()))?;
+    bus.start_receive(
+        rule,
+        Box::new(move |msg, _| {
+            if let Ok((owned, _old, new)) = msg.read3::<String, String, String>() {
+                if owned == name && new.is_empty() {
+                    f();
+                }
+            }
+            true
+        }),
+    );
+    std::thread::Builder::new()
+        .name("bus-names".into())
+        .spawn(move || while bus.process(Duration::from_secs(3600)).is_ok() {})
+        .map_err(|e| dbus::Error::new_failed(&e.to_string()))?;
+    Ok(())
 }
 
 /// One notification: title, body, the label of its "open" action, and the account a click

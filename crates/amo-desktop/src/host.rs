@@ -1,0 +1,179 @@
+//! The background host of the engine's schedule (`amo_core::schedule`): every
+//! [`CHECK_EVERY`] of awake time, and whenever it is woken (a connection changed), it reads
+//! the connections, asks the schedule what is due against the wall clock, refreshes that,
+//! shows the notices and hands the connections to its shell (the tray redraws). The policy
+//! (due times, keep-alive, retries, catching up after sleep, what to tell once) is all in
+//! the engine; exactly one process hosts it: the tray process, else the window app.
+
+use amo_core::schedule::{Told, CHECK_EVERY};
+use amo_core::{
+    AccountHost, Action, Clock, ConnectionStatus, Due, DueReason, Engine, Lang, Notice, Schedule,
+    SystemClock, TokenKind,
+};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use tokio::sync::Notify;
+
+use crate::bus::{self, Note, OnClick};
+
+/// What hosts the schedule: shown the connections after each check, and asked what a
+/// notice's click does.
+pub trait Shell: Send + Sync {
+    /// The connections as the check left them, in the engine's language.
+    fn checked(&self, lang: Lang, all: Vec<ConnectionStatus>);
+    /// What a click on a notice does with the account it names.
+    fn on_click(&self) -> OnClick;
+}
+
+/// The host's state: the schedule's memory and what wakes it.
+#[derive(Default)]
+pub struct Host {
+    schedule: Mutex<Schedule>,
+    wake: Notify,
+    all_now: Notify,
+    engine: OnceLock<Engine>,
+}
+
+impl Host {
+    /// Runs the checks on `engine` for as long as the returned future is polled; the told
+    /// incidents of an earlier run are remembered. A second call returns at once.
+    pub async fn run(&self, engine: &Engine, shell: &impl Shell) {
+        if self.engine.set(engine.clone()).is_err() {
+            return;
+        }
+        let told: Told = engine
+            .host_setting("told")
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        *self.lock() = Schedule::with_told(told);
+        let every = check_every().to_std().unwrap_or_default();
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let everything = tokio::select! {
+                _ = ticks.tick() => false,
+                _ = self.wake.notified() => false,
+                _ = self.all_now.notified() => true,
+            };
+            self.check(engine, shell, everything).await;
+        }
+    }
+
+    /// Checks again now (a connection was made, refreshed or removed).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// *Refresh all now*.
+    pub fn refresh_all(&self) {
+        self.all_now.notify_one();
+    }
+
+    /// When each of `all` is next refreshed, and why.
+    pub fn due(&self, all: &[ConnectionStatus]) -> HashMap<String, Due> {
+        let s = self.lock();
+        all.iter()
+            .filter_map(|c| Some((c.account.clone(), s.next(c)?)))
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Schedule> {
+        self.schedule.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One check: read, ask the schedule, refresh what is due, tell, hand over.
+    async fn check(&self, engine: &Engine, shell: &impl Shell, everything: bool) {
+        let lang = engine.lang();
+        let Some(read) = connections(engine).await else {
+            return;
+        };
+        let mut notices = Vec::new();
+        let all = match read {
+            Ok(all) => all,
+            Err(err) => {
+                notices.extend(self.lock().check_failed(&err, lang));
+                self.tell(engine, shell, notices);
+                return;
+            }
+        };
+        let now = SystemClock.now();
+        let mut due = Vec::new();
+        for action in self.lock().check(now, &all) {
+            match action {
+                Action::Refresh { account, reason } => due.push((account, reason)),
+                Action::Notify(n) => notices.push(n),
+            }
+        }
+        if everything {
+            due = all
+                .iter()
+                .filter(|c| c.kind == TokenKind::Oauth)
+                .map(|c| (c.account.clone(), DueReason::KeepAlive))
+                .collect();
+        }
+        let refreshed_any = !due.is_empty();
+        for (account, reason) in due {
+            let Ok(h) = AccountHost::parse(&account) else {
+                continue;
+            };
+            let result = match reason {
+                DueReason::Expiry => engine.refresh_if_needed(&h).await,
+                DueReason::KeepAlive | DueReason::Retry => engine.refresh(&h).await,
+            };
+            let mut s = self.lock();
+            match result {
+                Ok(_) => s.refreshed(&account),
+                Err(err) => notices.extend(s.failed(&account, SystemClock.now(), &err, lang)),
+            }
+        }
+        self.tell(engine, shell, notices);
+        let all = if refreshed_any {
+            match connections(engine).await {
+                Some(Ok(again)) => again,
+                _ => all,
+            }
+        } else {
+            all
+        };
+        shell.checked(lang, all);
+    }
+
+    /// Shows `notices` (unless turned off) and remembers what was told.
+    fn tell(&self, engine: &Engine, shell: &impl Shell, notices: Vec<Notice>) {
+        let told = serde_json::to_string(self.lock().told()).unwrap_or_default();
+        if engine.host_setting("told").as_deref() != Some(told.as_str()) {
+            let _ = engine.set_host_setting("told", &told);
+        }
+        if notices.is_empty() || !engine.notifications() {
+            return;
+        }
+        let lang = engine.lang();
+        for n in notices {
+            let (title, body) = n.text(lang);
+            let note = Note {
+                title,
+                body,
+                open_label: lang.tr("notice.open", &[]),
+                account: n.account.clone(),
+            };
+            bus::notify(note, || shell.on_click());
+        }
+    }
+}
+
+/// The connections, read off the async workers (the keychain and the disk block).
+async fn connections(engine: &Engine) -> Option<amo_core::Result<Vec<ConnectionStatus>>> {
+    let e = engine.clone();
+    tokio::task::spawn_blocking(move || e.connections())
+        .await
+        .ok()
+}
+
+/// `AMO_CHECK_SECS` (1–30, for tests), else the engine's [`CHECK_EVERY`].
+fn check_every() -> chrono::Duration {
+    std::env::var("AMO_CHECK_SECS")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|s| (1..=30).contains(s))
+        .map_or(CHECK_EVERY, chrono::Duration::seconds)
+}
