@@ -52,7 +52,15 @@ pub async fn get_overview<R: Runtime>(
     let engine = state.engine(&app)?;
     let flow = state.flow_view();
     let tray = state.tray();
-    let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await;
+    // The window's first overview was made while the page loaded (no flow waits then).
+    let prepared = match flow {
+        None => state.take_prepared_overview().await,
+        Some(_) => None,
+    };
+    let overview = match prepared {
+        Some(o) => Ok(o),
+        None => blocking(&engine, move |e| Ok(view::overview(e, flow))).await,
+    };
     let lang = engine.lang();
     overview.map(|mut o| {
         let statuses: Vec<_> = o.connections.iter().map(|c| c.status.clone()).collect();

@@ -26,6 +26,15 @@ pub struct AppState {
     tray: AtomicBool,
     /// The account the next window opens at.
     focus: Mutex<Option<String>>,
+    /// The dashboard's first overview, made while WebKit starts the page.
+    first_overview: Mutex<Option<FirstOverview>>,
+}
+
+/// An overview made ahead of the page's first ask, good while the engine has said nothing
+/// since (no connection made, refreshed or removed in between).
+pub struct FirstOverview {
+    pub overview: tauri::async_runtime::JoinHandle<crate::view::Overview>,
+    pub changes: tokio::sync::broadcast::Receiver<amo_core::EngineEvent>,
 }
 
 /// The loopback flow that waits for the browser.
@@ -95,6 +104,32 @@ impl AppState {
     /// Takes the account the window should open at.
     pub fn take_focus(&self) -> Option<String> {
         lock(&self.focus).take()
+    }
+
+    /// Starts making the dashboard's first overview on a worker thread, so the page finds it
+    /// ready instead of waiting for the keychain and the database.
+    pub fn prepare_overview(&self) {
+        let Some(engine) = lock(&self.engine).clone() else {
+            return;
+        };
+        let changes = engine.subscribe();
+        let overview =
+            tauri::async_runtime::spawn_blocking(move || crate::view::overview(&engine, None));
+        *lock(&self.first_overview) = Some(FirstOverview { overview, changes });
+    }
+
+    /// The overview made ahead, if nothing changed since it was made.
+    pub async fn take_prepared_overview(&self) -> Option<crate::view::Overview> {
+        let FirstOverview {
+            overview,
+            mut changes,
+        } = lock(&self.first_overview).take()?;
+        let made = overview.await.ok()?;
+        matches!(
+            changes.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty)
+        )
+        .then_some(made)
     }
 
     /// The language of the window when the engine is not open.

@@ -24,8 +24,10 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
         }
         return;
     }
-    // The page takes it with its first overview.
-    app.state::<AppState>().set_focus(account);
+    // The page takes it with its first overview, which is made while WebKit starts.
+    let state = app.state::<AppState>();
+    state.set_focus(account);
+    state.prepare_overview();
     crate::ready::rearm();
     let Some(conf) = app.config().app.windows.iter().find(|w| w.label == "main") else {
         return;
