@@ -1,6 +1,6 @@
 //! A copy of each connection's access token in the kernel's key retention service
-//! (keyrings(7), the user's keyring), so `amo token`, `amo api` and the window read it with
-//! one system call instead of a Secret Service round trip over D-Bus.
+//! (keyrings(7), the user's keyring), so `amo token`, `amo api` and every API call read it
+//! with one system call instead of a Secret Service round trip over D-Bus.
 //!
 //! What is kept: the access token, its kind and expiry; never the refresh token nor the
 //! client secret, which stay in the Secret Service alone. Each copy times out when its
@@ -30,7 +30,7 @@ pub(crate) struct KernelCopies {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Copy {
+struct Copied {
     kind: TokenKind,
     access_token: String,
     /// Unix time in milliseconds.
@@ -52,7 +52,7 @@ impl KernelCopies {
     /// The account's access token, if a copy is kept: a set without its refresh token.
     pub(crate) fn get(&self, account: &AccountHost) -> Option<TokenSet> {
         let key = user_keyring()?.search(&self.name(account)).ok()?;
-        let copy: Copy = serde_json::from_slice(&key.read_to_vec().ok()?).ok()?;
+        let copy: Copied = serde_json::from_slice(&key.read_to_vec().ok()?).ok()?;
         Some(TokenSet {
             kind: copy.kind,
             access_token: AccessToken::new(copy.access_token),
@@ -74,7 +74,7 @@ impl KernelCopies {
         if keep <= 0 {
             return;
         }
-        let copy = serde_json::to_vec(&Copy {
+        let copy = serde_json::to_vec(&Copied {
             kind: set.kind,
             access_token: set.access_token.expose().to_owned(),
             expires_at: set.expires_at.map(|t| t.timestamp_millis()),
