@@ -82,23 +82,8 @@ enum Command {
     },
     /// Call the amoCRM API: PATH is relative to https://{account}/ (api/v4/leads).
     Api {
-        /// Such as api/v4/leads or /api/v4/leads?limit=250.
-        path: String,
-        /// The HTTP method (default GET, or POST with -f or --input).
-        #[arg(short = 'X', long = "method", value_name = "METHOD")]
-        method: Option<String>,
-        /// key=value: a query parameter for GET, else a field of the JSON body.
-        #[arg(short = 'f', long = "field", value_name = "KEY=VALUE")]
-        fields: Vec<String>,
-        /// The request body from a file (`-`: standard input).
-        #[arg(long, value_name = "FILE")]
-        input: Option<String>,
-        /// Follow _links.next.href and print one document holding every page's items.
-        #[arg(long)]
-        paginate: bool,
-        /// Print the status line and headers before the body.
-        #[arg(short = 'i', long)]
-        include: bool,
+        #[command(flatten)]
+        args: script::ApiArgs,
         #[arg(long, value_name = "HOST")]
         account: Option<String>,
     },
@@ -256,24 +241,8 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             let account = engine.resolve_account(account.as_deref())?;
             script::token(engine, &account, &min_valid, json).await
         }
-        Command::Api {
-            path,
-            method,
-            fields,
-            input,
-            paginate,
-            include,
-            account,
-        } => {
+        Command::Api { args, account } => {
             let account = engine.resolve_account(account.as_deref())?;
-            let args = script::ApiArgs {
-                path,
-                method,
-                fields,
-                input,
-                paginate,
-                include,
-            };
             script::api(engine, &account, args).await
         }
         Command::Run {

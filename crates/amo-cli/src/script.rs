@@ -119,12 +119,24 @@ fn exit_byte(status: std::process::ExitStatus) -> u8 {
 }
 
 /// What `amo api` was asked.
+#[derive(clap::Args)]
 pub struct ApiArgs {
+    /// Such as api/v4/leads or /api/v4/leads?limit=250.
     pub path: String,
+    /// The HTTP method (default GET, or POST with -f or --input).
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
     pub method: Option<String>,
+    /// key=value: a query parameter for GET, else a field of the JSON body.
+    #[arg(short = 'f', long = "field", value_name = "KEY=VALUE")]
     pub fields: Vec<String>,
+    /// The request body from a file (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
     pub input: Option<String>,
+    /// Follow _links.next.href and print one document holding every page's items.
+    #[arg(long)]
     pub paginate: bool,
+    /// Print the status line and headers before the body.
+    #[arg(short = 'i', long)]
     pub include: bool,
 }
 
