@@ -74,8 +74,13 @@ def other_webkit_processes():
 
 
 def tree_pss_kib(root):
+    return pss_kib(tree(root))
+
+
+def pss_kib(pids):
+    """Sum of `Pss` over `pids` (each counted once), KiB."""
     total = 0
-    for pid in tree(root):
+    for pid in set(pids):
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):

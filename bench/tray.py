@@ -74,18 +74,6 @@ def tray_of(home):
     return None
 
 
-def pss_kib(pids):
-    total = 0
-    for pid in set(pids):
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass  # exited meanwhile
-    return total
-
-
 def ready_at(path):
     if path.exists():
         text = path.read_text()
@@ -138,7 +126,7 @@ def main():
             tray = wait_until("the tray process", lambda: tray_of(home))
             for i in range(a.runs):
                 time.sleep(a.settle)
-                visible.append(pss_kib(bench.tree(proc.pid) + bench.tree(tray)))
+                visible.append(bench.pss_kib(bench.tree(proc.pid) + bench.tree(tray)))
                 wait_until("the window", windows)
                 subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
                 wait_until("the window to close", lambda: not windows())
@@ -147,7 +135,7 @@ def main():
                 if tray_of(home) != tray:
                     raise bench.HarnessError("the tray process ended with the window")
                 time.sleep(a.settle)
-                hidden.append(pss_kib(bench.tree(tray)))
+                hidden.append(bench.pss_kib(bench.tree(tray)))
                 if i == a.runs - 1:
                     cpu = bench.tree_cpu_percent(tray, a.idle)
                 colds.append(cold_start(base, env, work))

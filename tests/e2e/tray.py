@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ import gi
 
 gi.require_version("GdkPixbuf", "2.0")
 from gi.repository import GdkPixbuf, GLib  # noqa: E402
+
+from procs import free_port, spawn, stop, stop_all  # noqa: E402
 
 ROOT = os.getcwd()
 APP = os.path.join(ROOT, "target/debug/amo-connector")
@@ -54,7 +55,6 @@ CHECK_SECS = 1  # AMO_CHECK_SECS: how often the app compares due times with the 
 
 passed = 0
 failed = 0
-children = []
 
 
 def check(name, ok, detail=""):
@@ -66,27 +66,6 @@ def check(name, ok, detail=""):
         failed += 1
         print(f"FAIL  {name}" + (f": {detail}" if detail else ""), flush=True)
     return ok
-
-
-def spawn(args, env=None, **kw):
-    p = subprocess.Popen(args, env=env, start_new_session=True, **kw)
-    children.append(p)
-    return p
-
-
-def stop(p):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=5)
-    if p in children:
-        children.remove(p)
 
 
 def wait_until(what, cond, timeout=WAIT, every=0.2):
@@ -106,12 +85,6 @@ def eventually(cond, timeout=WAIT, every=0.2):
         return wait_until("", cond, timeout=timeout, every=every)
     except TimeoutError:
         return cond()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the desktop ------------------------------------------------------------------------
@@ -600,14 +573,11 @@ def main():
                     if os.path.exists(p):
                         print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
             finally:
-                for p in list(reversed(children)):
-                    if p is not wm and p not in WATCHER:
-                        stop(p)
+                stop_all(keep=[wm, *WATCHER])
                 kill_ours(os.path.join(work, "data"))  # a tray the window started
                 shutil.rmtree(work, ignore_errors=True)
     finally:
-        for p in list(reversed(children)):
-            stop(p)
+        stop_all()
     print(f"{passed} passed, {failed} failed", flush=True)
     sys.exit(1 if failed else 0)
 

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import traceback
 import urllib.error
 import urllib.request
 
+from procs import free_port, spawn, stop, stop_all
 from selenium import webdriver
 from selenium.common.exceptions import (StaleElementReferenceException, TimeoutException,
                                         WebDriverException)
@@ -85,7 +85,6 @@ WORDS = {
 
 passed = 0
 failed = 0
-children = []  # Popen objects, each the leader of its own process group
 
 
 def check(name, ok, detail=""):
@@ -104,41 +103,6 @@ def log(msg):
 
 
 # --- processes ------------------------------------------------------------------------
-
-
-def spawn(args, env, **kw):
-    p = subprocess.Popen(args, env=env, start_new_session=True, **kw)
-    children.append(p)
-    return p
-
-
-def stop(p):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-    if p in children:
-        children.remove(p)
-
-
-def stop_all():
-    for p in list(reversed(children)):
-        stop(p)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(what, cond, timeout=WAIT, driver=None):
