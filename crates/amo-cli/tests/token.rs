@@ -137,14 +137,18 @@ fn a_long_lived_token_shorter_than_min_valid_says_when_it_expires() {
     assert_eq!(bad.code, 1, "{bad}");
 }
 
-/// The kernel keyring's copies of `account`'s access token that this process can see
-/// (`/proc/keys`), as their payloads.
+/// The kernel keyring's copies of `w`'s access token that this process can see
+/// (`/proc/keys`), as their payloads: named for its data folder, as the vault names them
+/// (other runs' copies of an account on the same port may still be there).
 #[cfg(target_os = "linux")]
-fn kernel_copies(account: &str) -> Vec<String> {
+fn kernel_copies(w: &World) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(w.home().as_os_str().as_encoded_bytes());
+    let scope: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!(" amo-connector:{scope}:{}: ", w.account());
     let keys = std::fs::read_to_string("/proc/keys").unwrap_or_default();
     keys.lines()
-        .filter(|l| l.contains(" user ") && l.contains(&format!(":{account}:")))
-        .filter(|l| l.contains("amo-connector:"))
+        .filter(|l| l.contains(" user ") && l.contains(&name))
         .filter_map(|l| i32::from_str_radix(l.split_whitespace().next()?, 16).ok())
         .filter_map(|id| {
             let key = linux_keyutils::Key::from_id(linux_keyutils::KeySerialId::new(id));
@@ -175,7 +179,7 @@ fn the_kernel_copy_answers_without_the_secret_service_and_follows_every_change()
     let stored = common::secret_lookup(&format!("tokens:{}", w.account())).unwrap();
     let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
     let refresh = stored["refresh_token"].as_str().unwrap().to_owned();
-    let copies = kernel_copies(&w.account());
+    let copies = kernel_copies(&w);
     assert_eq!(copies.len(), 1, "{copies:?}");
     assert!(copies[0].contains(&first), "the access token is copied");
     assert!(!copies[0].contains(&refresh), "never the refresh token");
@@ -192,7 +196,7 @@ fn the_kernel_copy_answers_without_the_secret_service_and_follows_every_change()
     // Disconnecting removes it: nothing answers without the keychain any more.
     let d = w.amo(&["disconnect", "--account", &w.account()]);
     assert!(d.ok(), "{d}");
-    assert!(kernel_copies(&w.account()).is_empty());
+    assert!(kernel_copies(&w).is_empty());
     let gone = no_bus(&["token"]);
     assert!(!gone.ok(), "no token after a disconnect: {gone}");
     assert!(gone.stdout.is_empty(), "{gone}");
