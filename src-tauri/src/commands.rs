@@ -51,37 +51,17 @@ pub async fn get_overview<R: Runtime>(
 ) -> Result<Overview> {
     let engine = state.engine(&app)?;
     let flow = state.flow_view();
-    let tray = state.tray();
-    // The window's first overview was made while the page loaded (no flow waits then).
-    let prepared = match flow {
-        None => state.take_prepared_overview().await,
-        Some(_) => None,
-    };
-    let overview = match prepared {
-        Some(o) => Ok(o),
-        None => blocking(&engine, move |e| Ok(view::overview(e, flow))).await,
-    };
-    let lang = engine.lang();
-    overview.map(|mut o| {
-        let statuses: Vec<_> = o.connections.iter().map(|c| c.status.clone()).collect();
-        o.due = state.host.due(&statuses);
-        for c in &mut o.connections {
-            c.due = o
-                .due
-                .get(&c.status.account)
-                .map(|d| view::DueView::of(d, lang));
-        }
-        o.always.tray = tray;
-        o.focus = state.take_focus();
-        o
-    })
+    let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await?;
+    Ok(state.complete(engine.lang(), overview))
 }
 
-/// The page has drawn the dashboard with its data: the readiness signal for `bench/`.
+/// The page has drawn the dashboard with its data and follows the engine's events: the
+/// readiness signal for `bench/`. Answers whether the data the page was built with still
+/// holds (the engine reported nothing since it was read); if not, the page reads again.
 #[tauri::command]
-pub async fn ready() -> Result<()> {
+pub async fn ready(state: State<'_, AppState>) -> Result<bool> {
     crate::ready::mark();
-    Ok(())
+    Ok(crate::boot::still_current(state.take_since_first()))
 }
 
 /// `times` relative to now in the window's language ("через 23 часа"), as the clock moves.
@@ -132,7 +112,7 @@ pub async fn recent_activity<R: Runtime>(
     limit: Option<usize>,
 ) -> Result<Vec<EntryView>> {
     let engine = state.engine(&app)?;
-    let limit = limit.unwrap_or(50).min(500);
+    let limit = limit.unwrap_or(crate::boot::ACTIVITY_LIMIT).min(500);
     blocking(&engine, move |e| {
         let lang = e.lang();
         Ok(e.activity(limit).iter().map(|x| x.view(lang)).collect())

@@ -3,6 +3,7 @@
 //! window is open. Plugins, state and commands are wired here; the work is in `amo-core`.
 
 mod background;
+mod boot;
 mod commands;
 mod error;
 mod events;
@@ -63,17 +64,29 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         ])
 }
 
-/// Starts the tray process when the desktop has a tray host (it then does the background
-/// work), opens the engine (which hosts the schedule here when there is no tray process),
-/// and builds the window unless started `--hidden` into a tray.
+/// Takes what the early thread settled (`boot`): whether a tray process does the
+/// background work (it starts one where the desktop has a tray host), the engine and the
+/// first page's data; then builds the window unless started `--hidden` into a tray.
 fn setup<R: Runtime>(app: &mut App<R>) {
     let handle = app.handle().clone();
     let state = app.state::<AppState>();
-    let tray = background::ensure_tray();
-    state.set_tray(tray);
-    let _ = state.engine(&handle);
+    match app.try_state::<boot::Starting>().and_then(|s| s.take()) {
+        Some(early) => {
+            state.set_tray(early.tray);
+            if let Ok(engine) = early.engine {
+                state.adopt(&handle, engine);
+            }
+            if let Some(first) = early.first {
+                state.keep_first(first);
+            }
+        }
+        None => {
+            state.set_tray(background::ensure_tray());
+            let _ = state.engine(&handle);
+        }
+    }
     let args: Vec<String> = std::env::args().collect();
-    if !(launch::has(&args, HIDDEN_ARG) && tray) {
+    if !(launch::has(&args, HIDDEN_ARG) && state.tray()) {
         window::show(&handle, launch::account_arg(&args));
     }
 }
@@ -88,7 +101,8 @@ pub fn run() {
     if launch::has(&args, HIDDEN_ARG) && !launch::has(&args, QUIT_ARG) {
         background::become_tray();
     }
-    run_app(Builder::default())
+    // The engine opens and the first page's data is read while Tauri and GTK start.
+    run_app(Builder::default().manage(boot::Starting::start()))
         .build(tauri::generate_context!())
         .expect("the window could not start")
         .run(|_, _| {});

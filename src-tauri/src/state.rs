@@ -1,17 +1,20 @@
 //! The one managed state: the engine (opened at start), the waiting flow, the background
 //! host, and how the window comes and goes (tray, focus).
 
-use amo_core::{CancelHandle, Engine, ErrorView, Lang, PendingConnect};
+use amo_core::{CancelHandle, Engine, EngineEvent, ErrorView, Lang, PendingConnect};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tauri::{AppHandle, Runtime};
+use tokio::sync::broadcast;
 use url::Url;
 
 use crate::error::{Error, Result};
 use amo_desktop::Host;
 
+use crate::boot::First;
+use crate::view::{DueView, Overview};
 use crate::{background, events};
 
 /// Shared by every command; interior locks, no `Arc`.
@@ -26,15 +29,10 @@ pub struct AppState {
     tray: AtomicBool,
     /// The account the next window opens at.
     focus: Mutex<Option<String>>,
-    /// The dashboard's first overview, made while WebKit starts the page.
-    first_overview: Mutex<Option<FirstOverview>>,
-}
-
-/// An overview made ahead of the page's first ask, good while the engine has said nothing
-/// since (no connection made, refreshed or removed in between).
-pub struct FirstOverview {
-    pub overview: tauri::async_runtime::JoinHandle<crate::view::Overview>,
-    pub changes: tokio::sync::broadcast::Receiver<amo_core::EngineEvent>,
+    /// The first page's data, read before the window was built (`boot`).
+    first: Mutex<Option<First>>,
+    /// What the engine reported since the page's first data was read (`ready` asks it).
+    since_first: Mutex<Option<broadcast::Receiver<EngineEvent>>>,
 }
 
 /// The loopback flow that waits for the browser.
@@ -79,11 +77,26 @@ impl AppState {
         let engine = Engine::open().map_err(|e| Error::engine(e, Lang::detect()))?;
         *slot = Some(engine.clone());
         drop(slot);
-        events::forward(app.clone(), &engine);
-        if !self.tray() {
-            background::host(app, &engine);
-        }
+        self.started(app, &engine);
         Ok(engine)
+    }
+
+    /// Takes `engine`, opened before the app was (`boot`), unless one is open already.
+    pub fn adopt<R: Runtime>(&self, app: &AppHandle<R>, engine: Engine) {
+        let mut slot = lock(&self.engine);
+        if slot.is_some() {
+            return;
+        }
+        *slot = Some(engine.clone());
+        drop(slot);
+        self.started(app, &engine);
+    }
+
+    fn started<R: Runtime>(&self, app: &AppHandle<R>, engine: &Engine) {
+        events::forward(app.clone(), engine);
+        if !self.tray() {
+            background::host(app, engine);
+        }
     }
 
     /// Remembers that the tray process does the background work.
@@ -106,30 +119,37 @@ impl AppState {
         lock(&self.focus).take()
     }
 
-    /// Starts making the dashboard's first overview on a worker thread, so the page finds it
-    /// ready instead of waiting for the keychain and the database.
-    pub fn prepare_overview(&self) {
-        let Some(engine) = lock(&self.engine).clone() else {
-            return;
-        };
-        let changes = engine.subscribe();
-        let overview =
-            tauri::async_runtime::spawn_blocking(move || crate::view::overview(&engine, None));
-        *lock(&self.first_overview) = Some(FirstOverview { overview, changes });
+    /// Keeps the first page's data until the window is built.
+    pub fn keep_first(&self, first: First) {
+        *lock(&self.first) = Some(first);
     }
 
-    /// The overview made ahead, if nothing changed since it was made.
-    pub async fn take_prepared_overview(&self) -> Option<crate::view::Overview> {
-        let FirstOverview {
-            overview,
-            mut changes,
-        } = lock(&self.first_overview).take()?;
-        let made = overview.await.ok()?;
-        matches!(
-            changes.try_recv(),
-            Err(tokio::sync::broadcast::error::TryRecvError::Empty)
-        )
-        .then_some(made)
+    /// The first page's data read before the window was built, if not taken yet.
+    pub fn take_first(&self) -> Option<First> {
+        lock(&self.first).take()
+    }
+
+    /// Follows the engine from the moment the page's first data was read.
+    pub fn set_since_first(&self, since: broadcast::Receiver<EngineEvent>) {
+        *lock(&self.since_first) = Some(since);
+    }
+
+    /// What the engine reported since the page's first data was read; once.
+    pub fn take_since_first(&self) -> Option<broadcast::Receiver<EngineEvent>> {
+        lock(&self.since_first).take()
+    }
+
+    /// Adds to `o` what the running app knows: when each connection is next refreshed,
+    /// whether a tray holds the app, and the account to show first.
+    pub fn complete(&self, lang: Lang, mut o: Overview) -> Overview {
+        let statuses: Vec<_> = o.connections.iter().map(|c| c.status.clone()).collect();
+        o.due = self.host.due(&statuses);
+        for c in &mut o.connections {
+            c.due = o.due.get(&c.status.account).map(|d| DueView::of(d, lang));
+        }
+        o.always.tray = self.tray();
+        o.focus = self.take_focus();
+        o
     }
 
     /// The language of the window when the engine is not open.

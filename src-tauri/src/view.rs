@@ -141,11 +141,16 @@ impl ConnectionView {
     }
 }
 
+/// The message families the page shows: its own (`ui.`), a card's state, kind and storage,
+/// and the always-on settings. The rest (the CLI's, errors, notices, the tray's) the page
+/// receives already worded, so it is not sent.
+const PAGE_FAMILIES: &[&str] = &["ui.", "state.", "kind.", "storage.", "always."];
+
 /// The page's catalogue: `{lang, messages, languages: [{code, name}]}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Messages {
     pub lang: &'static str,
-    pub messages: &'static HashMap<String, String>,
+    pub messages: HashMap<&'static str, &'static str>,
     pub languages: Vec<LanguageView>,
 }
 
@@ -159,7 +164,12 @@ impl Messages {
     pub fn of(lang: Lang) -> Messages {
         Messages {
             lang: lang.code(),
-            messages: lang.messages(),
+            messages: lang
+                .messages()
+                .iter()
+                .filter(|(k, _)| PAGE_FAMILIES.iter().any(|f| k.starts_with(f)))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
             languages: Lang::all()
                 .map(|l| LanguageView {
                     code: l.code(),

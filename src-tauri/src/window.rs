@@ -3,7 +3,9 @@
 
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder};
 
+use crate::boot::{self, Boot, First};
 use crate::state::AppState;
+use crate::view::Messages;
 
 /// The page is told to show this account's card: `{account}`.
 pub const FOCUS: &str = "app:focus";
@@ -24,18 +26,51 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
         }
         return;
     }
-    // The page takes it with its first overview, which is made while WebKit starts.
+    // The page takes the account with its first data.
     let state = app.state::<AppState>();
     state.set_focus(account);
-    state.prepare_overview();
     crate::ready::rearm();
     let Some(conf) = app.config().app.windows.iter().find(|w| w.label == "main") else {
         return;
     };
-    match WebviewWindowBuilder::from_config(app, conf).and_then(|b| b.build()) {
+    let boot = first_page(app, &state).script();
+    match WebviewWindowBuilder::from_config(app, conf)
+        .map(|b| b.initialization_script(&boot))
+        .and_then(|b| b.build())
+    {
         Ok(w) => {
             let _ = w.set_focus();
         }
         Err(e) => eprintln!("amo-connector: the window could not be built: {e}"),
+    }
+}
+
+/// The page's first data: what was read before the app started, or (for a window built
+/// again) read now.
+fn first_page<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Boot {
+    let fonts = boot::desktop_fonts();
+    match state.engine(app) {
+        Ok(engine) => {
+            let lang = engine.lang();
+            let (overview, activity, since) = state
+                .take_first()
+                .unwrap_or_else(|| First::of(&engine, state.flow_view()))
+                .into_parts();
+            state.set_since_first(since);
+            Boot {
+                overview: Some(state.complete(lang, overview)),
+                error: None,
+                activity,
+                messages: Messages::of(lang),
+                fonts,
+            }
+        }
+        Err(error) => Boot {
+            overview: None,
+            error: Some(error),
+            activity: Vec::new(),
+            messages: Messages::of(state.lang()),
+            fonts,
+        },
     }
 }

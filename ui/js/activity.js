@@ -17,6 +17,12 @@ export async function loadActivity() {
   render();
 }
 
+/** Shows `list`, newest first (the page's first data). */
+export function show(list) {
+  entries = list.slice(0, LIMIT);
+  render();
+}
+
 /** A step just logged (from the `engine:activity` event). */
 export function addEntry(entry) {
   entries = [entry, ...entries].slice(0, LIMIT);

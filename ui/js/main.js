@@ -1,5 +1,5 @@
-// The window: loads the words, then the dashboard, then follows the engine's events.
-// Data flows one way: page → command → engine → event → page. Nothing polls.
+// The window: draws the dashboard from the data it was built with, then follows the
+// engine's events. Data flows one way: page → command → engine → event → page. Nothing polls.
 
 import { call, on, EVENTS } from './tauri.js';
 import { applyI18n, setCatalogue, t } from './i18n.js';
@@ -10,15 +10,21 @@ import {
 } from './connect.js';
 import { renderCards, tickCards } from './cards.js';
 import { initAlways, renderAlways } from './always.js';
-import { addEntry, loadActivity, render as renderActivity } from './activity.js';
+import { addEntry, loadActivity, render as renderActivity, show as showActivity } from './activity.js';
 
 let overview = null;
 let editingSettings = false;
 let loading = null;
 let again = false;
 
+/** The page's first data, given with it (`src-tauri/src/boot.rs`): words, dashboard, activity. */
+const BOOT = window.__AMO_BOOT__;
+
 async function loadMessages() {
-  const catalogue = await call('get_messages');
+  useCatalogue(await call('get_messages'));
+}
+
+function useCatalogue(catalogue) {
   setCatalogue(catalogue);
   applyI18n();
   const select = $('lang-select');
@@ -121,6 +127,7 @@ async function changeLanguage(code) {
   }
 }
 
+/** Wires the controls and follows the engine; resolves once every listener is registered. */
 function wire() {
   initSetup({
     saved: () => {
@@ -146,35 +153,35 @@ function wire() {
   $('lang-select').addEventListener('change', (e) => changeLanguage(e.target.value));
   $('theme-select').addEventListener('change', (e) => changeTheme(e.target.value));
 
-  on(EVENTS.activity, (p) => addEntry(p.entry));
-  on(EVENTS.callbackReceived, () => onCallbackReceived());
-  on(EVENTS.connected, (p) => {
-    toast(t('ui.toast.connected', { account: p.account }));
-    // Focus moves to the cards, where the new one now is.
-    reload().then(() => $('connections-title').focus());
-  });
-  on(EVENTS.refreshed, (p) => {
-    announce(t('ui.announce.refreshed', { account: p.account }));
-    reload();
-  });
-  on(EVENTS.disconnected, (p) => {
-    toast(t('ui.toast.disconnected', { account: p.account }));
-    reload();
-  });
-  on(EVENTS.failed, (p) => {
-    if (p.account) reload();
-    else if (isWaiting()) onRefusedWhileWaiting(p.error);
-  });
-  on(EVENTS.flowEnded, (p) => {
-    onFlowEnded(p);
-    reload();
-  });
-  on(EVENTS.lagged, () => {
-    reload();
-    loadActivity();
-  });
-  // The clock moves "in 23 hr" along; no data is fetched.
-  setInterval(tickCards, 30_000);
+  return Promise.all([
+    on(EVENTS.activity, (p) => addEntry(p.entry)),
+    on(EVENTS.callbackReceived, () => onCallbackReceived()),
+    on(EVENTS.connected, (p) => {
+      toast(t('ui.toast.connected', { account: p.account }));
+      // Focus moves to the cards, where the new one now is.
+      reload().then(() => $('connections-title').focus());
+    }),
+    on(EVENTS.refreshed, (p) => {
+      announce(t('ui.announce.refreshed', { account: p.account }));
+      reload();
+    }),
+    on(EVENTS.disconnected, (p) => {
+      toast(t('ui.toast.disconnected', { account: p.account }));
+      reload();
+    }),
+    on(EVENTS.failed, (p) => {
+      if (p.account) reload();
+      else if (isWaiting()) onRefusedWhileWaiting(p.error);
+    }),
+    on(EVENTS.flowEnded, (p) => {
+      onFlowEnded(p);
+      reload();
+    }),
+    on(EVENTS.lagged, () => {
+      reload();
+      loadActivity();
+    }),
+  ]);
 }
 
 const failedOverview = (err) => ({
@@ -186,24 +193,46 @@ const failedOverview = (err) => ({
   emulator: null,
 });
 
+/** Names the desktop's fonts where the page cannot (on Linux, see boot.rs). */
+function applyFonts(fonts) {
+  if (!fonts) return;
+  document.documentElement.style.setProperty('--font', fonts.sans);
+  document.documentElement.style.setProperty('--mono', fonts.mono);
+}
+
 async function boot() {
-  // The dashboard's data is asked for at once, beside the words, not after them.
-  const first = call('get_overview').catch(failedOverview);
-  try {
-    await loadMessages();
-  } catch (err) {
-    $('problem-banner').hidden = false;
-    $('problem-banner').replaceChildren(errorBox(err));
-  }
-  wire();
-  const activity = loadActivity();
-  if (!loading) {
+  applyFonts(BOOT?.fonts);
+  if (BOOT) {
+    useCatalogue(BOOT.messages);
+    overview = BOOT.overview ?? failedOverview(BOOT.error);
+    showActivity(BOOT.activity);
+  } else {
+    // Built without its data: ask for it.
+    const first = call('get_overview').catch(failedOverview);
+    try {
+      await loadMessages();
+    } catch (err) {
+      $('problem-banner').hidden = false;
+      $('problem-banner').replaceChildren(errorBox(err));
+    }
+    loadActivity();
     overview = await first;
-    render();
   }
-  // The frame after the dashboard is drawn with its data: the window is ready for a person.
-  requestAnimationFrame(() => requestAnimationFrame(() => call('ready').catch(() => {})));
-  await activity;
+  const listening = wire();
+  if (!loading) render();
+  // The clock moves "in 23 hr" along; no data is fetched.
+  setInterval(tickCards, 30_000);
+  // The frame after the dashboard is drawn with its data, once the engine's events reach
+  // the page: the window is ready for a person. What the engine reported before then is
+  // read again.
+  requestAnimationFrame(() => requestAnimationFrame(async () => {
+    await listening;
+    const current = await call('ready').catch(() => false);
+    if (!current) {
+      reload();
+      loadActivity();
+    }
+  }));
 }
 
 boot();
