@@ -8,6 +8,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::state::AppState;
 
+/// The one Tauri event the page listens to: `{name, payload}`, `name` being one of those
+/// below (one listener to register as the page starts, not one per kind).
+pub const PAGE: &str = "app:event";
+
 /// The browser came back with a code: `{type, account}`.
 pub const CALLBACK_RECEIVED: &str = "engine:callback_received";
 /// An account was connected: `{type, account}`.
@@ -63,7 +67,7 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine) {
             match rx.recv().await {
                 Ok(event) => on_event(&app, &event),
                 Err(RecvError::Lagged(missed)) => {
-                    let _ = app.emit(LAGGED, serde_json::json!({ "missed": missed }));
+                    send(&app, LAGGED, serde_json::json!({ "missed": missed }));
                 }
                 Err(RecvError::Closed) => break,
             }
@@ -95,11 +99,19 @@ fn on_event<R: Runtime>(app: &AppHandle<R>, event: &EngineEvent) {
         EngineEvent::Activity { entry } => {
             // The page shows the entry in its language, on the local clock.
             let entry = entry.view(app.state::<AppState>().lang());
-            let _ = app.emit(ACTIVITY, serde_json::json!({ "entry": entry }));
+            send(app, ACTIVITY, serde_json::json!({ "entry": entry }));
             return;
         }
     };
-    let _ = app.emit(name, event);
+    send(app, name, event);
+}
+
+/// Tells the page `name` happened, with `payload`.
+pub fn send<R: Runtime>(app: &AppHandle<R>, name: &str, payload: impl Serialize) {
+    let _ = app.emit(
+        PAGE,
+        serde_json::json!({ "name": name, "payload": payload }),
+    );
 }
 
 /// Shows, unminimises and focuses the main window (building it when it is gone).
@@ -109,5 +121,5 @@ pub fn bring_forward<R: Runtime>(app: &AppHandle<R>) {
 
 /// Tells the page flow `id` ended.
 pub fn flow_ended<R: Runtime>(app: &AppHandle<R>, ended: &FlowEnded) {
-    let _ = app.emit(FLOW_ENDED, ended);
+    send(app, FLOW_ENDED, ended);
 }

@@ -1,7 +1,7 @@
 //! The main window's life: built at start (unless `--hidden`), shown again on a second
 //! launch (the tray's *Open*, a notification's click) at the account it names.
 
-use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder};
 
 use crate::boot::{self, Boot, First};
 use crate::state::AppState;
@@ -22,7 +22,7 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
         let _ = w.show();
         let _ = w.set_focus();
         if let Some(account) = account {
-            let _ = app.emit(FOCUS, serde_json::json!({ "account": account }));
+            crate::events::send(app, FOCUS, serde_json::json!({ "account": account }));
         }
         return;
     }

@@ -205,7 +205,6 @@ async function boot() {
   if (BOOT) {
     useCatalogue(BOOT.messages);
     overview = BOOT.overview ?? failedOverview(BOOT.error);
-    showActivity(BOOT.activity);
   } else {
     // Built without its data: ask for it.
     const first = call('get_overview').catch(failedOverview);
@@ -223,11 +222,13 @@ async function boot() {
   // The clock moves "in 23 hr" along; no data is fetched.
   setInterval(tickCards, 30_000);
   // The frame after the dashboard is drawn with its data, once the engine's events reach
-  // the page: the window is ready for a person. What the engine reported before then is
-  // read again.
+  // the page: the window is ready for a person. The activity beside it follows in the next
+  // frame (it came by itself before, too); what the engine reported since the data was read
+  // is read again.
   requestAnimationFrame(() => requestAnimationFrame(async () => {
     await listening;
     const current = await call('ready').catch(() => false);
+    if (BOOT) showActivity(BOOT.activity);
     if (!current) {
       reload();
       loadActivity();

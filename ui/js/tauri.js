@@ -9,10 +9,22 @@ export async function call(command, args = {}) {
   return core.invoke(command, args);
 }
 
-/** Follows an app event; returns the unlisten function. */
+const handlers = new Map();
+let following = null;
+
+/**
+ * Follows an app event. Every event reaches the page through one Tauri event (`app:event`,
+ * `{name, payload}`), listened to from the first call on; resolves once that listener is
+ * registered.
+ */
 export function on(name, handler) {
-  if (!event) return Promise.resolve(() => {});
-  return event.listen(name, (e) => handler(e.payload));
+  handlers.set(name, [...(handlers.get(name) || []), handler]);
+  following ??= event
+    ? event.listen('app:event', (e) => {
+      for (const h of handlers.get(e.payload.name) || []) h(e.payload.payload);
+    })
+    : Promise.resolve();
+  return following;
 }
 
 /** Event names the Rust side emits (src-tauri/src/events.rs). */
