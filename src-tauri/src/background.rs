@@ -51,13 +51,20 @@ pub fn become_tray() {
     let _ = tray;
 }
 
+/// How long the first check waits for the window's first frame.
+const FIRST_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Hosts the engine's schedule in this process (no tray process).
 pub fn host<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
     let app = app.clone();
     let engine = engine.clone();
     async_runtime::spawn(async move {
         let shell = WindowShell { app: app.clone() };
-        app.state::<AppState>().host.run(&engine, &shell).await;
+        // The first check reads every connection from the keychain: after the window's
+        // first frame (or a few seconds), not while WebKit starts beside it.
+        let state = app.state::<AppState>();
+        let _ = tokio::time::timeout(FIRST_CHECK_WAIT, state.first_frame()).await;
+        state.host.run(&engine, &shell).await;
     });
 }
 

@@ -61,6 +61,7 @@ pub async fn get_overview<R: Runtime>(
 #[tauri::command]
 pub async fn ready(state: State<'_, AppState>) -> Result<bool> {
     crate::ready::mark();
+    state.drawn();
     Ok(crate::boot::still_current(state.take_since_first()))
 }
 

@@ -33,6 +33,8 @@ pub struct AppState {
     first: Mutex<Option<First>>,
     /// What the engine reported since the page's first data was read (`ready` asks it).
     since_first: Mutex<Option<broadcast::Receiver<EngineEvent>>>,
+    /// The page has drawn its first frame (`ready`).
+    drawn: tokio::sync::watch::Sender<bool>,
 }
 
 /// The loopback flow that waits for the browser.
@@ -127,6 +129,16 @@ impl AppState {
     /// The first page's data read before the window was built, if not taken yet.
     pub fn take_first(&self) -> Option<First> {
         lock(&self.first).take()
+    }
+
+    /// The page has drawn its first frame.
+    pub fn drawn(&self) {
+        self.drawn.send_replace(true);
+    }
+
+    /// Resolves once a page has drawn its first frame.
+    pub async fn first_frame(&self) {
+        let _ = self.drawn.subscribe().wait_for(|drawn| *drawn).await;
     }
 
     /// Follows the engine from the moment the page's first data was read.

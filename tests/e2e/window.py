@@ -589,6 +589,18 @@ def happy(lang):
         check("no raw UTC timestamp anywhere in the window",
               not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", raw), raw[:300])
 
+        # Loaded again, the page starts from the data the window was built with (no
+        # connection then); `ready` says that no longer holds, and the page reads afresh.
+        d.js("window.amoTestOldPage = true")
+        d.wd.refresh()
+        first = d.wait("the page loaded again", lambda: d.js(
+            "return !window.amoTestOldPage && document.getElementById('skeleton').hidden"
+            " && {n: (window.__AMO_BOOT__?.overview?.connections || []).length}"))
+        d.wait("the card on the page loaded again", lambda: d.visible(card))
+        check("a page loaded again reads the dashboard afresh when its first data is stale",
+              first["n"] == 0 and d.text(f"{card} [data-testid=card-host]") == account,
+              f"the first data had {first['n']} connection(s)")
+
         # Refresh moves the expiry.
         expires_css = f"{card} [data-testid=card-expires] time"
         before = d.js("return document.querySelector(arguments[0]).dateTime", expires_css)
