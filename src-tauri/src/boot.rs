@@ -1,6 +1,6 @@
 //! The window's first page carries its own data.
 //!
-//! [`start`] runs first thing in `run`, on a thread of its own, while Tauri and GTK start:
+//! [`Starting::start`] runs first thing in `run`, on a thread of its own, while Tauri and GTK start:
 //! it settles whether a tray process does the background work, opens the engine and gathers
 //! the dashboard and its recent activity. The window is then built with that, the page's
 //! words and the desktop's fonts as an initialization script (`window.__AMO_BOOT__`), so the
@@ -9,15 +9,15 @@
 //! listeners are up the page calls `ready`, which says whether the engine reported anything
 //! since the data was gathered; if it did, the page asks again.
 
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
-use std::thread::JoinHandle;
+use std::time::Duration;
 
 use amo_core::{Engine, EngineEvent, EntryView};
 use serde::Serialize;
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use crate::error::Error;
-use crate::state::FlowView;
 use crate::view::{self, Messages, Overview};
 
 /// How many activity steps the page shows (and loads again after a change).
@@ -41,13 +41,12 @@ pub struct First {
 }
 
 impl First {
-    /// Reads the dashboard (settings, connections, keychain, `flow`) and the recent
-    /// activity.
-    pub fn of(engine: &Engine, flow: Option<FlowView>) -> First {
+    /// Reads the dashboard (settings, connections, keychain) and the recent activity.
+    pub fn of(engine: &Engine) -> First {
         let since = engine.subscribe();
         let lang = engine.lang();
         First {
-            overview: view::overview(engine, flow),
+            overview: view::overview(engine, None),
             activity: engine
                 .activity(ACTIVITY_LIMIT)
                 .iter()
@@ -64,29 +63,36 @@ impl First {
     }
 }
 
+/// How long `setup` waits for the early thread. It is done well before (reading the
+/// keychain takes milliseconds); a keychain that asks to be unlocked holds it up, and then
+/// the window comes without its data and the page asks for it as the keychain answers.
+const EARLY_WAIT: Duration = Duration::from_millis(500);
+
 /// The early thread, until `setup` takes what it made (managed state).
-pub struct Starting(Mutex<Option<JoinHandle<Early>>>);
+pub struct Starting(Mutex<Option<Receiver<Early>>>);
 
 impl Starting {
     /// Starts the early thread.
     pub fn start() -> Starting {
-        Starting(Mutex::new(Some(std::thread::spawn(|| {
+        let (tx, rx) = mpsc::sync_channel(1);
+        std::thread::spawn(move || {
             let tray = crate::background::ensure_tray();
             let engine = Engine::open();
-            let first = engine.as_ref().ok().map(|e| First::of(e, None));
-            Early {
+            let first = engine.as_ref().ok().map(First::of);
+            let _ = tx.send(Early {
                 tray,
                 engine,
                 first,
-            }
-        }))))
+            });
+        });
+        Starting(Mutex::new(Some(rx)))
     }
 
-    /// Waits for what the early thread made; `None` once taken.
+    /// What the early thread made, if it is done within [`EARLY_WAIT`]; `None` after
+    /// that, or once taken.
     pub fn take(&self) -> Option<Early> {
-        let handle = self.0.lock().unwrap_or_else(|p| p.into_inner()).take()?;
-        // A panic there leaves the engine to be opened as the commands need it.
-        handle.join().ok()
+        let rx = self.0.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        rx.recv_timeout(EARLY_WAIT).ok()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder};
 
-use crate::boot::{self, Boot, First};
+use crate::boot::{self, Boot};
 use crate::state::AppState;
 use crate::view::Messages;
 
@@ -33,9 +33,12 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
     let Some(conf) = app.config().app.windows.iter().find(|w| w.label == "main") else {
         return;
     };
-    let boot = first_page(app, &state).script();
+    let boot = first_page(app, &state).map(|b| b.script());
     match WebviewWindowBuilder::from_config(app, conf)
-        .map(|b| b.initialization_script(&boot))
+        .map(|b| match &boot {
+            Some(script) => b.initialization_script(script),
+            None => b,
+        })
         .and_then(|b| b.build())
     {
         Ok(w) => {
@@ -45,32 +48,31 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
     }
 }
 
-/// The page's first data: what was read before the app started, or (for a window built
-/// again) read now.
-fn first_page<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Boot {
+/// The page's first data, read before the app started; `None` when it was not read in time
+/// or was used by an earlier window: the page asks for it then (never read here, on the
+/// main thread, since the keychain may take its time).
+fn first_page<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Option<Boot> {
+    let first = state.take_first();
     let fonts = boot::desktop_fonts();
     match state.engine(app) {
         Ok(engine) => {
             let lang = engine.lang();
-            let (overview, activity, since) = state
-                .take_first()
-                .unwrap_or_else(|| First::of(&engine, state.flow_view()))
-                .into_parts();
+            let (overview, activity, since) = first?.into_parts();
             state.set_since_first(since);
-            Boot {
+            Some(Boot {
                 overview: Some(state.complete(lang, overview)),
                 error: None,
                 activity,
                 messages: Messages::of(lang),
                 fonts,
-            }
+            })
         }
-        Err(error) => Boot {
+        Err(error) => Some(Boot {
             overview: None,
             error: Some(error),
             activity: Vec::new(),
             messages: Messages::of(state.lang()),
             fonts,
-        },
+        }),
     }
 }
