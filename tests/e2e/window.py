@@ -529,6 +529,11 @@ def happy(lang):
         account = emu["account_host"]
         emulator_banner(d, w, emu, "setup")
         d.wait_visible("#setup-view")
+        # Put there by the window's initialization script (boot.rs), before the page's own.
+        root = d.js("const r = document.documentElement;"
+                    " return {font: r.style.getPropertyValue('--font'), lang: r.lang}")
+        check("the page's root names the desktop's font and the language",
+              root["font"].strip() != "" and root["lang"] == lang, repr(root))
         inspect_state(d, lang, "setup form")
         fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
         emulator_banner(d, w, emu, "dashboard")

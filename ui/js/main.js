@@ -193,15 +193,8 @@ const failedOverview = (err) => ({
   emulator: null,
 });
 
-/** Names the desktop's fonts where the page cannot (on Linux, see boot.rs). */
-function applyFonts(fonts) {
-  if (!fonts) return;
-  document.documentElement.style.setProperty('--font', fonts.sans);
-  document.documentElement.style.setProperty('--mono', fonts.mono);
-}
-
 async function boot() {
-  applyFonts(BOOT?.fonts);
+  // The desktop's fonts, the language and a forced theme are on the root already (boot.rs).
   if (BOOT) {
     useCatalogue(BOOT.messages);
     overview = BOOT.overview ?? failedOverview(BOOT.error);
