@@ -534,6 +534,12 @@ def happy(lang):
                     " return {font: r.style.getPropertyValue('--font'), lang: r.lang}")
         check("the page's root names the desktop's font and the language",
               root["font"].strip() != "" and root["lang"] == lang, repr(root))
+        # Only the page's own scripts run: the content security policy refuses one added to it.
+        injected = d.js("const s = document.createElement('script');"
+                        " s.textContent = 'window.amoTestInjected = true';"
+                        " document.body.append(s); s.remove(); return window.amoTestInjected === true")
+        check("the content security policy refuses a script the page did not come with",
+              not injected)
         inspect_state(d, lang, "setup form")
         fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
         emulator_banner(d, w, emu, "dashboard")
