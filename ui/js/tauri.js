@@ -1,12 +1,15 @@
 // The bridge to the Rust side: commands in, events out. Nothing here holds a secret.
+//
+// It uses Tauri's bridge as @tauri-apps/api does underneath (`invoke`, and the event
+// plugin's `listen` command with a callback id), not the 41 KB global API bundle
+// (`withGlobalTauri`), which every page would parse and run before its own script.
 
-const core = window.__TAURI__?.core;
-const event = window.__TAURI__?.event;
+const bridge = window.__TAURI_INTERNALS__;
 
 /** Calls an app command; rejects with the command's {kind, message, fix, amo?, field?}. */
 export async function call(command, args = {}) {
-  if (!core) throw { kind: 'no_bridge', message: 'window.__TAURI__ is missing', fix: '' };
-  return core.invoke(command, args);
+  if (!bridge) throw { kind: 'no_bridge', message: 'window.__TAURI_INTERNALS__ is missing', fix: '' };
+  return bridge.invoke(command, args);
 }
 
 const handlers = new Map();
@@ -19,9 +22,13 @@ let following = null;
  */
 export function on(name, handler) {
   handlers.set(name, [...(handlers.get(name) || []), handler]);
-  following ??= event
-    ? event.listen('app:event', (e) => {
-      for (const h of handlers.get(e.payload.name) || []) h(e.payload.payload);
+  following ??= bridge
+    ? bridge.invoke('plugin:event|listen', {
+      event: 'app:event',
+      target: { kind: 'Any' },
+      handler: bridge.transformCallback((e) => {
+        for (const h of handlers.get(e.payload.name) || []) h(e.payload.payload);
+      }),
     })
     : Promise.resolve();
   return following;
