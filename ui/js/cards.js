@@ -85,7 +85,7 @@ function scripts(c) {
     ['run', `amo run --account ${c.account} -- ./your-script`],
   ];
   return el('section', { class: 'card-scripts', 'data-testid': 'card-scripts' },
-    el('h4', {}, t('ui.cards.scripts')),
+    el('h4', { class: 'section-title' }, t('ui.cards.scripts')),
     el('p', { class: 'hint' }, t('ui.cards.scripts_hint')),
     ...commands.map(([name, command]) => el('div', { class: 'copy-row' },
       el('code', { 'data-testid': `card-${name}-command` }, command),

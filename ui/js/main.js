@@ -194,7 +194,8 @@ const failedOverview = (err) => ({
 });
 
 async function boot() {
-  // The desktop's fonts, the language and a forced theme are on the root already (boot.rs).
+  // With its first data the page has the desktop's fonts, the language and a forced theme on
+  // its root already (boot.rs).
   if (BOOT) {
     useCatalogue(BOOT.messages);
     overview = BOOT.overview ?? failedOverview(BOOT.error);
