@@ -681,6 +681,11 @@ def themes(d, lang):
     """Dark and light forced from the setting, kept across a reload, both audited."""
     card = "[data-testid=connection-card]"
     choose_theme(d, "dark")
+    # The page saves the choice through a command; reloading before it lands would race it.
+    d.wait("the dark theme saved", lambda: d.js_async(
+        "const done = arguments[arguments.length - 1];"
+        " window.__TAURI_INTERNALS__.invoke('get_overview')"
+        ".then((o) => done(o.settings && o.settings.theme), () => done(null));") == "dark")
     d.js("location.reload()")
     d.wait("the card after a reload", lambda: d.visible(card))
     check("the dark theme is kept after a reload",
