@@ -686,8 +686,10 @@ def themes(d, lang):
         "const done = arguments[arguments.length - 1];"
         " window.__TAURI_INTERNALS__.invoke('get_overview')"
         ".then((o) => done(o.settings && o.settings.theme), () => done(null));") == "dark")
-    d.js("location.reload()")
-    d.wait("the card after a reload", lambda: d.visible(card))
+    d.js("window.amoTestOldPage = true; location.reload()")
+    # The card on the new page, not on the old one still showing while the reload starts.
+    d.wait("the card after a reload",
+           lambda: d.js("return !window.amoTestOldPage") and d.visible(card))
     check("the dark theme is kept after a reload",
           d.js("return document.documentElement.dataset.theme") == "dark"
           and d.js("return document.getElementById('theme-select').value") == "dark")
