@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "get_messages",
     "get_overview",
     "ready",
+    "still_current",
     "relative_times",
     "recent_activity",
     "save_settings",

@@ -6,8 +6,8 @@
 //! words and the desktop's fonts as an initialization script (`window.__AMO_BOOT__`), so the
 //! page draws the dashboard as soon as its script runs instead of asking for it: each
 //! answer used to wait for WebKit's main thread, busy with the page itself. Once its
-//! listeners are up the page calls `ready`, which says whether the engine reported anything
-//! since the data was gathered; if it did, the page asks again.
+//! listener is up the page calls `still_current`, which says whether the engine reported
+//! anything since the data was gathered; if it did, the page asks again.
 
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;

@@ -55,13 +55,19 @@ pub async fn get_overview<R: Runtime>(
     Ok(state.complete(engine.lang(), overview))
 }
 
-/// The page has drawn the dashboard with its data and follows the engine's events: the
-/// readiness signal for `bench/`. Answers whether the data the page was built with still
-/// holds (the engine reported nothing since it was read); if not, the page reads again.
+/// The page has drawn the dashboard with its data: the readiness signal for `bench/`.
 #[tauri::command]
-pub async fn ready(state: State<'_, AppState>) -> Result<bool> {
+pub async fn ready(state: State<'_, AppState>) -> Result<()> {
     crate::ready::mark();
     state.drawn();
+    Ok(())
+}
+
+/// Asked once the page follows the engine's events: whether the data the page was built
+/// with still holds (the engine reported nothing since it was read); if not, the page reads
+/// again.
+#[tauri::command]
+pub async fn still_current(state: State<'_, AppState>) -> Result<bool> {
     Ok(crate::boot::still_current(state.take_since_first()))
 }
 

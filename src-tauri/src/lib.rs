@@ -48,6 +48,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::get_messages,
             commands::get_overview,
             commands::ready,
+            commands::still_current,
             commands::relative_times,
             commands::recent_activity,
             commands::save_settings,

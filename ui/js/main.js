@@ -1,7 +1,7 @@
 // The window: draws the dashboard from the data it was built with, then follows the
 // engine's events. Data flows one way: page → command → engine → event → page. Nothing polls.
 
-import { call, on, EVENTS } from './tauri.js';
+import { call, follow, on, EVENTS } from './tauri.js';
 import { applyI18n, setCatalogue, t } from './i18n.js';
 import { $, announce, el, errorBox, toast } from './dom.js';
 import { initSetup, renderSetup } from './setup.js';
@@ -127,7 +127,7 @@ async function changeLanguage(code) {
   }
 }
 
-/** Wires the controls and follows the engine; resolves once every listener is registered. */
+/** Wires the controls and the handlers of the engine's events (followed from `follow`). */
 function wire() {
   initSetup({
     saved: () => {
@@ -153,35 +153,33 @@ function wire() {
   $('lang-select').addEventListener('change', (e) => changeLanguage(e.target.value));
   $('theme-select').addEventListener('change', (e) => changeTheme(e.target.value));
 
-  return Promise.all([
-    on(EVENTS.activity, (p) => addEntry(p.entry)),
-    on(EVENTS.callbackReceived, () => onCallbackReceived()),
-    on(EVENTS.connected, (p) => {
-      toast(t('ui.toast.connected', { account: p.account }));
-      // Focus moves to the cards, where the new one now is.
-      reload().then(() => $('connections-title').focus());
-    }),
-    on(EVENTS.refreshed, (p) => {
-      announce(t('ui.announce.refreshed', { account: p.account }));
-      reload();
-    }),
-    on(EVENTS.disconnected, (p) => {
-      toast(t('ui.toast.disconnected', { account: p.account }));
-      reload();
-    }),
-    on(EVENTS.failed, (p) => {
-      if (p.account) reload();
-      else if (isWaiting()) onRefusedWhileWaiting(p.error);
-    }),
-    on(EVENTS.flowEnded, (p) => {
-      onFlowEnded(p);
-      reload();
-    }),
-    on(EVENTS.lagged, () => {
-      reload();
-      loadActivity();
-    }),
-  ]);
+  on(EVENTS.activity, (p) => addEntry(p.entry));
+  on(EVENTS.callbackReceived, () => onCallbackReceived());
+  on(EVENTS.connected, (p) => {
+    toast(t('ui.toast.connected', { account: p.account }));
+    // Focus moves to the cards, where the new one now is.
+    reload().then(() => $('connections-title').focus());
+  });
+  on(EVENTS.refreshed, (p) => {
+    announce(t('ui.announce.refreshed', { account: p.account }));
+    reload();
+  });
+  on(EVENTS.disconnected, (p) => {
+    toast(t('ui.toast.disconnected', { account: p.account }));
+    reload();
+  });
+  on(EVENTS.failed, (p) => {
+    if (p.account) reload();
+    else if (isWaiting()) onRefusedWhileWaiting(p.error);
+  });
+  on(EVENTS.flowEnded, (p) => {
+    onFlowEnded(p);
+    reload();
+  });
+  on(EVENTS.lagged, () => {
+    reload();
+    loadActivity();
+  });
 }
 
 const failedOverview = (err) => ({
@@ -211,23 +209,28 @@ async function boot() {
     loadActivity();
     overview = await first;
   }
-  const listening = wire();
+  wire();
   if (!loading) render();
   // The clock moves "in 23 hr" along; no data is fetched.
   setInterval(tickCards, 30_000);
-  // The frame after the dashboard is drawn with its data, once the engine's events reach
-  // the page: the window is ready for a person. The activity beside it follows in the next
-  // frame (it came by itself before, too); what the engine reported since the data was read
-  // is read again.
-  requestAnimationFrame(() => requestAnimationFrame(async () => {
-    await listening;
-    const current = await call('ready').catch(() => false);
-    if (BOOT) showActivity(BOOT.activity);
-    if (!current) {
-      reload();
-      loadActivity();
-    }
-  }));
+  // The frame after the dashboard is drawn with its data: the window is ready for a person.
+  // The engine's events are followed from just after the first frame is painted, in the time
+  // before the next one (registering the listener is an IPC call, which would hold up the
+  // first frame); then the engine says whether it reported anything since the data was
+  // read, and if it did, the page reads again. The activity beside the dashboard follows in
+  // the next frame (it came by itself before, too).
+  requestAnimationFrame(() => {
+    setTimeout(() => follow().catch(() => {}));
+    requestAnimationFrame(async () => {
+      await call('ready').catch(() => {});
+      if (BOOT) showActivity(BOOT.activity);
+      await follow().catch(() => {});
+      if (!(await call('still_current').catch(() => false))) {
+        reload();
+        loadActivity();
+      }
+    });
+  });
 }
 
 boot();

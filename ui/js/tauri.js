@@ -15,13 +15,16 @@ export async function call(command, args = {}) {
 const handlers = new Map();
 let following = null;
 
-/**
- * Follows an app event. Every event reaches the page through one Tauri event (`app:event`,
- * `{name, payload}`), listened to from the first call on; resolves once that listener is
- * registered.
- */
+/** Follows an app event once `follow` has run; every event comes through `app:event`. */
 export function on(name, handler) {
   handlers.set(name, [...(handlers.get(name) || []), handler]);
+}
+
+/**
+ * Starts following the app's events: one Tauri event (`app:event`, `{name, payload}`) for all
+ * of them. Resolves once the listener is registered; called again, returns the same promise.
+ */
+export function follow() {
   following ??= bridge
     ? bridge.invoke('plugin:event|listen', {
       event: 'app:event',
