@@ -320,7 +320,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bins", type=Path, required=True, help="folder with the four binaries")
     ap.add_argument("--debs", type=Path, help="folder with both .deb files (omit to skip)")
-    ap.add_argument("--runs", type=int, default=11, help="launches of each window")
+    ap.add_argument("--runs", type=int, default=21, help="launches of each window")
     ap.add_argument("--idle", type=float, default=30, help="idle CPU interval, seconds")
     ap.add_argument("--settle", type=float, default=3, help="wait after ready before PSS")
     ap.add_argument("--status-runs", type=int, default=30)
