@@ -2,6 +2,7 @@
 leader of its own process group, so stopping it stops whatever it started too."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -42,6 +43,21 @@ def stop_all(keep=()):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on now, for a program that binds it later. It is taken
+    below the kernel's ephemeral range (32768 and up by default): a port from bind(0) is free
+    again once this check ends, and any outgoing connection may be given it before the program
+    binds it. Below that range only an explicit bind takes a port."""
+    start = random.randrange(_PORTS.start, _PORTS.stop)
+    for i in range(len(_PORTS)):
+        port = _PORTS.start + (start - _PORTS.start + i) % len(_PORTS)
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free loopback port between 20000 and 32000")
+
+
+_PORTS = range(20000, 32000)

@@ -9,7 +9,8 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use amo_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use tempfile::TempDir;
@@ -191,12 +192,26 @@ pub fn secret_lookup(user: &str) -> Option<String> {
     (out.status.success() && !s.is_empty()).then_some(s)
 }
 
+/// A loopback port nothing listens on now, for a redirect URI that `amo` binds later.
+///
+/// It is taken below the kernel's ephemeral range (32768 and up by default): a port handed out
+/// by `bind(0)` is released when the check ends, and until `amo` binds it another test's
+/// emulator or any outgoing connection may be given the same one. Below that range only an
+/// explicit bind takes a port, and each call here moves on from a point of its own.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7_919)
+        ^ SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+    loop {
+        let port = (FIRST + seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A finished `amo` run.
