@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import random
+import select
 import signal
 import socket
 import statistics
@@ -125,6 +126,10 @@ def launch_window(binary, env, work, settle, idle):
     """One launch: seconds to ready, PSS in KiB after `settle` s, idle CPU % (if idle)."""
     ready = work / "ready"
     ready.unlink(missing_ok=True)
+    # The window writes its ready time into a pipe the harness waits on: no polling loop
+    # takes a core from the two processes starting on it.
+    os.mkfifo(ready, 0o600)
+    signal_fd = os.open(ready, os.O_RDONLY | os.O_NONBLOCK)
     log_path = work / f"{binary.name}.log"
     log = open(log_path, "ab")
     t0 = time.time()
@@ -133,16 +138,7 @@ def launch_window(binary, env, work, settle, idle):
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
     )
     try:
-        while not ready.exists() or not ready.read_text().endswith("\n"):
-            if proc.poll() is not None:
-                raise HarnessError(f"{binary.name} exited ({proc.returncode}) before it was "
-                                   f"ready; its output ends:\n{tail(log_path)}")
-            if time.time() - t0 > READY_TIMEOUT:
-                raise HarnessError(f"{binary.name} gave no ready signal in {READY_TIMEOUT} s: "
-                                   "is its AMO_BENCH_READY_FILE hook in place? "
-                                   "(docs/benchmarks.md, Readiness)")
-            time.sleep(0.002)
-        start = float(ready.read_text()) - t0
+        start = wait_ready(signal_fd, proc, binary, log_path, t0) - t0
         time.sleep(settle)
         pss = tree_pss_kib(proc.pid)
         cpu = tree_cpu_percent(proc.pid, idle) if idle else None
@@ -150,6 +146,31 @@ def launch_window(binary, env, work, settle, idle):
     finally:
         stop_tree(proc)
         log.close()
+        os.close(signal_fd)
+
+
+def wait_ready(fd, proc, binary, log_path, t0):
+    """The time (Unix seconds) the window wrote to the pipe `fd`, read once it arrives. A
+    reader that no writer has opened yet is not woken (Linux), so the wait is for the write;
+    it is cut into slices to notice a window that exits or never writes."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    text = b""
+    while not text.endswith(b"\n"):
+        if poller.poll(100):
+            chunk = os.read(fd, 64)
+            if not chunk:
+                raise HarnessError(f"{binary.name} closed its ready signal unfinished: "
+                                   f"{text!r}")
+            text += chunk
+        elif proc.poll() is not None:
+            raise HarnessError(f"{binary.name} exited ({proc.returncode}) before it was "
+                               f"ready; its output ends:\n{tail(log_path)}")
+        elif time.time() - t0 > READY_TIMEOUT:
+            raise HarnessError(f"{binary.name} gave no ready signal in {READY_TIMEOUT} s: "
+                               "is its AMO_BENCH_READY_FILE hook in place? "
+                               "(docs/benchmarks.md, Readiness)")
+    return float(text)
 
 
 def tail(path, lines=15):
