@@ -105,18 +105,28 @@ def tree_cpu_percent(root, seconds):
 
 
 def stop_tree(proc):
-    pids = tree(proc.pid)
+    """Stops `proc` and its helpers, and returns once every one of them has exited, so the
+    next launch does not share the machine with the last one's teardown."""
+    exits = []
+    for pid in tree(proc.pid)[1:]:
+        try:
+            exits.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            pass
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    for pid in pids[1:]:  # WebKit helpers normally leave with their parent
+    for fd in exits:  # WebKit helpers normally leave with their parent
         try:
-            os.kill(pid, signal.SIGKILL)
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    for fd in exits:
+        select.select([fd], [], [], 10)  # a pidfd reads as ready once its process exited
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- the measurements
@@ -347,6 +357,15 @@ def ratio(a, b):
     return a / b if b else float("inf")
 
 
+def ratio_interval(a, b, rounds=2000, seed=1):
+    """A 90 % bootstrap interval of median(a) / median(b): how far the ratio of one run may
+    be from what the machine would give over many runs."""
+    pick = random.Random(seed).choices
+    ratios = sorted(ratio(statistics.median(pick(a, k=len(a))),
+                          statistics.median(pick(b, k=len(b)))) for _ in range(rounds))
+    return ratios[rounds // 20], ratios[-(rounds // 20) - 1]
+
+
 def verdict(met, judged):
     if not judged:
         return "not judged (quick)"
@@ -357,7 +376,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bins", type=Path, required=True, help="folder with the four binaries")
     ap.add_argument("--debs", type=Path, help="folder with both .deb files (omit to skip)")
-    ap.add_argument("--runs", type=int, default=21, help="launches of each window")
+    ap.add_argument("--runs", type=int, default=41, help="launches of each window")
     ap.add_argument("--idle", type=float, default=30, help="idle CPU interval, seconds")
     ap.add_argument("--settle", type=float, default=3, help="wait after ready before PSS")
     ap.add_argument("--status-runs", type=int, default=30)
@@ -398,8 +417,9 @@ def main():
     rows = []
     s_app, s_base = ([r[0] for r in win[b]] for b in (app, base))
     r = ratio(statistics.median(s_app), statistics.median(s_base))
+    low, high = ratio_interval(s_app, s_base)
     rows.append(("window start to interactive, ms", spread(s_app, 1e3), spread(s_base, 1e3),
-                 f"{r:.2f}×", "≤ 1.10×", verdict(r <= 1.10, judged)))
+                 f"{r:.2f}× ({low:.2f}–{high:.2f})", "≤ 1.10×", verdict(r <= 1.10, judged)))
     m_app, m_base = ([r[1] for r in win[b]] for b in (app, base))
     r = ratio(statistics.median(m_app), statistics.median(m_base))
     rows.append(("memory, PSS of the tree, MiB", spread(m_app, 1 / 1024, "{:.1f}"),
@@ -433,7 +453,8 @@ def main():
     print(f"Mode: {'quick' if a.quick else 'full'}; {a.runs} launch(es) of each window "
           f"alternating, {a.warmup} untimed warm-up; {a.status_runs} `amo status` / "
           f"`secret-tool` pairs; {a.connect_runs} connect(s); load average {load:.2f} at the "
-          "start. Figures: median (min–max).")
+          "start. Figures: median (min–max); the window start's ratio with its 90 % bootstrap "
+          "interval.")
     if others:
         print(f"Note: {others} other WebKit processes were running at the start; they lower "
               "the PSS figures and slow the launches. Measure on a quiet machine.")
