@@ -5,7 +5,8 @@ which builds the binaries and provides the X display, the D-Bus session and the 
 
 Window start: from just before spawn to the time the window's ready hook writes to
 $AMO_BENCH_READY_FILE (docs/benchmarks.md, "Readiness"). Memory: the sum of Pss over the
-process tree, read from /proc/PID/smaps_rollup once the window is ready and has settled.
+process tree, read from /proc/PID/smaps_rollup once the window is ready and has settled (on
+launches of their own: the start is timed on launches stopped once ready).
 Idle CPU: utime+stime ticks of the tree over a quiet interval, in % of one core.
 """
 
@@ -132,8 +133,9 @@ def stop_tree(proc):
 # ---------------------------------------------------------------- the measurements
 
 
-def launch_window(binary, env, work, settle, idle):
-    """One launch: seconds to ready, PSS in KiB after `settle` s, idle CPU % (if idle)."""
+def launch_window(binary, env, work, settle=None, idle=0):
+    """One launch: seconds to ready; with `settle`, also PSS in KiB that many seconds after
+    ready and idle CPU % over `idle` s (if any). Without, it is stopped once ready."""
     ready = work / "ready"
     ready.unlink(missing_ok=True)
     # The window writes its ready time into a pipe the harness waits on: no polling loop
@@ -149,6 +151,8 @@ def launch_window(binary, env, work, settle, idle):
     )
     try:
         start = wait_ready(signal_fd, proc, binary, log_path, t0) - t0
+        if settle is None:
+            return start, None, None
         time.sleep(settle)
         pss = tree_pss_kib(proc.pid)
         cpu = tree_cpu_percent(proc.pid, idle) if idle else None
@@ -187,17 +191,23 @@ def tail(path, lines=15):
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def measure_windows(app, base, env, work, runs, settle, idle, warmup):
-    """Alternates the two windows, swapping who goes first each run, so drift hits both."""
-    results = {app: [], base: []}
+def measure_windows(app, base, env, work, runs, memory_runs, settle, idle, warmup):
+    """Alternates the two windows, swapping who goes first each round, so drift hits both.
+    Start: `runs` launches of each, stopped once ready. Memory: `memory_runs` more of each,
+    read `settle` s after ready; the last of them also gives the idle CPU."""
+    results = {b: {"start_s": [], "pss_kib": [], "idle_cpu_pct": None} for b in (app, base)}
     for _ in range(warmup):
         for binary in (app, base):
-            launch_window(binary, env, work, 0, 0)
+            launch_window(binary, env, work)
     for i in range(runs):
-        order = (app, base) if i % 2 == 0 else (base, app)
-        for binary in order:
-            last = i == runs - 1
-            results[binary].append(launch_window(binary, env, work, settle, idle if last else 0))
+        for binary in (app, base) if i % 2 == 0 else (base, app):
+            results[binary]["start_s"].append(launch_window(binary, env, work)[0])
+    for i in range(memory_runs):
+        last = i == memory_runs - 1
+        for binary in (app, base) if i % 2 == 0 else (base, app):
+            _, pss, cpu = launch_window(binary, env, work, settle, idle if last else 0)
+            results[binary]["pss_kib"].append(pss)
+            results[binary]["idle_cpu_pct"] = cpu
     return results
 
 
@@ -376,7 +386,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bins", type=Path, required=True, help="folder with the four binaries")
     ap.add_argument("--debs", type=Path, help="folder with both .deb files (omit to skip)")
-    ap.add_argument("--runs", type=int, default=41, help="launches of each window")
+    ap.add_argument("--runs", type=int, default=81,
+                    help="launches of each window for the start, stopped once ready")
+    ap.add_argument("--memory-runs", type=int, default=5,
+                    help="further launches of each window for memory and idle CPU")
     ap.add_argument("--idle", type=float, default=30, help="idle CPU interval, seconds")
     ap.add_argument("--settle", type=float, default=3, help="wait after ready before PSS")
     ap.add_argument("--status-runs", type=int, default=30)
@@ -398,15 +411,15 @@ def main():
             amo_t, lookup_t = measure_status(a.bins, env, emu["account_host"], a.status_runs)
             scripts = measure_scripts(a.bins, env, emu["account_host"], emu["base_url"],
                                       a.status_runs, work)
-            win = measure_windows(app, base, env, work, a.runs, a.settle, a.idle, a.warmup)
+            win = measure_windows(app, base, env, work, a.runs, a.memory_runs, a.settle,
+                                  a.idle, a.warmup)
         finally:
             emulator.terminate()
             emulator.wait()
 
     if a.raw:
         a.raw.write_text(json.dumps({
-            "windows": {b.name: [dict(zip(("start_s", "pss_kib", "idle_cpu_pct"), r))
-                                 for r in win[b]] for b in win},
+            "windows": {b.name: win[b] for b in win},
             "status_s": amo_t, "secret_tool_s": lookup_t,
             "connect_s": walls, "callback_to_stored_s": stores,
             "token_s": scripts["token"], "token_lookup_s": scripts["lookup"],
@@ -415,17 +428,17 @@ def main():
 
     judged = not a.quick
     rows = []
-    s_app, s_base = ([r[0] for r in win[b]] for b in (app, base))
+    s_app, s_base = (win[b]["start_s"] for b in (app, base))
     r = ratio(statistics.median(s_app), statistics.median(s_base))
     low, high = ratio_interval(s_app, s_base)
     rows.append(("window start to interactive, ms", spread(s_app, 1e3), spread(s_base, 1e3),
                  f"{r:.2f}× ({low:.2f}–{high:.2f})", "≤ 1.10×", verdict(r <= 1.10, judged)))
-    m_app, m_base = ([r[1] for r in win[b]] for b in (app, base))
+    m_app, m_base = (win[b]["pss_kib"] for b in (app, base))
     r = ratio(statistics.median(m_app), statistics.median(m_base))
     rows.append(("memory, PSS of the tree, MiB", spread(m_app, 1 / 1024, "{:.1f}"),
                  spread(m_base, 1 / 1024, "{:.1f}"), f"{r:.2f}×", "≤ 1.10×",
                  verdict(r <= 1.10, judged)))
-    c_app, c_base = win[app][-1][2], win[base][-1][2]
+    c_app, c_base = (win[b]["idle_cpu_pct"] for b in (app, base))
     rows.append((f"idle CPU over {a.idle:g} s, % of a core", f"{c_app:.2f}", f"{c_base:.2f}",
                  "", "< 0.5 %", verdict(c_app < 0.5, judged)))
     b_app, b_base = app.stat().st_size, base.stat().st_size
@@ -451,7 +464,9 @@ def main():
 
     print(f"Machine: {machine()}.")
     print(f"Mode: {'quick' if a.quick else 'full'}; {a.runs} launch(es) of each window "
-          f"alternating, {a.warmup} untimed warm-up; {a.status_runs} `amo status` / "
+          f"alternating for the start, each stopped once ready, then {a.memory_runs} for "
+          f"memory (read {a.settle:g} s after ready); {a.warmup} untimed warm-up; "
+          f"{a.status_runs} `amo status` / "
           f"`secret-tool` pairs; {a.connect_runs} connect(s); load average {load:.2f} at the "
           "start. Figures: median (min–max); the window start's ratio with its 90 % bootstrap "
           "interval.")
