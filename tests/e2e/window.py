@@ -576,9 +576,15 @@ def happy(lang):
         check(f"card shows the account's name “{ACCOUNT_NAME}”", name == ACCOUNT_NAME, repr(name))
         host = d.text(f"{card} [data-testid=card-host]")
         check("card shows the account host", host == account, repr(host))
-        command = d.text(f"{card} [data-testid=card-token-command]")
+        token_command = f"{card} [data-testid=card-token-command]"
+        check("card's Use from scripts is folded at first", not d.visible(token_command))
+        d.click(f"{card} [data-testid=card-scripts-toggle]")
+        d.wait_visible(token_command)
+        command = d.text(token_command)
         check("card shows the amo token command for this account (never the token)",
               command == f"amo token --account {account}", repr(command))
+        d.click(f"{card} [data-testid=card-scripts-toggle]")
+        d.wait("Use from scripts to fold again", lambda: not d.visible(token_command))
         check("connect panel went back to idle", d.visible("[data-testid=connect-idle]")
               and not d.visible("[data-testid=connect-waiting]"))
 
