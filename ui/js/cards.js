@@ -84,7 +84,7 @@ function card(c) {
 /**
  * How to use the connection from scripts: the commands (never the token), each with Copy.
  * Folded until opened: the commands are the dashboard's only monospace text, so the window
- * looks that font up only when someone opens them (about 3 ms less as the window starts).
+ * looks that font up only when someone opens them (2–3 ms less as the window starts).
  */
 function scripts(c) {
   const commands = [
