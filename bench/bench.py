@@ -16,7 +16,6 @@ import os
 import random
 import select
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A redirect port picked as the end-to-end tests pick theirs.
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from procs import free_port  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 READY_TIMEOUT = 120  # seconds; a debug build on a loaded CI runner is slow, not broken
 
@@ -221,27 +224,6 @@ def start_emulator(bins, work):
     if not line:
         raise HarnessError(f"amo-emulator did not start:\n{tail(work / 'emulator.log')}")
     return proc, json.loads(line)
-
-
-def free_port():
-    """A loopback port nothing listens on now, for a program that binds it later. It is taken
-    below the kernel's ephemeral range (32768 and up by default): a port from bind(0) is free
-    again once this check ends, and any outgoing connection may be given it before the program
-    binds it. Below that range only an explicit bind takes a port."""
-    start = random.randrange(_PORTS.start, _PORTS.stop)
-    for i in range(len(_PORTS)):
-        port = _PORTS.start + (start - _PORTS.start + i) % len(_PORTS)
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise OSError("no free loopback port between 20000 and 32000")
-
-
-_PORTS = range(20000, 32000)
 
 
 def amo_env(emu, home):
