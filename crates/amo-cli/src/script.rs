@@ -61,8 +61,9 @@ pub async fn token(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `amo run`: CMD with the token in its environment, never on a command line; its exit
-/// status passed through.
+/// `amo run`: CMD with the token in its environment, never on a command line, and without
+/// the client secret; the signals that end a program passed on to it; its exit status
+/// passed through (128+N when it died of signal N).
 pub async fn run(
     engine: &Engine,
     out: &Out,
@@ -121,7 +122,8 @@ fn exit_byte(status: std::process::ExitStatus) -> u8 {
 /// What `amo api` was asked.
 #[derive(clap::Args)]
 pub struct ApiArgs {
-    /// Such as api/v4/leads or /api/v4/leads?limit=250.
+    /// A path on the account, such as api/v4/leads or /api/v4/leads?limit=250, or the
+    /// account's own address; the token is sent nowhere else.
     pub path: String,
     /// The HTTP method (default GET, or POST with -f or --input).
     #[arg(short = 'X', long = "method", value_name = "METHOD")]

@@ -66,17 +66,23 @@ impl ApiAnswer {
         if (200..300).contains(&self.status) {
             return None;
         }
-        let text = String::from_utf8_lossy(&self.body);
-        crate::api::interpret(self.status, &self.content_type(), &text).err()
+        self.json().err()
     }
 
     /// The answer's JSON object; a 204 reads as `{}`.
     ///
     /// # Errors
-    /// The answer's own error, or [`Error::UnexpectedResponse`] when it is not JSON.
+    /// The answer's own error, or [`Error::UnexpectedResponse`] when it is not JSON or is
+    /// a redirect (never followed: the token goes to the account alone).
     pub fn json(&self) -> Result<serde_json::Value> {
         if self.status == 204 {
             return Ok(serde_json::json!({}));
+        }
+        if (300..400).contains(&self.status) {
+            return Err(Error::UnexpectedResponse {
+                status: self.status,
+                what: "api_redirect",
+            });
         }
         let text = String::from_utf8_lossy(&self.body);
         crate::api::interpret(self.status, &self.content_type(), &text)
@@ -134,8 +140,8 @@ impl Engine {
     /// comes back as an answer; [`ApiAnswer::error`] reads a failed one.
     ///
     /// # Errors
-    /// [`Error::ReconnectNeeded`] and the refresh's errors, [`Error::RefererNotAllowed`] for
-    /// an address on another host, [`Error::Network`].
+    /// [`Error::ReconnectNeeded`] and the refresh's errors, [`Error::ApiPathRefused`] for a
+    /// path that is not one on the account (nothing is sent), [`Error::Network`].
     pub async fn api(&self, account: &AccountHost, request: &ApiRequest) -> Result<ApiAnswer> {
         self.api_session(account).await?.call(request).await
     }
@@ -169,40 +175,8 @@ impl Engine {
     }
 
     fn request_url(&self, account: &AccountHost, request: &ApiRequest) -> Result<Url> {
-        let settings = self.settings()?;
-        let root = settings.account_url(account, "/")?;
-        let mut url = if request.path.starts_with("http://") || request.path.starts_with("https://")
-        {
-            let url = Url::parse(&request.path).map_err(|_| Error::InvalidInput {
-                field: "api_path",
-                value: request.path.chars().take(200).collect(),
-            })?;
-            // An address the answer gave (`_links.next.href`) is followed only on this host.
-            if url.origin() != root.origin() {
-                return Err(Error::RefererNotAllowed {
-                    host: url
-                        .host_str()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(100)
-                        .collect(),
-                });
-            }
-            let mut same = root.clone();
-            same.set_path(url.path());
-            same.set_query(url.query());
-            same
-        } else {
-            let path = format!("/{}", request.path.trim_start_matches('/'));
-            root.join(&path).map_err(|_| Error::InvalidInput {
-                field: "api_path",
-                value: request.path.chars().take(200).collect(),
-            })?
-        };
-        if !request.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&request.query);
-        }
-        Ok(url)
+        let root = self.settings()?.account_url(account, "/")?;
+        api_url(&root, &request.path, &request.query)
     }
 
     async fn send(
@@ -336,3 +310,104 @@ impl ApiSession {
         Ok(answer)
     }
 }
+
+/// The address `path` names on the account whose root is `root`, with `query` added: a
+/// path on the account (`api/v4/leads`, `/api/v4/leads?limit=250`) or an address on it
+/// (`https://example.amocrm.ru/api/v4/leads?page=2`, as `_links.next.href` gives).
+///
+/// URL parsing reads `\` as `/`, drops tabs and line breaks wherever they stand and takes
+/// `//host` as another host, so a PATH is refused as written when it holds any of those
+/// (or white space, or a scheme without `//`), and the address built from it is checked
+/// again: the account's scheme, host and port, no user info, no encoded slash, backslash
+/// or control character in its path.
+///
+/// # Errors
+/// [`Error::ApiPathRefused`]; nothing is to be sent then.
+pub(crate) fn api_url(root: &Url, path: &str, query: &[(String, String)]) -> Result<Url> {
+    let refused = || Error::ApiPathRefused {
+        path: shown(path),
+        account: root[url::Position::BeforeHost..url::Position::AfterPort].to_owned(),
+    };
+    if path
+        .chars()
+        .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    {
+        return Err(refused());
+    }
+    let mut url = match scheme_of(path) {
+        // An address: only in full (`scheme://host`), with no user info, even an empty one.
+        Some(scheme) => {
+            let Some(rest) = path[scheme.len()..].strip_prefix("://") else {
+                return Err(refused());
+            };
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or("")
+                .contains('@')
+            {
+                return Err(refused());
+            }
+            Url::parse(path).map_err(|_| refused())?
+        }
+        // A path: one leading `/` or none; `//` would name a host.
+        None if path.starts_with("//") => return Err(refused()),
+        None => root
+            .join(&format!("/{}", path.strip_prefix('/').unwrap_or(path)))
+            .map_err(|_| refused())?,
+    };
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    url.set_fragment(None);
+    if url.origin() != root.origin()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.cannot_be_a_base()
+        || encodes_separator(url.path())
+    {
+        return Err(refused());
+    }
+    Ok(url)
+}
+
+/// The scheme `path` starts with (`http` of `http:…`), if it starts with one.
+fn scheme_of(path: &str) -> Option<&str> {
+    let end = path.find(':')?;
+    let scheme = &path[..end];
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some(scheme)
+}
+
+/// True when `path` holds a percent-encoded `/`, `\` or control character: no amoCRM path
+/// has one, and a server that decodes it may read another address.
+fn encodes_separator(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|b| b == b'/' || b == b'\\' || b.is_ascii_control())
+    })
+}
+
+/// `path` as an error shows it: at most 200 characters, control characters escaped.
+fn shown(path: &str) -> String {
+    path.chars()
+        .take(200)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

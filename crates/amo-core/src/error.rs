@@ -81,6 +81,10 @@ pub enum Error {
     CallbackIncomplete { missing: &'static str },
     #[error("{}", self.describe(Lang::default()))]
     CallbackInvalid { param: &'static str },
+    /// `amo api` was given (or a next link named) an address that is not on the account;
+    /// `path` is shown with its control characters escaped. Nothing was sent.
+    #[error("{}", self.describe(Lang::default()))]
+    ApiPathRefused { path: String, account: String },
     #[error("{}", self.describe(Lang::default()))]
     StateStale,
     #[error("{}", self.describe(Lang::default()))]
@@ -178,6 +182,7 @@ impl Error {
             Error::TokenExpiresTooSoon { .. } => "token_expires_too_soon",
             Error::EmulatorConnection { .. } => "emulator_connection",
             Error::EmulatorSecret => "emulator_secret",
+            Error::ApiPathRefused { .. } => "api_path_refused",
         }
     }
 
@@ -242,6 +247,9 @@ impl Error {
                 account,
                 expires_at,
             } => vec![
+            Error::ApiPathRefused { path, account } => {
+                vec![("path", path.clone()), ("account", account.clone())]
+            }
                 ("account", account.clone()),
                 ("expires_at", expires_at.clone()),
             ],

@@ -99,6 +99,33 @@ pub fn token_answer(data: &[u8]) {
     }
 }
 
+/// A PATH for `amo api` or a `_links.next.href`, and after a NUL byte a query value: the
+/// address built from it is on the account (scheme, host and port), carries no user info
+/// and reads back as the same account, or the call is refused.
+pub fn api_path(data: &str) {
+    let (path, value) = data.split_once('\0').unwrap_or((data, ""));
+    let query = if value.is_empty() {
+        Vec::new()
+    } else {
+        vec![("query".to_owned(), value.to_owned())]
+    };
+    for root in ["https://example.amocrm.ru/", "http://127.0.0.1:17564/"] {
+        let root = url::Url::parse(root).expect("the account's root parses");
+        let Ok(url) = crate::client::api_url(&root, path, &query) else {
+            continue;
+        };
+        assert_eq!(url.origin(), root.origin(), "{path:?} -> {url}");
+        assert!(
+            url.username().is_empty() && url.password().is_none(),
+            "{path:?} -> {url}"
+        );
+        // What goes on the wire is the address as text: it names the same account again.
+        let again = url::Url::parse(url.as_str()).expect("a built address parses again");
+        assert_eq!(again.origin(), root.origin(), "{path:?} -> {url}");
+        assert!(again.username().is_empty() && again.password().is_none());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The fuzz targets' seeds, run as plain tests so that a broken target shows in CI.
@@ -121,5 +148,14 @@ mod tests {
         // An expiry no clock can hold used to panic while adding it to the time of day.
         super::token_answer(b"\x00\x00{\"access_token\":\"a\",\"expires_in\":9223372036854775807}");
         super::token_answer(b"\x04\x01{\"title\":\"Bad\",\"hint\":\"Token has been revoked\"}");
+        for seed in std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/seeds/api_path"
+        ))
+        .expect("the api_path seeds are there")
+        {
+            let seed = std::fs::read(seed.unwrap().path()).unwrap();
+            super::api_path(&String::from_utf8_lossy(&seed));
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
@@ -78,8 +78,8 @@ pub async fn other(
     }
 }
 
-/// Counts the request, serves a pending fault, then checks the Bearer token (refused at an
-/// address the account has left).
+/// Counts the request, serves a pending redirect or fault, then checks the Bearer token
+/// (refused at an address the account has left).
 pub async fn guard(
     shared: &Shared,
     here: &Here,
@@ -90,6 +90,14 @@ pub async fn guard(
         let mut st = shared.lock();
         if is_account {
             st.stats.account_requests += 1;
+        }
+        if let Some((location, times)) = st.redirect.as_mut() {
+            let answer = (StatusCode::FOUND, [(header::LOCATION, location.clone())]);
+            *times -= 1;
+            if *times == 0 {
+                st.redirect = None;
+            }
+            return Err(answer.into_response());
         }
         st.draw_fault(FaultTarget::Api)
     };

@@ -130,6 +130,40 @@ pub async fn leads(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     })
 }
 
+#[derive(Deserialize)]
+struct NextLinkBody {
+    href: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RedirectBody {
+    location: String,
+    #[serde(default = "one")]
+    times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /_emulator/next-link` `{"href":"..."|null}` → `{"ok","href"}`: the next link leads
+/// pages give from now on (`null`: their own again).
+pub async fn next_link(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: NextLinkBody| {
+        shared.lock().next_link = b.href.clone();
+        Json(json!({ "ok": true, "href": b.href })).into_response()
+    })
+}
+
+/// `POST /_emulator/redirect` `{"location","times"?}` → `{"ok"}`: the next `times` API
+/// requests (default 1) are answered `302 Found` to `location`.
+pub async fn redirect(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: RedirectBody| {
+        shared.lock().redirect = Some((b.location, b.times.max(1)));
+        Json(json!({ "ok": true })).into_response()
+    })
+}
+
 /// `POST /_emulator/access-ttl` `{"secs":N}` → `{"ok","secs"}`: the lifetime of access
 /// tokens issued from now on.
 pub async fn access_ttl(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

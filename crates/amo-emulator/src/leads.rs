@@ -91,7 +91,8 @@ pub async fn leads(
     let href = |p: u32| format!("http://{}/api/v4/leads?page={p}&limit={limit}", here.0);
     let mut links = json!({ "self": { "href": href(page) } });
     if last < total {
-        links["next"] = json!({ "href": href(page + 1) });
+        let next = shared.lock().next_link.clone();
+        links["next"] = json!({ "href": next.unwrap_or_else(|| href(page + 1)) });
     }
     if page > 1 {
         links["prev"] = json!({ "href": href(page - 1) });

@@ -66,6 +66,8 @@ fn router(shared: Arc<Shared>, here: SocketAddr) -> Router {
         .route("/_emulator/requests", get(leads::requests))
         .route("/_emulator/leads", post(control::leads))
         .route("/_emulator/access-ttl", post(control::access_ttl))
+        .route("/_emulator/next-link", post(control::next_link))
+        .route("/_emulator/redirect", post(control::redirect))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             leads::log_request,
@@ -267,6 +269,18 @@ impl EmulatorHandle {
     /// `POST /_emulator/access-ttl`.
     pub fn set_access_ttl(&self, secs: i64) {
         self.shared.lock().access_ttl = Some(secs.max(1));
+    }
+
+    /// Makes every leads page that has a next page link to `href` instead of its own
+    /// (`None`: its own again), like `POST /_emulator/next-link`.
+    pub fn set_next_link(&self, href: Option<&str>) {
+        self.shared.lock().next_link = href.map(str::to_owned);
+    }
+
+    /// Answers the next `times` API requests `302 Found` to `location`, like
+    /// `POST /_emulator/redirect`.
+    pub fn redirect_api(&self, location: &str, times: u32) {
+        self.shared.lock().redirect = Some((location.to_owned(), times.max(1)));
     }
 
     /// Every protocol request so far, in order of arrival, like `GET /_emulator/requests`.

@@ -125,6 +125,12 @@ pub struct State {
     pub access_ttl: Option<i64>,
     /// How many leads `GET /api/v4/leads` lists.
     pub leads: u32,
+    /// `POST /_emulator/next-link`: the `_links.next.href` every leads page with a next
+    /// page gives instead of its own.
+    pub next_link: Option<String>,
+    /// `POST /_emulator/redirect`: where the next API requests are sent with a 302, and
+    /// how many of them.
+    pub redirect: Option<(String, u32)>,
     /// Every protocol request, in order of arrival (control requests not included).
     pub requests: Vec<crate::leads::Logged>,
 }
