@@ -99,8 +99,10 @@ pub async fn save_always<R: Runtime>(
     let tray = state.tray();
     blocking(&engine, move |e| {
         if let Some(on) = autostart {
+            // After a package upgrade the running file reads `… (deleted)`: the entry names
+            // the installed one.
             let exe = std::env::current_exe().ok();
-            let exec = exe.unwrap_or_else(|| amo_core::autostart::app_binary(None));
+            let exec = amo_core::autostart::this_app(exe.as_deref());
             e.set_autostart(on, &exec)?;
         }
         if let Some(on) = notifications {

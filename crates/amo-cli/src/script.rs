@@ -7,6 +7,14 @@ use amo_core::{rfc3339, AccountHost, ApiAnswer, ApiRequest, Engine, Error};
 
 use crate::output::Out;
 
+mod relay;
+
+use relay::Relay;
+
+/// What `amo` reads from its environment that is a secret, kept from `amo run`'s child: it
+/// gets the access token alone.
+const SECRET_ENV: &[&str] = &["AMO_CLIENT_SECRET"];
+
 /// The most pages `--paginate` follows (250 items each: far past any real account).
 const MAX_PAGES: usize = 100_000;
 
@@ -80,14 +88,19 @@ pub async fn run(
             value: String::new(),
         });
     };
-    let status = std::process::Command::new(program)
-        .args(args)
-        .env("AMO_ACCESS_TOKEN", issued.access_token.expose())
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
+    for var in SECRET_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("AMO_ACCESS_TOKEN", issued.access_token.expose())
         .env("AMO_ACCOUNT_HOST", issued.account.as_str())
-        .env("AMO_API_BASE", &issued.api_base)
-        .status();
-    match status {
-        Ok(status) => Ok(ExitCode::from(exit_byte(status))),
+        .env("AMO_API_BASE", &issued.api_base);
+    Relay::prepare(&mut cmd);
+    // The relay listens before the child starts: no signal may end `amo` while it runs.
+    let started = Relay::listen().and_then(|relay| Ok((relay, cmd.spawn()?)));
+    let (relay, mut child) = match started {
+        Ok(started) => started,
         Err(e) => {
             let reason = e.to_string();
             eprintln!(
@@ -97,7 +110,18 @@ pub async fn run(
                     &[("command", program), ("reason", &reason)]
                 )
             );
-            Ok(ExitCode::from(127))
+            return Ok(ExitCode::from(127));
+        }
+    };
+    match relay.wait(&mut child).await {
+        Ok(status) => Ok(ExitCode::from(exit_byte(status))),
+        Err(e) => {
+            let reason = e.to_string();
+            eprintln!(
+                "amo: {}",
+                out.tr("cli.run_lost", &[("command", program), ("reason", &reason)])
+            );
+            Ok(ExitCode::from(1))
         }
     }
 }

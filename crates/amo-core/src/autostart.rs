@@ -14,33 +14,60 @@ pub const HIDDEN_ARG: &str = "--hidden";
 /// The app's binary name, as the package installs it.
 pub const APP_BINARY: &str = "amo-connector";
 
+/// What Linux adds to the name of a running program's file (`/proc/self/exe`, so
+/// `std::env::current_exe`) once that file was replaced or removed, as a package upgrade does.
+const DELETED: &str = " (deleted)";
+
+/// The characters the Desktop Entry Specification reserves in an `Exec` argument: one with
+/// any of them is quoted.
+const RESERVED: &str = " \t\n\"'\\><~|&;$*?#()`";
+
 /// The entry for `exec`: the same binary the menu entry starts, with [`HIDDEN_ARG`].
-pub fn entry(exec: &Path) -> String {
-    format!(
+///
+/// # Errors
+/// [`Error::AutostartPathUnfit`] when `exec` holds a control character or is not UTF-8: no
+/// desktop entry can name it.
+pub fn entry(exec: &Path) -> Result<String> {
+    Ok(format!(
         "[Desktop Entry]\nType=Application\nName=amo-connector\n\
          Comment=Keeps amoCRM connections refreshed\nExec={} {HIDDEN_ARG}\nIcon=amo-connector\n\
          Terminal=false\nX-GNOME-Autostart-enabled=true\nNoDisplay=false\n",
-        quote(exec)
-    )
+        exec_program(exec)?
+    ))
 }
 
-/// `path` as one word of a desktop entry's `Exec` (quoted when it has a space or a quote).
-fn quote(path: &Path) -> String {
-    let s = path.display().to_string();
-    if s.chars()
-        .any(|c| c.is_whitespace() || "\"'\\$`".contains(c))
-    {
-        let inner: String = s
-            .chars()
-            .flat_map(|c| {
-                let esc = matches!(c, '"' | '`' | '$' | '\\');
-                esc.then_some('\\').into_iter().chain([c])
-            })
-            .collect();
-        format!("\"{inner}\"")
-    } else {
-        s
+/// `path` as the program of an `Exec` value, written so that a desktop reading it by the
+/// Desktop Entry Specification gets `path` back: it undoes the escapes of a string value
+/// (`\\` for a backslash), then the quoting of the argument, then the field codes (`%%` for
+/// a `%`); so each is applied here in the opposite order.
+fn exec_program(path: &Path) -> Result<String> {
+    let unfit = || Error::AutostartPathUnfit {
+        path: path.to_string_lossy().escape_debug().to_string(),
+    };
+    let text = path.to_str().ok_or_else(unfit)?;
+    if text.chars().any(char::is_control) {
+        return Err(unfit());
     }
+    let word = quote(&text.replace('%', "%%"));
+    Ok(word.replace('\\', "\\\\"))
+}
+
+/// `word` as one `Exec` argument: as it is, or in double quotes (with `"`, `` ` ``, `$` and
+/// `\` escaped by a backslash) when it is empty or holds a reserved character.
+fn quote(word: &str) -> String {
+    if !word.is_empty() && !word.contains(|c| RESERVED.contains(c)) {
+        return word.to_owned();
+    }
+    let mut quoted = String::with_capacity(word.len() + 2);
+    quoted.push('"');
+    for c in word.chars() {
+        if matches!(c, '"' | '`' | '$' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// The app's binary beside `beside` (the running `amo` or app), else its bare name.
@@ -50,6 +77,24 @@ pub fn app_binary(beside: Option<&Path>) -> PathBuf {
         .map(|dir| dir.join(APP_BINARY))
         .filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from(APP_BINARY))
+}
+
+/// The running app's binary for the entry, from `exe` (`std::env::current_exe`): its file,
+/// or after an upgrade replaced it (`/usr/bin/amo-connector (deleted)`) the new file at the
+/// same path; else the bare name, found on `PATH` at login. Never a name ending in
+/// ` (deleted)` that no file has.
+pub fn this_app(exe: Option<&Path>) -> PathBuf {
+    exe.and_then(installed)
+        .unwrap_or_else(|| PathBuf::from(APP_BINARY))
+}
+
+/// `exe` if it is a file, else the file it names without [`DELETED`].
+fn installed(exe: &Path) -> Option<PathBuf> {
+    if exe.is_file() {
+        return Some(exe.to_owned());
+    }
+    let live = Path::new(exe.to_str()?.strip_suffix(DELETED)?);
+    live.is_file().then(|| live.to_owned())
 }
 
 impl Engine {
@@ -82,7 +127,8 @@ impl Engine {
     /// Writes the entry (starting `exec` hidden) or removes it; returns its path.
     ///
     /// # Errors
-    /// [`Error::Autostart`] when the folder or file cannot be written or removed.
+    /// [`Error::Autostart`] when the folder or file cannot be written or removed;
+    /// [`Error::AutostartPathUnfit`] when no entry can name `exec` (nothing is written).
     pub fn set_autostart(&self, on: bool, exec: &Path) -> Result<PathBuf> {
         let path = self.autostart_path()?;
         let fail = |e: std::io::Error| Error::Autostart {
@@ -90,11 +136,12 @@ impl Engine {
             reason: e.to_string(),
         };
         if on {
+            let text = entry(exec)?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(fail)?;
             }
             let tmp = path.with_extension("desktop.tmp");
-            std::fs::write(&tmp, entry(exec)).map_err(fail)?;
+            std::fs::write(&tmp, text).map_err(fail)?;
             std::fs::rename(&tmp, &path).map_err(fail)?;
             self.log("autostart_on", None, &path.display().to_string(), true);
         } else {
@@ -152,52 +199,4 @@ pub fn parse_switch(field: &'static str, value: &str) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::paths::DataDir;
-    use crate::vault::Vault;
-
-    fn engine(home: &Path) -> Engine {
-        let home = home.to_owned();
-        Engine::open_with(
-            DataDir::at(home.join("data")),
-            Vault::in_memory(),
-            move |k| (k == "HOME").then(|| home.display().to_string()),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn autostart_on_writes_an_entry_that_starts_hidden_and_off_removes_it() {
-        let home = tempfile::tempdir().unwrap();
-        let e = engine(home.path());
-        assert!(!e.autostart());
-        let exec = Path::new("/opt/my apps/amo-connector");
-        let path = e.set_autostart(true, exec).unwrap();
-        assert_eq!(
-            path,
-            home.path().join(".config/autostart/amo-connector.desktop")
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.lines()
-                .any(|l| l == "Exec=\"/opt/my apps/amo-connector\" --hidden"),
-            "{text}"
-        );
-        assert!(e.autostart());
-        e.set_autostart(false, exec).unwrap();
-        assert!(!path.exists());
-        e.set_autostart(false, exec).unwrap();
-    }
-
-    #[test]
-    fn notifications_are_on_until_turned_off() {
-        let home = tempfile::tempdir().unwrap();
-        let e = engine(home.path());
-        assert!(e.notifications());
-        e.set_notifications(false).unwrap();
-        assert!(!e.notifications());
-        assert!(parse_switch("autostart", "maybe").is_err());
-        assert!(parse_switch("autostart", "ON").unwrap());
-    }
-}
+mod tests;

@@ -59,6 +59,10 @@ pub enum Error {
     /// The start-at-login entry could not be written or removed.
     #[error("{}", self.describe(Lang::default()))]
     Autostart { path: PathBuf, reason: String },
+    /// The app's path cannot be written into the start-at-login entry (a line break or
+    /// another control character, or not UTF-8); `path` is shown with those escaped.
+    #[error("{}", self.describe(Lang::default()))]
+    AutostartPathUnfit { path: String },
     #[error("{}", self.describe(Lang::default()))]
     PortInUse { addr: String },
     #[error("{}", self.describe(Lang::default()))]
@@ -168,6 +172,7 @@ impl Error {
             Error::TimedOut { .. } => "timed_out",
             Error::Cancelled => "cancelled",
             Error::Amo(_) => "amo",
+            Error::AutostartPathUnfit { .. } => "autostart_path_unfit",
             Error::RateLimited => "rate_limited",
             Error::Blocked { .. } => "blocked",
             Error::ServerError { .. } => "server_error",
@@ -235,6 +240,7 @@ impl Error {
             }
             Error::UnexpectedResponse { status, what } => {
                 vec![
+            Error::AutostartPathUnfit { path } => vec![("path", path.clone())],
                     ("status", status.to_string()),
                     ("what", word("reason", what)),
                 ]
@@ -428,6 +434,9 @@ mod tests {
         assert_eq!(p(401, "Token has been revoked").cause(), "token_revoked");
         assert_eq!(p(401, "").cause(), "client_secret");
         assert_eq!(
+            Error::AutostartPathUnfit {
+                path: "/opt/a\\nb/amo-connector".into(),
+            },
             p(400, "Redirect URI is not associated with client").cause(),
             "redirect_uri"
         );
