@@ -1,6 +1,7 @@
 //! `amo token`: a token the emulator accepts, one refresh for twenty processes at once, exit
-//! 1 without a connection and 2 when it must be made again, and a long-lived token too
-//! short for `--min-valid` said with its expiry.
+//! 1 without a connection and 2 when it must be made again, a long-lived token too short
+//! for `--min-valid` said with its expiry, a `--min-valid` no token can meet refused before
+//! anything is sent, and every refresh counted by the shared rate limiter.
 
 mod common;
 
@@ -55,11 +56,10 @@ fn amo_token_prints_a_token_the_emulator_accepts() {
 
 #[test]
 fn twenty_tokens_at_once_with_an_expiring_token_make_exactly_one_refresh() {
-    // The first pair lives ten minutes: less than the hour every process asks for.
+    // The stored pair has ten minutes left: less than the hour every process asks for.
     let w = World::new();
-    w.emu.set_access_ttl(600);
     w.connect();
-    w.emu.set_access_ttl(86_400);
+    common::age_stored_token(&w, Duration::from_secs(600));
     let children: Vec<Child> = (0..20)
         .map(|_| {
             let mut cmd = w.cmd();
@@ -98,13 +98,14 @@ fn no_connection_is_exit_1_and_one_to_make_again_is_exit_2() {
 
     w.connect();
     assert!(w.emu.revoke(Revoke::Refresh) >= 1);
-    // The stored token lives a day: asking for two forces the refresh amoCRM refuses.
-    let r = w.amo(&["token", "--min-valid", "48h"]);
+    // Ten minutes left: asking for an hour forces the refresh amoCRM refuses.
+    common::age_stored_token(&w, Duration::from_secs(600));
+    let r = w.amo(&["token", "--min-valid", "1h"]);
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stdout.is_empty(), "no token printed: {r}");
     assert!(r.stderr.contains("must be made again"), "{r}");
     assert!(r.stderr.contains("amo connect"), "{r}");
-    let run = w.amo(&["run", "--min-valid", "48h", "--", "true"]);
+    let run = w.amo(&["run", "--min-valid", "1h", "--", "true"]);
     assert_eq!(run.code, 2, "amo run tells the same: {run}");
     assert_eq!(
         w.emu.stats().revoked_refresh_used,
@@ -137,69 +138,64 @@ fn a_long_lived_token_shorter_than_min_valid_says_when_it_expires() {
     assert_eq!(bad.code, 1, "{bad}");
 }
 
-/// The kernel keyring's copies of `w`'s access token that this process can see
-/// (`/proc/keys`), as their payloads: named for its data folder, as the vault names them
-/// (other runs' copies of an account on the same port may still be there).
-#[cfg(target_os = "linux")]
-fn kernel_copies(w: &World) -> Vec<String> {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(w.home().as_os_str().as_encoded_bytes());
-    let scope: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    let name = format!(" amo-connector:{scope}:{}: ", w.account());
-    let keys = std::fs::read_to_string("/proc/keys").unwrap_or_default();
-    keys.lines()
-        .filter(|l| l.contains(" user ") && l.contains(&name))
-        .filter_map(|l| i32::from_str_radix(l.split_whitespace().next()?, 16).ok())
-        .filter_map(|id| {
-            let key = linux_keyutils::Key::from_id(linux_keyutils::KeySerialId::new(id));
-            key.read_to_vec().ok()
-        })
-        .map(|b| String::from_utf8(b).unwrap())
-        .collect()
+#[test]
+fn min_valid_longer_than_any_token_lasts_is_refused_before_anything_is_sent() {
+    // The emulator issues 11-minute tokens: 2 days, a day or 20 minutes can never hold.
+    let w = World::new();
+    w.emu.set_access_ttl(660);
+    w.connect();
+    let before = w.emu.stats();
+    for asked in ["2d", "1d", "20m"] {
+        let r = w.amo(&["token", "--min-valid", asked]);
+        assert_eq!(r.code, 1, "{r}");
+        assert!(r.stdout.is_empty(), "{r}");
+        assert!(r.stderr.contains("11 minutes"), "the lifetime: {r}");
+        assert!(r.stderr.contains("--min-valid"), "what to do: {r}");
+        let run = w.amo(&["run", "--min-valid", asked, "--", "true"]);
+        assert_eq!(run.code, 1, "{run}");
+        assert!(run.stderr.contains("11 minutes"), "{run}");
+    }
+    let after = w.emu.stats();
+    assert_eq!(
+        after.refresh_grants, before.refresh_grants,
+        "no refresh was spent"
+    );
+    assert_eq!(
+        after.token_requests, before.token_requests,
+        "nothing was sent"
+    );
+
+    // What a fresh token does meet is served.
+    let r = w.amo(&["token", "--min-valid", "9m"]);
+    assert!(r.ok(), "{r}");
+
+    // In Russian too.
+    let ru = w.amo_env(
+        &["token", "--min-valid", "2d"],
+        &[("AMO_LANG", "ru")],
+        Duration::from_secs(30),
+    );
+    assert_eq!(ru.code, 1, "{ru}");
+    assert!(ru.stderr.contains("11 минут"), "{ru}");
 }
 
-#[cfg(target_os = "linux")]
 #[test]
-fn the_kernel_copy_answers_without_the_secret_service_and_follows_every_change() {
+fn every_refresh_takes_a_slot_of_the_shared_rate_limiter() {
     let w = World::new();
     w.connect();
-    // With the session bus (and so the Secret Service) out of reach, the copy answers.
-    let no_bus = |args: &[&str]| {
-        let mut cmd = w.cmd();
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-            .args(args);
-        common::Run::from(cmd.output().unwrap())
-    };
-    let first = no_bus(&["token"]);
-    assert!(first.ok(), "{first}");
-    let first = first.stdout.trim().to_owned();
-    assert_eq!(api_status(&w, &w.emu.base_url(), &first), 200);
-
-    // It holds the access token and never the refresh token, under this folder's name.
-    let stored = common::secret_lookup(&format!("tokens:{}", w.account())).unwrap();
-    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
-    let refresh = stored["refresh_token"].as_str().unwrap().to_owned();
-    let copies = kernel_copies(&w);
-    assert_eq!(copies.len(), 1, "{copies:?}");
-    assert!(copies[0].contains(&first), "the access token is copied");
-    assert!(!copies[0].contains(&refresh), "never the refresh token");
-
-    // A refresh replaces it: the next read without the bus is the new token.
+    let window = w.home().join("locks").join("rate-window");
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let r = w.amo(&["refresh"]);
     assert!(r.ok(), "{r}");
-    let second = no_bus(&["token"]);
-    assert!(second.ok(), "{second}");
-    let second = second.stdout.trim().to_owned();
-    assert_ne!(second, first, "the refreshed token, not the old copy");
-    assert_eq!(api_status(&w, &w.emu.base_url(), &second), 200);
-
-    // Disconnecting removes it: nothing answers without the keychain any more.
-    let d = w.amo(&["disconnect", "--account", &w.account()]);
-    assert!(d.ok(), "{d}");
-    assert!(kernel_copies(&w).is_empty());
-    let gone = no_bus(&["token"]);
-    assert!(!gone.ok(), "no token after a disconnect: {gone}");
-    assert!(gone.stdout.is_empty(), "{gone}");
-    let gone = w.amo(&["token"]);
-    assert_eq!(gone.code, 1, "{gone}");
+    assert_eq!(w.emu.stats().refresh_grants, 1);
+    let sent: Vec<u64> = std::fs::read_to_string(&window)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .filter(|t| *t >= since)
+        .collect();
+    assert_eq!(sent.len(), 1, "the refresh counted once: {sent:?}");
 }

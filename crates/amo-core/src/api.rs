@@ -232,10 +232,21 @@ pub(crate) fn interpret(code: u16, ctype: &str, text: &str) -> Result<serde_json
 
 /// The `exp` claim of a JWT, if the token is one.
 pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(jwt_claim(token, "exp")?, 0).single()
+}
+
+/// How long a JWT was issued for (`exp` − `iat`), if the token is one that says.
+pub(crate) fn jwt_lifetime(token: &str) -> Option<chrono::Duration> {
+    let secs = jwt_claim(token, "exp")? - jwt_claim(token, "iat")?;
+    (secs > 0).then(|| chrono::Duration::seconds(secs))
+}
+
+/// A numeric claim of a JWT's payload.
+fn jwt_claim(token: &str, name: &str) -> Option<i64> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Utc.timestamp_opt(claims.get("exp")?.as_i64()?, 0).single()
+    claims.get(name)?.as_i64()
 }

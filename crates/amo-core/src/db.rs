@@ -50,10 +50,10 @@ impl Db {
             .write(true)
             .open(&lock_path)
             .and_then(|f| set_private(&lock_path, 0o600).map(|()| f))
-            .and_then(|f| f.lock().map(|()| f))
             .map_err(|e| Error::Database {
                 reason: format!("{}: {e}", lock_path.display()),
             })?;
+        crate::lockfile::lock(&lock, &lock_path, crate::lockfile::Wait::Setup)?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -131,7 +131,7 @@ impl Engine {
     /// [`Error::DataFolder`] or [`Error::Database`].
     pub fn open() -> Result<Engine> {
         let dir = DataDir::locate()?;
-        let vault = Vault::system().with_kernel_copies(dir.root());
+        let vault = Vault::system();
         Engine::open_with(dir, vault, |k| std::env::var(k).ok())
     }
 
@@ -140,7 +140,7 @@ impl Engine {
     /// # Errors
     /// [`Error::DataFolder`] or [`Error::Database`].
     pub fn open_with(
-        dir: DataDir,
+        mut dir: DataDir,
         vault: Vault,
         env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Result<Engine> {

@@ -81,14 +81,14 @@ pub enum Error {
     RefererMissing,
     #[error("{}", self.describe(Lang::default()))]
     RefererNotAllowed { host: String },
-    #[error("{}", self.describe(Lang::default()))]
-    CallbackIncomplete { missing: &'static str },
-    #[error("{}", self.describe(Lang::default()))]
-    CallbackInvalid { param: &'static str },
     /// `amo api` was given (or a next link named) an address that is not on the account;
     /// `path` is shown with its control characters escaped. Nothing was sent.
     #[error("{}", self.describe(Lang::default()))]
     ApiPathRefused { path: String, account: String },
+    #[error("{}", self.describe(Lang::default()))]
+    CallbackIncomplete { missing: &'static str },
+    #[error("{}", self.describe(Lang::default()))]
+    CallbackInvalid { param: &'static str },
     #[error("{}", self.describe(Lang::default()))]
     StateStale,
     #[error("{}", self.describe(Lang::default()))]
@@ -128,6 +128,22 @@ pub enum Error {
     /// Even the freshest token there is expires sooner than the caller needs.
     #[error("{}", self.describe(Lang::default()))]
     TokenExpiresTooSoon { account: String, expires_at: String },
+    /// `--min-valid` asks for longer than any token amoCRM issues to the account lasts:
+    /// no refresh could meet it, so none is made.
+    #[error("{}", self.describe(Lang::default()))]
+    MinValidTooLong {
+        account: String,
+        asked_secs: i64,
+        lifetime_secs: i64,
+    },
+    /// A lock file of the data folder stayed held past its deadline (its holder stopped,
+    /// stuck on a keychain prompt, or hung).
+    #[error("{}", self.describe(Lang::default()))]
+    LockTimeout {
+        path: PathBuf,
+        holder: Option<u32>,
+        waited_secs: u64,
+    },
     #[error("{}", self.describe(Lang::default()))]
     EmulatorConnection { account: String },
     /// `AMO_BASE_URL` is set and `AMO_CLIENT_SECRET` is not: the keychain's secret is the
@@ -156,6 +172,7 @@ impl Error {
             Error::Database { .. } => "database",
             Error::DataFolder { .. } => "data_folder",
             Error::Autostart { .. } => "autostart",
+            Error::AutostartPathUnfit { .. } => "autostart_path_unfit",
             Error::PortInUse { .. } => "port_in_use",
             Error::Listen { .. } => "listen",
             Error::StateMissing => "state_missing",
@@ -165,6 +182,7 @@ impl Error {
             Error::AccessDenied { .. } => "access_denied",
             Error::RefererMissing => "referer_missing",
             Error::RefererNotAllowed { .. } => "referer_not_allowed",
+            Error::ApiPathRefused { .. } => "api_path_refused",
             Error::CallbackIncomplete { .. } => "callback_incomplete",
             Error::CallbackInvalid { .. } => "callback_invalid",
             Error::StateStale => "state_stale",
@@ -172,7 +190,6 @@ impl Error {
             Error::TimedOut { .. } => "timed_out",
             Error::Cancelled => "cancelled",
             Error::Amo(_) => "amo",
-            Error::AutostartPathUnfit { .. } => "autostart_path_unfit",
             Error::RateLimited => "rate_limited",
             Error::Blocked { .. } => "blocked",
             Error::ServerError { .. } => "server_error",
@@ -185,9 +202,13 @@ impl Error {
             Error::ReconnectNeeded { .. } => "reconnect_needed",
             Error::CannotRefresh { .. } => "cannot_refresh",
             Error::TokenExpiresTooSoon { .. } => "token_expires_too_soon",
+            Error::MinValidTooLong { .. } => "min_valid_too_long",
+            Error::LockTimeout {
+                holder: Some(_), ..
+            } => "lock_timeout",
+            Error::LockTimeout { holder: None, .. } => "lock_timeout_unknown",
             Error::EmulatorConnection { .. } => "emulator_connection",
             Error::EmulatorSecret => "emulator_secret",
-            Error::ApiPathRefused { .. } => "api_path_refused",
         }
     }
 
@@ -219,12 +240,16 @@ impl Error {
                     ("reason", reason.clone()),
                 ]
             }
+            Error::AutostartPathUnfit { path } => vec![("path", path.clone())],
             Error::PortInUse { addr } => vec![("addr", addr.clone())],
             Error::Listen { addr, reason } => {
                 vec![("addr", addr.clone()), ("reason", reason.clone())]
             }
             Error::AccessDenied { error } => vec![("error", error.clone())],
             Error::RefererNotAllowed { host } => vec![("host", host.clone())],
+            Error::ApiPathRefused { path, account } => {
+                vec![("path", path.clone()), ("account", account.clone())]
+            }
             Error::CallbackIncomplete { missing } => vec![("missing", missing.to_string())],
             Error::CallbackInvalid { param } => vec![("param", param.to_string())],
             Error::ClientMismatch { client_id } => vec![("client_id", client_id.clone())],
@@ -240,7 +265,6 @@ impl Error {
             }
             Error::UnexpectedResponse { status, what } => {
                 vec![
-            Error::AutostartPathUnfit { path } => vec![("path", path.clone())],
                     ("status", status.to_string()),
                     ("what", word("reason", what)),
                 ]
@@ -253,11 +277,26 @@ impl Error {
                 account,
                 expires_at,
             } => vec![
-            Error::ApiPathRefused { path, account } => {
-                vec![("path", path.clone()), ("account", account.clone())]
-            }
                 ("account", account.clone()),
                 ("expires_at", expires_at.clone()),
+            ],
+            Error::MinValidTooLong {
+                account,
+                asked_secs,
+                lifetime_secs,
+            } => vec![
+                ("account", account.clone()),
+                ("asked", crate::when::span(lang, *asked_secs)),
+                ("lifetime", crate::when::span(lang, *lifetime_secs)),
+            ],
+            Error::LockTimeout {
+                path,
+                holder,
+                waited_secs,
+            } => vec![
+                ("path", path.display().to_string()),
+                ("pid", holder.map(|p| p.to_string()).unwrap_or_default()),
+                ("secs", waited_secs.to_string()),
             ],
             Error::ChooseAccount { accounts } => vec![("accounts", accounts.clone())],
             Error::ReconnectNeeded { account, reason } => {
@@ -395,6 +434,9 @@ mod tests {
                 reason: "no Secret Service".into(),
             },
             Error::EmulatorSecret,
+            Error::AutostartPathUnfit {
+                path: "/opt/a\\nb/amo-connector".into(),
+            },
             Error::KeychainRefusedNewTokens {
                 account: "example.amocrm.ru".into(),
                 reason: "locked".into(),
@@ -406,6 +448,25 @@ mod tests {
             Error::TokenExpiresTooSoon {
                 account: "example.amocrm.ru".into(),
                 expires_at: "2030-01-01T00:00:00.000Z".into(),
+            },
+            Error::MinValidTooLong {
+                account: "example.amocrm.ru".into(),
+                asked_secs: 172_800,
+                lifetime_secs: 86_400,
+            },
+            Error::LockTimeout {
+                path: PathBuf::from("/tmp/locks/example.amocrm.ru.lock"),
+                holder: Some(4242),
+                waited_secs: 60,
+            },
+            Error::LockTimeout {
+                path: PathBuf::from("/tmp/locks/rate-window"),
+                holder: None,
+                waited_secs: 10,
+            },
+            Error::ApiPathRefused {
+                path: "//example.com/".into(),
+                account: "example.amocrm.ru".into(),
             },
         ];
         for lang in Lang::all() {
@@ -434,9 +495,6 @@ mod tests {
         assert_eq!(p(401, "Token has been revoked").cause(), "token_revoked");
         assert_eq!(p(401, "").cause(), "client_secret");
         assert_eq!(
-            Error::AutostartPathUnfit {
-                path: "/opt/a\\nb/amo-connector".into(),
-            },
             p(400, "Redirect URI is not associated with client").cause(),
             "redirect_uri"
         );

@@ -126,7 +126,8 @@ impl Journal {
             .write(true)
             .open(self.sibling(".lock"))?;
         set_private(&self.sibling(".lock"), 0o600)?;
-        lock.lock()?;
+        crate::lockfile::lock(&lock, &self.sibling(".lock"), crate::lockfile::Wait::Setup)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.to_string()))?;
         if fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0) > ROTATE_AT {
             fs::rename(&self.path, self.rotated())?;
         }

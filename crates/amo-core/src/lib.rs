@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod i18n;
 mod journal;
 mod listener;
+mod lockfile;
 mod moved;
 mod page;
 mod paths;

@@ -36,15 +36,18 @@ impl DataDir {
         DataDir { root: root.into() }
     }
 
-    /// Creates the folder (and `locks/`) private to the user: 0700.
+    /// Creates the folder (and `locks/`) private to the user: 0700, and names it by its
+    /// canonical path from then on, so every spelling of one folder (`dir/`, `./dir`, a
+    /// symbolic link) is one folder to everything that names things after it.
     ///
     /// # Errors
     /// [`Error::DataFolder`] when it cannot be created or its mode set.
-    pub fn ensure(&self) -> Result<()> {
+    pub fn ensure(&mut self) -> Result<()> {
         for dir in [self.root.clone(), self.locks()] {
             fs::create_dir_all(&dir).map_err(|e| self.fail(&dir, e))?;
             set_private(&dir, 0o700).map_err(|e| self.fail(&dir, e))?;
         }
+        self.root = fs::canonicalize(&self.root).map_err(|e| self.fail(&self.root, e))?;
         Ok(())
     }
 

@@ -75,10 +75,15 @@ fn with_window<T>(path: &Path, change: impl FnOnce(&mut Vec<u64>, u64) -> T) -> 
         .open(path)
         .map_err(fail)?;
     set_private(path, 0o600).map_err(fail)?;
-    file.lock().map_err(fail)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(fail)?;
-    let mut sent: Vec<u64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    crate::lockfile::lock(&file, path, crate::lockfile::Wait::RateWindow)?;
+    // A file spoiled by a crash or a disk error (junk, bytes that are not text) is read for
+    // what it still says and written back clean: it must never stop every call.
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(fail)?;
+    let mut sent: Vec<u64> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
     let answer = change(&mut sent, now_ms());
     let mut out = sent
         .iter()
@@ -148,6 +153,17 @@ mod tests {
             7,
             "the oldest left, the new one came in: {sent:?}"
         );
+    }
+
+    #[test]
+    fn a_window_file_of_bytes_that_are_not_text_is_taken_as_empty_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rate-window");
+        std::fs::write(&path, b"\xff\xfe\x00garbage\n\xc3(\n").unwrap();
+        let taken = try_take(&path).expect("the spoiled file does not stop the call");
+        assert!(taken.is_ok(), "{taken:?}");
+        let text = String::from_utf8(std::fs::read(&path).unwrap()).expect("rewritten as text");
+        assert_eq!(text.lines().count(), 1, "only the new send time: {text:?}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl AccountLock {
             .open(&path)
             .map_err(fail)?;
         set_private(&path, 0o600).map_err(fail)?;
-        file.lock().map_err(fail)?;
+        crate::lockfile::lock(&file, &path, crate::lockfile::Wait::Account)?;
         Ok(AccountLock { _file: file })
     }
 }
@@ -52,6 +52,11 @@ const KEEP_WAITS: [std::time::Duration; 2] = [
     std::time::Duration::from_millis(250),
     std::time::Duration::from_millis(750),
 ];
+
+/// How long amoCRM's access tokens last when the token itself does not say (a day).
+const DEFAULT_LIFETIME: chrono::Duration = chrono::Duration::days(1);
+/// What a token just issued may already have spent of its life by the time it is handed out.
+const ISSUE_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
 
 /// When to refresh.
 #[derive(Clone, Copy)]
@@ -142,18 +147,10 @@ impl Engine {
             When::ValidFor(d) => Some(d),
             _ => None,
         };
-        // For a token good for a while, the quick copy answers; a missing one is made from
-        // the keychain under the lock every writer holds.
-        let seen = match margin.and_then(|_| self.inner.vault.copied_tokens(account)) {
-            Some(set) => set,
-            None if margin.is_some() && self.inner.vault.keeps_copies() => {
-                let _lock = self.lock_account(account).await?;
-                let set = self.load_set(account)?;
-                self.inner.vault.copy(account, &set);
-                set
-            }
-            None => self.load_set(account)?,
-        };
+        let seen = self.load_set(account)?;
+        if let When::ValidFor(asked) = when {
+            self.check_min_valid(account, &seen, asked)?;
+        }
         if seen.kind == TokenKind::LongLived {
             return match when {
                 When::Expiring | When::ValidFor(_) => Ok((account.clone(), seen)),
@@ -178,11 +175,6 @@ impl Engine {
             When::Rejected(bad) => current.access_token.ct_eq(bad),
         };
         if !needed {
-            // The copy is set to what the keychain holds while the lock is held: a caller
-            // whose token was refused because the copy was older gets it right from now on.
-            if self.inner.vault.keeps_copies() {
-                self.inner.vault.copy(account, &current);
-            }
             drop(lock);
             return Ok((account.clone(), current));
         }
@@ -199,6 +191,34 @@ impl Engine {
         };
         drop(lock);
         result
+    }
+
+    /// Refuses, before anything is sent, a `min_valid` that even a token issued this moment
+    /// would not meet: refreshing for it would spend a refresh token on every call and fail.
+    fn check_min_valid(
+        &self,
+        account: &AccountHost,
+        set: &TokenSet,
+        asked: chrono::Duration,
+    ) -> Result<()> {
+        if set.kind != TokenKind::Oauth {
+            return Ok(());
+        }
+        let lifetime = crate::api::jwt_lifetime(set.access_token.expose())
+            .or_else(|| {
+                let row = self.db().connection(account).ok()??;
+                let issued = row.last_refresh_at?;
+                Some(row.expires_at? - issued).filter(|d| *d > chrono::Duration::zero())
+            })
+            .unwrap_or(DEFAULT_LIFETIME);
+        if asked > lifetime - ISSUE_MARGIN {
+            return Err(Error::MinValidTooLong {
+                account: account.to_string(),
+                asked_secs: asked.num_seconds(),
+                lifetime_secs: lifetime.num_seconds(),
+            });
+        }
+        Ok(())
     }
 
     /// Takes the account's lock (waiting for another process's refresh) off the runtime.
@@ -238,6 +258,8 @@ impl Engine {
         if let Err(e) = self.inner.vault.probe() {
             return Err(self.refresh_failed(account, "refresh_failed", e));
         }
+        // A refresh counts against amoCRM's 7 requests a second like any other call.
+        let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
         self.log("refresh_started", Some(account.as_str()), "", true);
         let answer = self
             .inner
@@ -250,6 +272,7 @@ impl Engine {
                 Grant::Refresh(refresh_token),
             )
             .await;
+        drop(slot);
         let issued = match answer {
             Ok(issued) => issued,
             Err(Error::Amo(p)) if Error::Amo(p.clone()).needs_reconnect() => {

@@ -7,8 +7,9 @@
 //! that is every real token set; on Linux and macOS one item holds it, so reading it costs one
 //! keychain round trip.
 //!
-//! On Linux the access token is also copied to the kernel's keyring (see [`kernel`]), where
-//! `amo token` and `amo api` find it without a D-Bus round trip.
+//! The keychain is the only record: nothing is cached beside it, so a token it no longer
+//! holds (removed or replaced outside the connector, the collection locked, the session
+//! ended) is never handed out.
 
 use chrono::{TimeZone, Utc};
 use rand::Rng;
@@ -20,8 +21,6 @@ use crate::types::{AccountHost, TokenKind, TokenSet};
 
 #[cfg(test)]
 pub(crate) mod double;
-#[cfg(target_os = "linux")]
-pub(crate) mod kernel;
 #[cfg(test)]
 mod tests;
 
@@ -113,9 +112,6 @@ const SYSTEM_LIMIT: [ItemLimit; 1] = if cfg!(target_os = "windows") {
 /// Typed access to the OS keychain.
 pub struct Vault {
     backend: Backend,
-    /// Where the access tokens are copied for quick reads, if anywhere.
-    #[cfg(target_os = "linux")]
-    copies: Option<kernel::KernelCopies>,
 }
 
 enum Backend {
@@ -148,24 +144,6 @@ impl Vault {
     pub fn system() -> Vault {
         Vault {
             backend: Backend::Keychain,
-            #[cfg(target_os = "linux")]
-            copies: None,
-        }
-    }
-
-    /// This vault, also keeping each access token's copy in the kernel's keyring under a
-    /// name of the data folder at `root` (Linux; elsewhere the vault as it is).
-    #[must_use]
-    pub fn with_kernel_copies(self, root: &std::path::Path) -> Vault {
-        #[cfg(target_os = "linux")]
-        return Vault {
-            copies: Some(kernel::KernelCopies::for_folder(root)),
-            ..self
-        };
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = root;
-            self
         }
     }
 
@@ -180,8 +158,6 @@ impl Vault {
     pub(crate) fn with_double(double: std::sync::Arc<double::Double>) -> Vault {
         Vault {
             backend: Backend::Double(double),
-            #[cfg(target_os = "linux")]
-            copies: None,
         }
     }
 
@@ -238,7 +214,6 @@ impl Vault {
             expires_at: set.expires_at.map(|t| t.timestamp_millis()),
         })
         .expect("a token set serialises");
-        self.forget_copy(account)?;
         let head_key = tokens_key(account);
         let old = self
             .get(&head_key)?
@@ -270,51 +245,6 @@ impl Vault {
             // Committed: leftovers of the earlier set are untidy, not a failure.
             let _ = self.delete_parts(account, &old);
         }
-        self.copy(account, set);
-        Ok(())
-    }
-
-    /// The connection's access token from its quick copy (no refresh token in it), if one
-    /// is kept; [`Vault::load_tokens`] reads the whole set.
-    pub fn copied_tokens(&self, account: &AccountHost) -> Option<TokenSet> {
-        #[cfg(target_os = "linux")]
-        return self.copies.as_ref()?.get(account);
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = account;
-            None
-        }
-    }
-
-    /// Whether access tokens are copied for quick reads.
-    pub fn keeps_copies(&self) -> bool {
-        #[cfg(target_os = "linux")]
-        return self.copies.is_some();
-        #[cfg(not(target_os = "linux"))]
-        false
-    }
-
-    /// Keeps a quick copy of `set`'s access token, best effort. Only under the account's
-    /// lock: a copy made outside it could put back a token a writer had just replaced.
-    pub(crate) fn copy(&self, account: &AccountHost, set: &TokenSet) {
-        #[cfg(target_os = "linux")]
-        if let Some(copies) = &self.copies {
-            copies.put(account, set);
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (account, set);
-    }
-
-    /// Removes the quick copy before the keychain item changes.
-    fn forget_copy(&self, account: &AccountHost) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        if let Some(copies) = &self.copies {
-            copies
-                .forget(account)
-                .map_err(|reason| Error::KeychainUnavailable { reason })?;
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = account;
         Ok(())
     }
 
@@ -355,7 +285,6 @@ impl Vault {
     /// # Errors
     /// [`Error::KeychainUnavailable`].
     pub fn delete_tokens(&self, account: &AccountHost) -> Result<bool> {
-        self.forget_copy(account)?;
         let key = tokens_key(account);
         let head = self.get(&key)?;
         if let Some(h) = head

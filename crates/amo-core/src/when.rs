@@ -77,6 +77,18 @@ pub fn relative(lang: Lang, at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     plural(lang, &format!("time.{dir}.{unit}"), n.max(1), &[])
 }
 
+/// A length of time in the largest unit it fills whole: "24 hours", "11 минут", "2 days";
+/// a part of a minute counts as a whole one.
+pub fn span(lang: Lang, secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    let (n, unit) = match secs {
+        s if s >= 2 * 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s => (s.div_ceil(60), "minute"),
+    };
+    plural(lang, &format!("time.span.{unit}"), n, &[])
+}
+
 /// A date and time in `lang`'s format: `Nov 27, 2026, 2:00 PM`, `27 ноября 2026 г., 14:00`.
 pub fn date_time<Tz: TimeZone>(lang: Lang, t: &DateTime<Tz>) -> String {
     let month = lang.tr(&format!("time.month.{}", t.month()), &[]);

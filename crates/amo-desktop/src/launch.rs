@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn a_held_tray_lock_means_a_tray_runs() {
         let tmp = std::env::temp_dir().join(format!("amo-desktop-lock-{}", std::process::id()));
-        let dir = DataDir::at(&tmp);
+        let mut dir = DataDir::at(&tmp);
         dir.ensure().unwrap();
         assert!(!tray_running(&dir), "no lock file yet");
         let held = File::create(tray_lock(&dir)).unwrap();

@@ -183,6 +183,85 @@ impl World {
     }
 }
 
+/// Every world proves, as it ends, that nothing of its data folder is left in the kernel's
+/// user keyring (which outlives the folder): no `amo-connector:` key named for it, under any
+/// spelling of its path.
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let left = kernel_keys_of(self.home());
+        assert!(left.is_empty(), "kernel keyring copies left: {left:?}");
+    }
+}
+
+/// The `/proc/keys` lines of keys named for the data folder at `home` (as earlier versions
+/// named their copies of access tokens: a digest of the folder's path as spelled).
+pub fn kernel_keys_of(home: &Path) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let spellings = [home.to_path_buf(), home.join(""), home.join(".")];
+    let names: Vec<String> = spellings
+        .iter()
+        .map(|p| {
+            let digest = Sha256::digest(p.as_os_str().as_encoded_bytes());
+            let scope: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!(" amo-connector:{scope}:")
+        })
+        .collect();
+    fs::read_to_string("/proc/keys")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| names.iter().any(|n| l.contains(n.as_str())))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The attributes the keychain item `tokens:{account}` is filed under, as `secret-tool
+/// search` lists them.
+pub fn item_attributes(w: &World) -> Vec<(String, String)> {
+    let out = Command::new("secret-tool")
+        .args(["search", "--all", "service", "amo-connector", "username"])
+        .arg(format!("tokens:{}", w.account()))
+        .output()
+        .unwrap();
+    // secret-tool prints the attributes on stderr or stdout depending on its version.
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("attribute."))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Writes `value` as the item's secret with `secret-tool store`, as a person could.
+pub fn store_outside(attributes: &[(String, String)], value: &str) {
+    let mut cmd = Command::new("secret-tool");
+    cmd.args(["store", "--label", "changed outside amo"]);
+    for (k, v) in attributes {
+        cmd.args([k, v]);
+    }
+    let mut child = cmd.stdin(std::process::Stdio::piped()).spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(value.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// Rewrites the stored set's expiry as if its access token had `remaining` left, as time
+/// passing would (the token itself is unchanged): a refresh falls due without waiting.
+pub fn age_stored_token(w: &World, remaining: Duration) {
+    let stored = w.keychain_tokens().expect("one item holds the set");
+    let mut set: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + remaining;
+    set["expires_at"] = serde_json::json!(at.as_millis() as u64);
+    store_outside(&item_attributes(w), &set.to_string());
+}
+
 pub fn secret_lookup(user: &str) -> Option<String> {
     let out = Command::new("secret-tool")
         .args(["lookup", "service", "amo-connector", "username", user])

@@ -29,6 +29,8 @@ struct State {
     refuse_deletes: bool,
     /// Writes of token items tried, refused ones included.
     token_writes: u32,
+    /// Every write and removal that took effect, in order: `set KEY` or `delete KEY`.
+    log: Vec<String>,
 }
 
 impl Double {
@@ -70,6 +72,11 @@ impl Double {
         self.lock().items.clone()
     }
 
+    /// Every write and removal that took effect, in order.
+    pub(crate) fn log(&self) -> Vec<String> {
+        self.lock().log.clone()
+    }
+
     /// How many writes of token items were tried.
     pub(crate) fn token_writes(&self) -> u32 {
         self.lock().token_writes
@@ -105,6 +112,7 @@ impl Double {
             ));
         }
         st.items.insert(key.to_owned(), value.to_owned());
+        st.log.push(format!("set {key}"));
         Ok(())
     }
 
@@ -113,10 +121,9 @@ impl Double {
         if st.refuse_deletes {
             return Err(refused("removal was refused"));
         }
-        st.items
-            .remove(key)
-            .map(drop)
-            .ok_or(keyring::Error::NoEntry)
+        st.items.remove(key).ok_or(keyring::Error::NoEntry)?;
+        st.log.push(format!("delete {key}"));
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -222,6 +222,31 @@ fn a_committed_save_succeeds_even_when_old_parts_cannot_be_removed() {
 }
 
 #[test]
+fn a_new_pair_is_committed_before_anything_of_the_old_one_is_removed() {
+    // amoCRM has already spent the old refresh token when a rotated pair is saved: the new
+    // pair must be in the keychain before anything of the old one goes.
+    for (old, new) in [(5000, 6000), (100, 6000), (5000, 100), (100, 200)] {
+        let d = Double::new();
+        let v = Vault::with_double(d.clone());
+        v.save_tokens(&acc(), &set(old)).unwrap();
+        let before = d.log().len();
+        v.save_tokens(&acc(), &set(new)).unwrap();
+        let log = d.log().split_off(before);
+        let head = format!("set tokens:{}", acc());
+        let commit = log
+            .iter()
+            .position(|op| *op == head)
+            .expect("the head is written");
+        let first_removal = log.iter().position(|op| op.starts_with("delete "));
+        assert!(
+            first_removal.is_none_or(|r| r > commit),
+            "{old} -> {new}: {log:?}"
+        );
+        assert!(same(&v.load_tokens(&acc()).unwrap().unwrap(), &set(new)));
+    }
+}
+
+#[test]
 fn a_refused_save_keeps_the_old_set_and_leaves_no_parts() {
     let d = Double::new();
     let v = Vault::with_double(d.clone());
