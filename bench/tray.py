@@ -155,19 +155,19 @@ def main():
             for h in helpers:
                 h.terminate()
                 h.wait()
-    judged = not a.quick
+    judge = bench.Judge(judged=not a.quick)
     med = statistics.median
     rows = []
     r = bench.ratio(med(hidden), med(visible))
     rows.append(("memory, PSS of the tree, MiB", bench.spread(hidden, 1 / 1024, "{:.1f}"),
-                 bench.spread(visible, 1 / 1024, "{:.1f}"), f"{r:.2f}×", "≤ 0.25×",
-                 bench.verdict(r <= 0.25, judged)))
-    rows.append((f"idle CPU over {a.idle:g} s, % of a core", f"{cpu:.3f}", "", "", "< 0.1 %",
-                 bench.verdict(cpu < 0.1, judged)))
+                 bench.spread(visible, 1 / 1024, "{:.1f}"), f"{r:.2f}×",
+                 *judge("tray_memory", r)))
+    rows.append((f"idle CPU over {a.idle:g} s, % of a core", f"{cpu:.3f}", "", "",
+                 *judge("tray_idle_cpu", cpu)))
     r = bench.ratio(med(opens), med(colds))
     rows.append(("Open to ready dashboard, ms (beside a cold start of the empty window)",
-                 bench.spread(opens, 1e3), bench.spread(colds, 1e3), f"{r:.2f}×", "≤ 1.20×",
-                 bench.verdict(r <= 1.2, judged)))
+                 bench.spread(opens, 1e3), bench.spread(colds, 1e3), f"{r:.2f}×",
+                 *judge("open", r)))
     print()
     print(f"Hidden in the tray: {a.runs} hide/open cycle(s); binaries {a.bins}; "
           f"load average {os.getloadavg()[0]:.2f} at the end. Figures: median (min–max).")
@@ -177,11 +177,12 @@ def main():
     print("|" + "---|" * len(head))
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    return judge.exit_status("bench tray")
 
 
 if __name__ == "__main__":
     try:
-        main()
+        sys.exit(main())
     except (bench.HarnessError, subprocess.CalledProcessError) as e:
         print(f"bench tray: {e}", file=sys.stderr)
         sys.exit(1)
