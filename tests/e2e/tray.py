@@ -16,6 +16,20 @@ The app is two processes: the window (`amo-connector`, with WebKit) and the tray
   notify-en/ru    a revoked refresh token and an access token due: exactly one
                   Notify naming the account, in that language; the tray icon turns to its
                   attention look; the notice's click opens the window
+  closed-window-en/ru, closed-window-dunst-en/ru
+                  a person's sequence: `amo connect`, the window starts its tray, the window
+                  is closed (the tray's first notice says it keeps running), the tray
+                  refreshes on time, the refresh token is revoked, the next refresh fails
+                  (the journal and `amo status` say so) and the tray tells to reconnect:
+                  its second notice, in that language, to the test server and to dunst (a
+                  real daemon, watched by a bus monitor)
+  refresh-failing three refreshes in a row fail (the emulator answers 500), asked from the
+                  tray's menu after its window closed: one notice, after the third, with
+                  the reason; a refresh that works again ends the incident
+  long-lived      a long-lived token that ends within 7 days, connected with `amo` while the
+                  tray runs: one notice, in Russian, naming the account and when it ends
+  keychain        the Secret Service stops (the scenario's own bus and gnome-keyring): one
+                  notice; started again, the incident is over, and a second stop is told again
   no-tray-host    with no tray watcher on the bus, no tray process: the open window does
                   the background refresh itself, and closing it quits
 
@@ -27,15 +41,18 @@ Prints one line per check and ends with "N passed, N failed".
 import json
 import os
 import re
+import sqlite3
 import shutil
 import signal
 import subprocess
 import sys
+import datetime
 import tempfile
 import time
 import urllib.request
 
 import dbus
+import dbus.bus
 import gi
 
 gi.require_version("GdkPixbuf", "2.0")
@@ -51,6 +68,9 @@ AMO = os.path.join(ROOT, "target/debug/amo")
 EMULATOR = os.path.join(ROOT, "target/debug/amo-emulator")
 NOTIFYD = os.path.join(ROOT, "tests/e2e/notifyd.py")
 WAIT = 60
+# A token or a client secret the emulator issues (JWT access tokens, `def50200…` refresh
+# tokens): none may appear in a notice.
+TOKEN_LIKE = re.compile(r"eyJ[\w-]{8,}|def50200[0-9a-f]{16,}")
 CHECK_SECS = 1  # AMO_CHECK_SECS: how often the app compares due times with the clock
 
 passed = 0
@@ -154,7 +174,15 @@ def kill_ours(home):
             pass
 
 
+# The bus the scenario's desktop runs on: the session's, or one a scenario started itself.
+BUS = {"address": None, "connection": None}
+
+
 def bus():
+    if BUS["address"]:
+        if BUS["connection"] is None:
+            BUS["connection"] = dbus.bus.BusConnection(BUS["address"])
+        return BUS["connection"]
     return dbus.SessionBus()
 
 
@@ -250,11 +278,12 @@ class TrayItem:
 class Notes:
     """The test notification server and what it was sent."""
 
-    def __init__(self, work):
+    def __init__(self, work, env=None):
         self.path = os.path.join(work, "notes.jsonl")
         open(self.path, "w").close()
+        self.daemon = None
         self.proc = spawn(["/usr/bin/python3", NOTIFYD, self.path], stdout=subprocess.PIPE,
-                          text=True)
+                          text=True, env=env)
         self.proc.stdout.readline()
         wait_until("the notification server", lambda: name_owned("org.freedesktop.Notifications"))
 
@@ -269,8 +298,94 @@ class Notes:
         o = bus().get_object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
         o.Click(dbus.UInt32(nid), dbus_interface="test.amo.Notifications")
 
+    def titled(self, title):
+        return [n for n in self.all() if n["summary"] == title]
+
     def close(self):
         stop(self.proc)
+        if self.daemon:
+            stop(self.daemon)
+            wait_until("the notification daemon to go",
+                       lambda: not name_owned("org.freedesktop.Notifications"))
+
+
+class Dunst(Notes):
+    """dunst, a real notification daemon, and what it was sent, as a bus monitor sees the
+    Notify calls (notifyd.py --monitor); it has no way to click from here."""
+
+    def __init__(self, work, env=None):
+        self.path = os.path.join(work, "notes.jsonl")
+        open(self.path, "w").close()
+        self.daemon = spawn(["dunst"], env=env, stdout=open(os.path.join(work, "dunst.log"), "a"),
+                            stderr=subprocess.STDOUT)
+        wait_until("dunst", lambda: name_owned("org.freedesktop.Notifications"))
+        self.proc = spawn(["/usr/bin/python3", NOTIFYD, "--monitor", self.path],
+                          stdout=subprocess.PIPE, text=True, env=env)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the bus monitor did not start")
+
+    def click(self, nid):
+        raise NotImplementedError("dunst is clicked by a person")
+
+
+def catalogue(lang):
+    with open(os.path.join(ROOT, f"locales/{lang}.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def says(note, lang, kind, account="", when=None):
+    """Whether `note` is the catalogue's notice `kind` in `lang`, naming `account` (a reason,
+    where the text has one, is any non-empty text; `when` as given, else any)."""
+    messages = catalogue(lang)
+    values = {"{account}": re.escape(account), "{reason}": ".+",
+              "{when}": re.escape(when) if when else ".+"}
+
+    def pattern(part):
+        text = messages[f"notice.{kind}.{part}"]
+        return "".join(values.get(p, re.escape(p)) for p in re.split(r"(\{\w+\})", text))
+
+    return bool(re.fullmatch(pattern("title"), note["summary"], re.S)
+                and re.fullmatch(pattern("body"), note["body"], re.S))
+
+
+def secret_free(w, notes):
+    text = json.dumps(notes, ensure_ascii=False)
+    return w.info["client_secret"] not in text and not TOKEN_LIKE.search(text)
+
+
+def journal(w, step):
+    """The activity log's entries of `step`, oldest first (a line being written is skipped)."""
+    try:
+        with open(os.path.join(w.home, "activity.log"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("step") == step:
+            out.append(entry)
+    return out
+
+
+def epoch(ts):
+    """An RFC 3339 time of the journal as seconds since the epoch."""
+    ts = re.sub(r"(\.\d{6})\d+", r"\1", ts).replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(ts).timestamp()
+
+
+def told(w):
+    """The incidents the tray remembers as told (`host.told` in the settings table)."""
+    db = sqlite3.connect(f"file:{os.path.join(w.home, 'amo-connector.sqlite3')}?mode=ro",
+                         uri=True, timeout=10)
+    try:
+        row = db.execute("SELECT value FROM settings WHERE key = 'host.told'").fetchone()
+    finally:
+        db.close()
+    return [tuple(t) for t in json.loads(row[0])] if row else []
 
 
 # --- the emulator and amo ----------------------------------------------------------------
@@ -306,9 +421,10 @@ class World:
         self.account = self.info["account_host"]
         self.home = self.env["AMO_CONNECTOR_HOME"]
 
-    def amo(self, *args, env=None):
+    def amo(self, *args, env=None, input=None):
         e = dict(self.env, **(env or {}))
-        return subprocess.run([AMO, *args], env=e, capture_output=True, text=True, timeout=90)
+        return subprocess.run([AMO, *args], env=e, capture_output=True, text=True, timeout=90,
+                              input=input)
 
     def connect(self):
         r = self.amo("connect", "--timeout", "60")
@@ -507,6 +623,243 @@ def notify(work, lang):
     stop(w.emu)
 
 
+def hide_in_tray(w, notes, name, lang="en"):
+    """Starts the window, which starts the tray; closes the window as a person does; waits
+    for the tray's first notice (it keeps running). Returns the window's process."""
+    app = w.app()
+    wait_until("the window", windows)
+    wait_until("a tray item", tray_items)
+    wait_until("the tray process", lambda: trays(w.home))
+    wait_until("the web view", lambda: webkit_children(app.pid))
+    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+    wait_until("the window to close", lambda: not windows())
+    try:
+        app.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    check(f"{name}: the window's process ends and the tray process stays",
+          app.poll() is not None and len(trays(w.home)) == 1, [comm(p) for p in ours(w.home)])
+    title = catalogue(lang)["notice.tray.title"]
+    check(f"{name}: the tray's first notice says it keeps running",
+          len(wait_until("the tray notice", lambda: notes.titled(title))) == 1, notes.all())
+    return app
+
+
+def tray_item(home):
+    """The tray process's item once it is on the bus, else None."""
+    try:
+        return TrayItem(home)
+    except (LookupError, dbus.DBusException):
+        return None
+
+
+def closed_window(work, lang, daemon):
+    """The window starts the tray and is closed; then the refresh token is revoked."""
+    name = f"closed-window{'-dunst' if daemon == 'dunst' else ''}-{lang}"
+    notes = Dunst(work) if daemon == "dunst" else Notes(work)
+    locale, _ = WORDS[lang]
+    w = World(work, access_ttl=615, lang=locale)  # due 15 s after each refresh
+    w.connect()
+    app = hide_in_tray(w, notes, name, lang)
+    grants = w.stats()["refresh_grants"]
+    started = len(journal(w, "refresh_started"))
+    refreshed = len(journal(w, "refreshed"))
+    check(f"{name}: the hidden tray refreshes at the due time",
+          bool(eventually(lambda: len(journal(w, "refreshed")) > refreshed, timeout=15 + WAIT))
+          and len(journal(w, "refresh_started")) > started
+          and w.stats()["refresh_grants"] > grants, journal(w, "refresh_started")[-1:])
+    w.control("revoke", {"what": "refresh"})
+    failures = eventually(lambda: [e for e in journal(w, "refresh_failed")
+                                   if "Token has been revoked" in e.get("detail", "")],
+                          timeout=15 + WAIT)
+    check(f"{name}: the next refresh fails and the journal says why",
+          bool(failures) and w.account in failures[0].get("account", ""), failures)
+    r = w.amo("status", "--json")
+    states = [c.get("state") for c in json.loads(r.stdout or "[]")] if r.stdout else []
+    check(f"{name}: amo status says reconnect_needed", states == ["reconnect_needed"],
+          r.stdout + r.stderr)
+    got = eventually(lambda: notes.naming(w.account), timeout=WAIT)
+    check(f"{name}: the tray tells to reconnect, naming the account, in {lang}",
+          bool(got) and says(got[0], lang, "reconnect_needed", w.account), notes.all())
+    check(f"{name}: the notice follows the failure",
+          bool(got and failures) and got[0]["at"] >= epoch(failures[0]["ts"]), got)
+    check(f"{name}: no token or secret in any notice", secret_free(w, notes.all()))
+    # The tray goes on checking every CHECK_SECS: five checks, and still one notice.
+    time.sleep(5 * CHECK_SECS)
+    check(f"{name}: one notice for the incident, after the one that the tray keeps running",
+          len(notes.naming(w.account)) == 1 and len(notes.all()) == 2, notes.all())
+    if daemon != "dunst" and got:
+        notes.click(got[0]["id"])
+        check(f"{name}: the notice's click opens the window",
+              bool(eventually(windows, timeout=WAIT)))
+    stop(app)
+    notes.close()
+    stop(w.emu)
+
+
+def refresh_failing(work):
+    """Three refreshes in a row fail, asked from the tray's menu after the window closed."""
+    notes = Notes(work)
+    w = World(work, access_ttl=86400)
+    w.connect()
+    app = hide_in_tray(w, notes, "refresh-failing")
+    item = wait_until("the tray item", lambda: tray_item(w.home))
+    wait_until("the account in the tray menu",
+               lambda: any(l.startswith(w.account) for l in item.labels()))
+    w.control("fault", {"target": "token", "kind": "500", "times": 3})
+    for n in (1, 2, 3):
+        item.click("Refresh all now")
+        wait_until(f"failure {n}", lambda: len(journal(w, "refresh_failed")) >= n)
+    failures = journal(w, "refresh_failed")
+    check("refresh-failing: three refreshes in a row failed",
+          len(failures) == 3 and not journal(w, "refreshed"), failures)
+    got = eventually(lambda: notes.naming(w.account), timeout=WAIT)
+    check("refresh-failing: a notice says refreshing failed three times, with the reason",
+          bool(got) and says(got[0], "en", "refresh_failing", w.account), notes.all())
+    check("refresh-failing: the notice comes after the third failure, not before",
+          bool(got) and got[0]["at"] >= epoch(failures[-1]["ts"]), (got, failures))
+    check("refresh-failing: no token or secret in any notice", secret_free(w, notes.all()))
+    check("refresh-failing: the incident is remembered as told",
+          told(w) == [(w.account, "refresh_failing")], told(w))
+    item.click("Refresh all now")
+    check("refresh-failing: the next refresh works",
+          bool(eventually(lambda: journal(w, "refreshed"), timeout=WAIT)))
+    check("refresh-failing: a refresh that works ends the incident",
+          bool(eventually(lambda: not told(w), timeout=WAIT)), told(w))
+    check("refresh-failing: one notice for the three failures",
+          len(notes.naming(w.account)) == 1, notes.all())
+    stop(app)
+    notes.close()
+    stop(w.emu)
+
+
+def long_lived(work):
+    """A long-lived token that ends in 3 days, connected with `amo` while the tray runs."""
+    notes = Notes(work)
+    w = World(work, access_ttl=86400, lang="ru_RU.UTF-8")
+    app = hide_in_tray(w, notes, "long-lived", "ru")
+    token = w.control("long-lived-token", {"days": 3})["token"]
+    r = w.amo("connect", "--long-lived-token", "--account", w.account, input=token)
+    check("long-lived: amo connects the long-lived token", r.returncode == 0, r.stderr)
+    ends = time.time() + 3 * 86400
+    got = eventually(lambda: notes.naming(w.account), timeout=WAIT)
+    check("long-lived: the tray says the token ends soon, naming the account, in Russian",
+          bool(got) and says(got[0], "ru", "long_lived_expiring", w.account), notes.all())
+    when = re.search(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC", got[0]["body"]) if got else None
+    at = (datetime.datetime.strptime(when.group(1), "%Y-%m-%d %H:%M")
+          .replace(tzinfo=datetime.timezone.utc).timestamp()) if when else 0
+    check("long-lived: the notice says when the token ends", abs(at - ends) < 3600,
+          got[0]["body"] if got else "")
+    check("long-lived: no token or secret in any notice", secret_free(w, notes.all())
+          and token not in json.dumps(notes.all()))
+    time.sleep(5 * CHECK_SECS)
+    check("long-lived: one notice for the token", len(notes.naming(w.account)) == 1,
+          notes.all())
+    stop(app)
+    notes.close()
+    stop(w.emu)
+
+
+SESSION_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class Session:
+    """A session bus of the scenario's own (nothing activated on demand) with a tray watcher
+    and a gnome-keyring of its own, which the scenario stops and starts again."""
+
+    def __init__(self, work):
+        conf = os.path.join(work, "session.conf")
+        with open(conf, "w") as f:
+            f.write(SESSION_CONF)
+        self.bus = spawn(["dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1"],
+                         stdout=subprocess.PIPE, text=True)
+        self.address = self.bus.stdout.readline().strip()
+        run, share = os.path.join(work, "run"), os.path.join(work, "share")
+        os.makedirs(run, mode=0o700)
+        os.makedirs(share)
+        self.env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address,
+                        XDG_RUNTIME_DIR=run, XDG_DATA_HOME=share)
+        for k in ("GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK"):
+            self.env.pop(k, None)
+        self.password = os.urandom(16).hex()
+        self.log = open(os.path.join(work, "keyring.log"), "a")
+        self.keyring = None
+        BUS.update(address=self.address, connection=None)
+        self.watcher = spawn(["status-notifier-watcher"], env=self.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
+
+    def start_keyring(self):
+        """gnome-keyring with its login keyring unlocked (made at the first start)."""
+        self.keyring = spawn(["gnome-keyring-daemon", "--foreground", "--unlock",
+                              "--components=secrets"], env=self.env, stdin=subprocess.PIPE,
+                             stdout=self.log, stderr=subprocess.STDOUT)
+        self.keyring.stdin.write(self.password.encode())
+        self.keyring.stdin.close()
+        wait_until("the Secret Service", lambda: name_owned("org.freedesktop.secrets"))
+
+    def stop_keyring(self):
+        stop(self.keyring)
+        wait_until("the Secret Service to go", lambda: not name_owned("org.freedesktop.secrets"))
+
+    def close(self):
+        BUS.update(address=None, connection=None)
+        stop(self.watcher)
+        if self.keyring:
+            stop(self.keyring)
+        stop(self.bus)
+
+
+def keychain(work):
+    """The Secret Service stops while the tray runs, starts again, and stops again."""
+    session = Session(work)
+    try:
+        session.start_keyring()
+        notes = Notes(work, env=session.env)
+        w = World(work, access_ttl=86400)
+        w.env.update({k: session.env[k] for k in
+                      ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "XDG_DATA_HOME")})
+        for k in ("GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK"):
+            w.env.pop(k, None)
+        w.connect()
+        app = hide_in_tray(w, notes, "keychain")
+        title = catalogue("en")["notice.keychain_unavailable.title"]
+        session.stop_keyring()
+        got = eventually(lambda: notes.titled(title), timeout=WAIT)
+        check("keychain: the tray says the keychain is not available, with the reason",
+              bool(got) and says(got[0], "en", "keychain_unavailable"), notes.all())
+        check("keychain: no token or secret in any notice", secret_free(w, notes.all()))
+        time.sleep(5 * CHECK_SECS)
+        check("keychain: one notice while the keychain stays away",
+              len(notes.titled(title)) == 1, notes.all())
+        check("keychain: the incident is remembered as told",
+              told(w) == [("", "keychain_unavailable")], told(w))
+        session.start_keyring()
+        check("keychain: the keychain answering again ends the incident",
+              bool(eventually(lambda: not told(w), timeout=WAIT)), told(w))
+        session.stop_keyring()
+        check("keychain: stopping again is a new incident, told again",
+              len(eventually(lambda: len(notes.titled(title)) == 2 and notes.titled(title),
+                             timeout=WAIT) or []) == 2, notes.all())
+        stop(app)
+        notes.close()
+        stop(w.emu)
+    finally:
+        session.close()
+
+
 def no_tray_host(work):
     stop_watcher()
     try:
@@ -553,7 +906,17 @@ def main():
     scenarios = [("keeps-running", keeps_running), ("autostart", autostart),
                  ("notify-en", lambda d: notify(d, "en")),
                  ("notify-ru", lambda d: notify(d, "ru")),
+                 ("closed-window-en", lambda d: closed_window(d, "en", "test")),
+                 ("closed-window-ru", lambda d: closed_window(d, "ru", "test")),
+                 ("closed-window-dunst-en", lambda d: closed_window(d, "en", "dunst")),
+                 ("closed-window-dunst-ru", lambda d: closed_window(d, "ru", "dunst")),
+                 ("refresh-failing", refresh_failing), ("long-lived", long_lived),
+                 ("keychain", keychain),
                  ("no-tray-host", no_tray_host)]
+    unknown = [n for n in only if n not in [name for name, _ in scenarios]]
+    if unknown:
+        print(f"tray.py: no scenario {', '.join(unknown)}", file=sys.stderr)
+        sys.exit(2)
     wm = spawn(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
                stderr=subprocess.DEVNULL)
     start_watcher()
@@ -568,7 +931,7 @@ def main():
                 run(work)
             except Exception as e:  # one scenario's failure does not hide the others
                 check(f"{name}: ran to the end", False, f"{type(e).__name__}: {e}")
-                for log in ("app.log", "second.log", "third.log", "again.log"):
+                for log in ("app.log", "second.log", "third.log", "again.log", "keyring.log"):
                     p = os.path.join(work, log)
                     if os.path.exists(p):
                         print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
@@ -579,7 +942,7 @@ def main():
     finally:
         stop_all()
     print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed or not passed else 0)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
 #   xvfb-run -a -s '-screen 0 1280x900x24' scripts/with-keyring bash tests/e2e/tray.sh [SCENARIO...]
 #
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display and a
-# session bus (scripts/with-keyring); openbox, wmctrl, status-notifier-watcher and the
-# system Python's dbus and gi modules (scripts/setup installs them).
+# session bus (scripts/with-keyring); openbox, wmctrl, status-notifier-watcher, dunst,
+# dbus-daemon, gnome-keyring-daemon and the system Python's dbus and gi modules
+# (scripts/setup installs them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,7 +17,7 @@ export WEBKIT_DISABLE_COMPOSITING_MODE="${WEBKIT_DISABLE_COMPOSITING_MODE:-1}"
 export NO_AT_BRIDGE=1
 unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
 
-for tool in openbox wmctrl status-notifier-watcher curl; do
+for tool in openbox wmctrl status-notifier-watcher dunst dbus-daemon gnome-keyring-daemon curl; do
   command -v "$tool" >/dev/null || {
     echo "tray.sh: $tool is missing (scripts/setup installs it)" >&2
     exit 1

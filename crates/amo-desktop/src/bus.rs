@@ -4,9 +4,12 @@
 //! (`org.freedesktop.Notifications.Notify`) whose click opens the window at an account.
 //!
 //! Notifications go through one bus connection, opened with the first notice: the server
-//! sends `ActionInvoked` to the connection that asked. One thread owns its incoming side and
-//! blocks on it (no polling: a hidden app stays idle); a notice is queued for that thread,
-//! which a signal the app sends itself wakes, so only it ever reads a reply.
+//! sends `ActionInvoked` to the connection that asked. One thread owns that connection and
+//! blocks on it (no polling: a hidden app stays idle); a notice is queued for that thread and
+//! a signal addressed to it wakes it, so only it ever writes a `Notify` or reads a reply. The
+//! wake-up goes out on a second connection: a message written on the blocked one would wait
+//! in its outgoing queue until something else arrived (libdbus writes only from the thread
+//! that holds the connection's I/O, here the blocked one), and the notice with it.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -16,6 +19,7 @@ use std::time::Duration;
 use dbus::blocking::{Connection, SyncConnection};
 use dbus::channel::{MatchingReceiver as _, Sender as _};
 use dbus::message::MatchRule;
+use dbus::strings::BusName;
 use dbus::Message;
 
 /// The bus name a StatusNotifierItem tray host registers (KDE, GNOME's AppIndicator
@@ -88,13 +92,16 @@ pub struct Note {
 /// What a click asks for: open the window, at this account if any.
 pub type OnClick = Box<dyn Fn(Option<String>) + Send + Sync + 'static>;
 
-/// The notifications' connection and the queue its thread sends from.
+/// The queue the notifications' thread sends from, and the connection that wakes it.
 struct Notifier {
-    bus: Arc<SyncConnection>,
     queue: Mutex<Sender<Note>>,
+    /// Sends [`WAKE`] only, never read from: a connection no thread blocks on writes at once.
+    waker: SyncConnection,
+    /// The unique name of the notifications' connection, which [`WAKE`] is addressed to.
+    listener: BusName<'static>,
 }
 
-/// The signal that wakes the notifications' thread (sent to, and matched by, itself).
+/// The signal that wakes the notifications' thread (from the app's second connection).
 const WAKE_IFACE: &str = "app.amo_connector.Notifier";
 const WAKE: &str = "Wake";
 const WAKE_PATH: &str = "/app/amo_connector/Notifier";
@@ -113,16 +120,23 @@ pub fn notify(note: Note, on_click: impl FnOnce() -> OnClick) {
         .lock()
         .map(|q| q.send(note).is_ok())
         .unwrap_or(false);
-    if queued {
-        if let Ok(wake) = Message::new_signal(WAKE_PATH, WAKE_IFACE, WAKE) {
-            let _ = n.bus.send(wake);
-        }
+    if !queued {
+        return;
+    }
+    let sent = Message::new_signal(WAKE_PATH, WAKE_IFACE, WAKE).is_ok_and(|mut wake| {
+        wake.set_destination(Some(n.listener.clone()));
+        n.waker.send(wake).is_ok()
+    });
+    if sent {
+        n.waker.channel().flush();
+    } else {
+        eprintln!("amo-connector: notifications: the notice waits for the next one");
     }
 }
 
 fn start(on_click: OnClick) -> Option<Notifier> {
     let bus = match SyncConnection::new_session() {
-        Ok(b) => Arc::new(b),
+        Ok(b) => b,
         Err(e) => {
             eprintln!("amo-connector: notifications: no session bus: {e}");
             return None;
@@ -141,21 +155,29 @@ fn start(on_click: OnClick) -> Option<Notifier> {
     if let Err(e) = matched {
         eprintln!("amo-connector: notifications: clicks will not open the window: {e}");
     }
+    let waker = match SyncConnection::new_session() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("amo-connector: notifications: no session bus: {e}");
+            return None;
+        }
+    };
+    // Addressed to this connection, so the bus delivers it without a match rule; only the
+    // local filter is needed, which takes it from the waker alone.
     let mut wake = MatchRule::new_signal(WAKE_IFACE, WAKE);
     wake.path = Some(WAKE_PATH.into());
-    wake.sender = Some(bus.unique_name().into_static());
-    if bus.add_match(wake, |(): (), _, _| true).is_err() {
-        return None;
-    }
+    wake.sender = Some(waker.unique_name().into_static());
+    bus.start_receive(wake, Box::new(|_, _| true));
     let (tx, rx) = mpsc::channel();
-    let listener = bus.clone();
+    let listener = bus.unique_name().into_static();
     std::thread::Builder::new()
         .name("notifications".into())
-        .spawn(move || serve(&listener, &rx, &shown))
+        .spawn(move || serve(&bus, &rx, &shown))
         .ok()?;
     Some(Notifier {
-        bus,
         queue: Mutex::new(tx),
+        waker,
+        listener,
     })
 }
 
