@@ -1,22 +1,24 @@
-//! HTTP to amoCRM: the one client, the token endpoint, and reading its answers (API calls
-//! go through `client.rs`).
+//! API calls for `amo api`, `amo account` and the app: the account's token (refreshed first
+//! when needed, once more on a 401), the shared rate limit, and 429s waited out.
 
-use base64::Engine as _;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use reqwest::{header, redirect, Response, StatusCode};
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{header, Method};
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 use url::Url;
 
-use crate::error::{AmoProblem, Error, Result};
-use crate::secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
-use crate::types::{TokenKind, TokenSet};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::refresh::RefreshPolicy;
+use crate::secret::AccessToken;
+use crate::types::{AccountHost, TokenKind, TokenSet};
 
-/// The grant sent to the token endpoint.
-pub(crate) enum Grant<'a> {
-    Code(&'a AuthCode),
-    Refresh(&'a RefreshToken),
-}
+/// How long 429s (and nginx's HTML 403s) are waited out in all before giving up (and at
+/// most [`MAX_TRIES`] sends).
+pub const MAX_BACKOFF_TOTAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The first wait when the answer names none (`Retry-After`); it doubles up to 8 s.
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+/// How many times one call is sent while amoCRM keeps answering 429 (or nginx's 403).
+const MAX_TRIES: u32 = 3;
 
 /// What `GET /api/v4/account` says of the account.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -35,218 +37,399 @@ pub struct AccountInfo {
     pub created_at: Option<i64>,
 }
 
-/// The one HTTP client, built on first use so start-up pays nothing for it.
-pub(crate) struct Http {
-    /// For HTTPS: verifies servers against the system's root certificates.
-    tls: OnceLock<reqwest::Client>,
-    /// For plain HTTP (the emulator on loopback): reads no certificates, as it needs none.
-    plain: OnceLock<reqwest::Client>,
+/// One call: a method, a path on the account's host (or an address on it, as
+/// `_links.next.href` gives), query parameters and a JSON body.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<i64>,
-    #[serde(default)]
-    token_type: Option<String>,
-}
-
-/// What the token endpoint issued. A missing `refresh_token` shows as `set.refresh_token`
-/// being `None`; a missing `expires_in` is said here, the expiry then read from the access
-/// token's own `exp` claim when it has one.
-pub(crate) struct Issued {
-    pub(crate) set: TokenSet,
-    pub(crate) no_expires_in: bool,
-}
-
-impl Http {
-    pub(crate) fn new() -> Http {
-        Http {
-            tls: OnceLock::new(),
-            plain: OnceLock::new(),
+impl ApiRequest {
+    pub fn get(path: &str) -> ApiRequest {
+        ApiRequest {
+            method: "GET".into(),
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
         }
     }
+}
 
-    /// Builds the client for `url` ahead of need (for HTTPS, reading the system's
-    /// certificates), so a flow's callback does not wait for it.
-    pub(crate) fn warm(&self, url: &Url) {
-        self.client(url);
+/// What the server answered, as it came.
+#[derive(Debug, Clone)]
+pub struct ApiAnswer {
+    /// The account asked (a moved account's new host).
+    pub account: AccountHost,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiAnswer {
+    /// The content type, lower case.
+    pub fn content_type(&self) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.to_ascii_lowercase())
+            .unwrap_or_default()
     }
 
-    /// The client for `url`'s scheme. Neither follows redirects.
-    pub(crate) fn client(&self, url: &Url) -> &reqwest::Client {
-        let https = url.scheme() == "https";
-        let cell = if https { &self.tls } else { &self.plain };
-        cell.get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(redirect::Policy::none())
-                .tls_built_in_root_certs(https)
-                .timeout(std::time::Duration::from_secs(30))
-                .connect_timeout(std::time::Duration::from_secs(10))
-                .user_agent(concat!("amo-connector/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client builds")
+    /// The error a failed answer means (problem+json as amoCRM's title, detail and hint).
+    pub fn error(&self) -> Option<Error> {
+        if (200..300).contains(&self.status) {
+            return None;
+        }
+        self.json().err()
+    }
+
+    /// The answer's JSON object; a 204 reads as `{}`.
+    ///
+    /// # Errors
+    /// The answer's own error, or [`Error::UnexpectedResponse`] when it is not JSON or is
+    /// a redirect (never followed: the token goes to the account alone).
+    pub fn json(&self) -> Result<serde_json::Value> {
+        if self.status == 204 {
+            return Ok(serde_json::json!({}));
+        }
+        if (300..400).contains(&self.status) {
+            return Err(Error::UnexpectedResponse {
+                status: self.status,
+                what: "api_redirect",
+            });
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        crate::http::interpret(self.status, &self.content_type(), &text)
+    }
+}
+
+/// An access token handed to a script, with where to use it.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub account: AccountHost,
+    pub access_token: AccessToken,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub api_base: String,
+}
+
+impl Engine {
+    /// `https://{host}/api/v4` for `account` (the emulator's address under `AMO_BASE_URL`).
+    ///
+    /// # Errors
+    /// As [`crate::Settings::account_url`].
+    pub fn api_base(&self, account: &AccountHost) -> Result<String> {
+        let url = self.settings()?.account_url(account, "/api/v4")?;
+        Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+
+    /// An access token valid for at least `min_valid`, refreshed first (under the account's
+    /// lock, one process at a time) when it would not be.
+    ///
+    /// # Errors
+    /// [`Error::TokenExpiresTooSoon`] when even a fresh (or a long-lived) token expires
+    /// sooner; the refresh's errors.
+    pub async fn token_for(
+        &self,
+        account: &AccountHost,
+        min_valid: Duration,
+    ) -> Result<IssuedToken> {
+        let (account, set) = self
+            .tokens(account, RefreshPolicy::ValidFor(min_valid))
+            .await?;
+        if let Some(t) = set.expires_at.filter(|t| *t - Utc::now() < min_valid) {
+            return Err(Error::TokenExpiresTooSoon {
+                account: account.to_string(),
+                expires_at: crate::journal::rfc3339(t),
+            });
+        }
+        Ok(IssuedToken {
+            api_base: self.api_base(&account)?,
+            account,
+            access_token: set.access_token,
+            expires_at: set.expires_at,
         })
     }
 
-    /// Posts a grant to the token endpoint, never following a redirect; the answer says
-    /// which fields amoCRM left out.
-    pub(crate) async fn issue(
-        &self,
-        url: Url,
-        client_id: &str,
-        secret: &ClientSecret,
-        redirect_uri: &str,
-        grant: Grant<'_>,
-    ) -> Result<Issued> {
-        let mut body = serde_json::json!({
-            "client_id": client_id,
-            "client_secret": secret.expose(),
-            "redirect_uri": redirect_uri,
-        });
-        match grant {
-            Grant::Code(code) => {
-                body["grant_type"] = "authorization_code".into();
-                body["code"] = code.expose().into();
-            }
-            Grant::Refresh(rt) => {
-                body["grant_type"] = "refresh_token".into();
-                body["refresh_token"] = rt.expose().into();
-            }
-        }
-        let resp = self.client(&url).post(url).json(&body).send().await?;
-        token_answer(read(resp).await?)
+    /// Sends `request` to `account`: refreshes first when the token expires soon, once more
+    /// on a 401 (then tries once again), waits out 429s within [`MAX_BACKOFF_TOTAL`], and
+    /// keeps every `amo` process and the app under amoCRM's 7 requests a second. Any status
+    /// comes back as an answer; [`ApiAnswer::error`] reads a failed one.
+    ///
+    /// # Errors
+    /// [`Error::ReconnectNeeded`] and the refresh's errors, [`Error::ApiPathRefused`] for a
+    /// path that is not one on the account (nothing is sent), [`Error::Network`].
+    pub async fn api(&self, account: &AccountHost, request: &ApiRequest) -> Result<ApiAnswer> {
+        self.api_session(account).await?.call(request).await
     }
-}
 
-/// Reads a token endpoint's JSON answer into a token set.
-///
-/// # Errors
-/// [`Error::UnexpectedResponse`] when a field is missing, empty or of the wrong type.
-pub(crate) fn token_answer(value: serde_json::Value) -> Result<Issued> {
-    let answer: TokenAnswer =
+    /// Calls on `account` that share one read of its tokens, as `--paginate` makes: the
+    /// keychain is read once, not once a page, and again only to refresh.
+    ///
+    /// # Errors
+    /// As [`Engine::api`].
+    pub async fn api_session(&self, account: &AccountHost) -> Result<ApiSession> {
+        let (account, set) = self.tokens(account, RefreshPolicy::Expiring).await?;
+        Ok(ApiSession {
+            engine: self.clone(),
+            account,
+            set,
+        })
+    }
+
+    /// `GET /api/v4/account` with a token not stored yet (a connection being made).
+    pub(crate) async fn account_with(
+        &self,
+        account: &AccountHost,
+        token: &AccessToken,
+    ) -> Result<AccountInfo> {
+        let request = ApiRequest::get("/api/v4/account");
+        let value = self.send(account, &request, token).await?.json()?;
         serde_json::from_value(value).map_err(|_| Error::UnexpectedResponse {
             status: 200,
-            what: "token_fields",
-        })?;
-    if answer.access_token.is_empty()
-        || answer
-            .token_type
-            .as_deref()
-            .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
-        || answer.refresh_token.as_deref().is_some_and(str::is_empty)
-    {
-        return Err(Error::UnexpectedResponse {
-            status: 200,
-            what: "token_fields",
-        });
+            what: "account_fields",
+        })
     }
-    let expires_at = match answer.expires_in {
-        Some(secs) => Some(Utc::now() + Duration::seconds(secs.clamp(0, 100 * 365 * 86_400))),
-        None => jwt_expiry(&answer.access_token),
-    };
-    Ok(Issued {
-        no_expires_in: answer.expires_in.is_none(),
-        set: TokenSet {
-            kind: TokenKind::Oauth,
-            access_token: AccessToken::new(answer.access_token),
-            refresh_token: answer.refresh_token.map(RefreshToken::new),
-            expires_at,
-        },
-    })
+
+    fn request_url(&self, account: &AccountHost, request: &ApiRequest) -> Result<Url> {
+        let root = self.settings()?.account_url(account, "/")?;
+        api_url(&root, &request.path, &request.query)
+    }
+
+    async fn send(
+        &self,
+        account: &AccountHost,
+        request: &ApiRequest,
+        token: &AccessToken,
+    ) -> Result<ApiAnswer> {
+        let url = self.request_url(account, request)?;
+        let method =
+            Method::from_bytes(request.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::InvalidInput {
+                    field: "method",
+                    value: request.method.chars().take(20).collect(),
+                }
+            })?;
+        let started = std::time::Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1.. {
+            let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
+            let mut builder = self
+                .inner
+                .http
+                .client(&url)
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .header(header::ACCEPT, "application/json");
+            if let Some(body) = &request.body {
+                builder = builder
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let resp = builder.send().await;
+            drop(slot);
+            let resp = resp?;
+            let status = resp.status();
+            let answer = ApiAnswer {
+                account: account.clone(),
+                status: status.as_u16(),
+                reason: status.canonical_reason().unwrap_or("").to_owned(),
+                headers: resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                    .collect(),
+                body: Vec::new(),
+            };
+            let retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
+            let body = resp.bytes().await?.to_vec();
+            let answer = ApiAnswer { body, ..answer };
+            // nginx's HTML 429 or 403 is amoCRM's answer to going over: waited out like a
+            // 429, within the same bounded total; a 403 that persists is then reported
+            // as a block. A problem+json 403 is a refusal, not a throttle.
+            let throttled = answer.status == 429
+                || (answer.status == 403 && answer.content_type().contains("html"));
+            if !throttled {
+                return Ok(answer);
+            }
+            let wait = retry_after.unwrap_or(backoff);
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(8));
+            if attempt >= MAX_TRIES || started.elapsed() + wait > MAX_BACKOFF_TOTAL {
+                return Ok(answer);
+            }
+            let detail = format!(
+                "{} {}; waiting {} ms",
+                answer.status,
+                url.path(),
+                wait.as_millis()
+            );
+            self.log("api_throttled", Some(account.as_str()), &detail, false);
+            tokio::time::sleep(wait).await;
+        }
+        unreachable!("the loop above returns")
+    }
 }
 
-/// Turns an answer into JSON, or into the error that explains it.
-pub(crate) async fn read(resp: Response) -> Result<serde_json::Value> {
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let text = resp.text().await?;
-    interpret(status, &ctype, &text)
+/// Calls on one account with its tokens read once; see [`Engine::api_session`].
+pub struct ApiSession {
+    engine: Engine,
+    account: AccountHost,
+    set: TokenSet,
 }
 
-/// What an answer with `code`, content type `ctype` (lower case) and body `text` means: its
-/// JSON object, or the error that explains it.
+impl ApiSession {
+    /// Sends `request` as [`Engine::api`] does, with the tokens this session holds.
+    ///
+    /// # Errors
+    /// As [`Engine::api`].
+    pub async fn call(&mut self, request: &ApiRequest) -> Result<ApiAnswer> {
+        let engine = self.engine.clone();
+        // The session began with a token good for the refresh margin; a long run of calls
+        // looks again only when it is about to run out.
+        if self
+            .set
+            .expires_at
+            .is_some_and(|t| t - Utc::now() < Duration::minutes(1))
+        {
+            (self.account, self.set) = engine
+                .tokens(&self.account, RefreshPolicy::Expiring)
+                .await?;
+        }
+        let mut answer = engine
+            .send(&self.account, request, &self.set.access_token)
+            .await?;
+        if answer.status == 401 {
+            if self.set.kind != TokenKind::Oauth {
+                if let Some(Error::Amo(p)) = answer.error() {
+                    let reason = crate::error::amo_said(&p);
+                    engine
+                        .db()
+                        .mark_failed(&self.account, &reason, true, Utc::now())?;
+                    return Err(Error::ReconnectNeeded {
+                        account: self.account.to_string(),
+                        reason,
+                    });
+                }
+                return Ok(answer);
+            }
+            engine.log("api_unauthorized", Some(self.account.as_str()), "", false);
+            let rejected = self.set.access_token.clone();
+            (self.account, self.set) = engine
+                .tokens(&self.account, RefreshPolicy::Rejected(&rejected))
+                .await?;
+            answer = engine
+                .send(&self.account, request, &self.set.access_token)
+                .await?;
+        }
+        Ok(answer)
+    }
+}
+
+/// The address `path` names on the account whose root is `root`, with `query` added: a
+/// path on the account (`api/v4/leads`, `/api/v4/leads?limit=250`) or an address on it
+/// (`https://example.amocrm.ru/api/v4/leads?page=2`, as `_links.next.href` gives).
+///
+/// URL parsing reads `\` as `/`, drops tabs and line breaks wherever they stand and takes
+/// `//host` as another host, so a PATH is refused as written when it holds any of those
+/// (or white space, or a scheme without `//`), and the address built from it is checked
+/// again: the account's scheme, host and port, no user info, no encoded slash, backslash
+/// or control character in its path.
 ///
 /// # Errors
-/// [`Error::Amo`] for a problem+json refusal, else the status's own error.
-pub(crate) fn interpret(code: u16, ctype: &str, text: &str) -> Result<serde_json::Value> {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_redirection() {
-        return Err(Error::UnexpectedResponse {
-            status: code,
-            what: "redirect",
-        });
+/// [`Error::ApiPathRefused`]; nothing is to be sent then.
+pub(crate) fn api_url(root: &Url, path: &str, query: &[(String, String)]) -> Result<Url> {
+    let refused = || Error::ApiPathRefused {
+        path: shown(path),
+        account: root[url::Position::BeforeHost..url::Position::AfterPort].to_owned(),
+    };
+    if path
+        .chars()
+        .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    {
+        return Err(refused());
     }
-    let json: Option<serde_json::Value> = serde_json::from_str(text).ok();
-    if status.is_success() {
-        return match json {
-            Some(v) if v.is_object() => Ok(v),
-            _ if ctype.contains("html") || text.trim_start().starts_with('<') => {
-                Err(Error::UnexpectedResponse {
-                    status: code,
-                    what: "html",
-                })
+    let mut url = match scheme_of(path) {
+        // An address: only in full (`scheme://host`), with no user info, even an empty one.
+        Some(scheme) => {
+            let Some(rest) = path[scheme.len()..].strip_prefix("://") else {
+                return Err(refused());
+            };
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or("")
+                .contains('@')
+            {
+                return Err(refused());
             }
-            _ => Err(Error::UnexpectedResponse {
-                status: code,
-                what: "malformed_json",
-            }),
-        };
-    }
-    // A 5xx is amoCRM failing, not refusing: its problem+json body is no reason to reconnect.
-    if status.is_server_error() {
-        return Err(Error::ServerError { status: code });
-    }
-    if let Some(v) = json.filter(|v| v.get("title").is_some() || v.get("hint").is_some()) {
-        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
-        return Err(Error::Amo(AmoProblem {
-            status: code,
-            title: field("title"),
-            detail: field("detail"),
-            hint: field("hint"),
-        }));
-    }
-    Err(match code {
-        429 => Error::RateLimited,
-        403 => Error::Blocked { status: code },
-        _ if ctype.contains("html") || text.trim_start().starts_with('<') => {
-            Error::UnexpectedResponse {
-                status: code,
-                what: "html",
-            }
+            Url::parse(path).map_err(|_| refused())?
         }
-        _ => Error::UnexpectedResponse {
-            status: code,
-            what: "status",
-        },
+        // A path: one leading `/` or none; `//` would name a host.
+        None if path.starts_with("//") => return Err(refused()),
+        None => root
+            .join(&format!("/{}", path.strip_prefix('/').unwrap_or(path)))
+            .map_err(|_| refused())?,
+    };
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    url.set_fragment(None);
+    if url.origin() != root.origin()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.cannot_be_a_base()
+        || encodes_separator(url.path())
+    {
+        return Err(refused());
+    }
+    Ok(url)
+}
+
+/// The scheme `path` starts with (`http` of `http:…`), if it starts with one.
+fn scheme_of(path: &str) -> Option<&str> {
+    let end = path.find(':')?;
+    let scheme = &path[..end];
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some(scheme)
+}
+
+/// True when `path` holds a percent-encoded `/`, `\` or control character: no amoCRM path
+/// has one, and a server that decodes it may read another address.
+fn encodes_separator(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|b| b == b'/' || b == b'\\' || b.is_ascii_control())
     })
 }
 
-/// The `exp` claim of a JWT, if the token is one.
-pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
-    Utc.timestamp_opt(jwt_claim(token, "exp")?, 0).single()
+/// `path` as an error shows it: at most 200 characters, control characters escaped.
+fn shown(path: &str) -> String {
+    path.chars()
+        .take(200)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
-/// How long a JWT was issued for (`exp` − `iat`), if the token is one that says.
-pub(crate) fn jwt_lifetime(token: &str) -> Option<chrono::Duration> {
-    let secs = jwt_claim(token, "exp")? - jwt_claim(token, "iat")?;
-    (secs > 0).then(|| chrono::Duration::seconds(secs))
-}
-
-/// A numeric claim of a JWT's payload.
-fn jwt_claim(token: &str, name: &str) -> Option<i64> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get(name)?.as_i64()
-}
+#[cfg(test)]
+mod tests;

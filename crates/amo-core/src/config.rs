@@ -5,6 +5,8 @@ use url::Url;
 
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use crate::secret::ClientSecret;
 use crate::types::{AccountHost, Platform};
 
 /// The redirect URI used when the user sets none; register it exactly so in amoCRM.
@@ -304,6 +306,85 @@ fn parse_base_url(v: &str) -> Result<Url> {
         return Err(fail());
     }
     Ok(url)
+}
+
+/// Settings to save from the setup form; `None` keeps what is saved.
+#[derive(Debug, Default)]
+pub struct NewSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<ClientSecret>,
+    pub redirect_uri: Option<String>,
+    pub platform: Option<String>,
+    pub lang: Option<String>,
+    /// `light`, `dark`, or `system` (follow the desktop's theme).
+    pub theme: Option<String>,
+}
+
+/// What [`NewSettings::check`] found valid, each field parsed; `None` keeps what is saved.
+pub(crate) struct Checked {
+    pub client_id: Option<String>,
+    pub redirect: Option<RedirectUri>,
+    pub platform: Option<Platform>,
+    /// A language code, or empty to follow the system's.
+    pub lang: Option<String>,
+    /// `light`, `dark`, or empty to follow the desktop's.
+    pub theme: Option<&'static str>,
+}
+
+impl NewSettings {
+    /// Checks every field the form gave, before anything is saved.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field; [`Error::InvalidRedirectUri`].
+    pub(crate) fn check(&self) -> Result<Checked> {
+        let client_id = self.client_id.as_ref().map(|c| c.trim().to_owned());
+        if let Some(id) = &client_id {
+            if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_whitespace()) {
+                return Err(Error::InvalidInput {
+                    field: "client_id",
+                    value: id.clone(),
+                });
+            }
+        }
+        let redirect = self
+            .redirect_uri
+            .as_deref()
+            .map(RedirectUri::parse)
+            .transpose()?;
+        let platform = self.platform.as_deref().map(Platform::parse).transpose()?;
+        let lang = match self.lang.as_deref() {
+            None => None,
+            Some("" | "system") => Some(String::new()),
+            Some(code) => Some(
+                Lang::from_code(code)
+                    .ok_or(Error::InvalidInput {
+                        field: "lang",
+                        value: code.into(),
+                    })?
+                    .code()
+                    .to_owned(),
+            ),
+        };
+        let theme = match self.theme.as_deref() {
+            None => None,
+            Some("" | "system") => Some(""),
+            Some("light") => Some("light"),
+            Some("dark") => Some("dark"),
+            Some(other) => {
+                return Err(Error::InvalidInput {
+                    field: "theme",
+                    value: other.into(),
+                })
+            }
+        };
+        Ok(Checked {
+            client_id,
+            redirect,
+            platform,
+            lang,
+            theme,
+        })
+    }
 }
 
 /// Settings from an empty database, with `base` as `AMO_BASE_URL`: for tests.

@@ -1,25 +1,25 @@
 //! The engine: one handle on the data folder, database, keychain, log and amoCRM client.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
-use crate::api::Http;
-use crate::config::{RedirectUri, Settings};
+use crate::config::{Checked, NewSettings, Settings};
 use crate::db::{ConnectionRow, Db};
 use crate::error::{Error, ErrorView, Result};
+use crate::http::Http;
 use crate::i18n::Lang;
 use crate::journal::{Entry, Journal};
 use crate::paths::DataDir;
 use crate::secret::ClientSecret;
-use crate::types::{AccountHost, Platform, TokenKind};
+use crate::status::{ConnectionStatus, Seen};
+use crate::token_store::TokenStore;
+use crate::types::AccountHost;
 use crate::vault::Vault;
 
 /// Access tokens this close to expiry are refreshed before use.
 pub const REFRESH_MARGIN: Duration = Duration::minutes(10);
-/// Tokens this close to expiry show as "expires soon".
-pub const EXPIRES_SOON: Duration = Duration::hours(1);
 /// How long a flow's state is valid.
 pub const STATE_TTL: Duration = Duration::minutes(15);
 
@@ -50,63 +50,6 @@ pub enum EngineEvent {
     },
 }
 
-/// A connection as a person sees it: no secret, the access token masked.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ConnectionStatus {
-    pub account: String,
-    pub name: Option<String>,
-    pub account_id: Option<i64>,
-    pub kind: TokenKind,
-    pub access_token_masked: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub expired: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub last_refresh_at: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub reconnect_reason: Option<String>,
-    pub state: ConnState,
-    pub usable: bool,
-    /// Catalogue key of where the tokens live (`storage.secret_service`, …).
-    pub storage: &'static str,
-    /// Where scripts send API calls: `https://{host}/api/v4`.
-    pub api_base: Option<String>,
-    /// The host the account had before amoCRM renamed it, when the connection followed it.
-    pub moved_from: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnState {
-    Connected,
-    ExpiresSoon,
-    Expired,
-    ReconnectNeeded,
-}
-
-impl ConnState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnState::Connected => "connected",
-            ConnState::ExpiresSoon => "expires_soon",
-            ConnState::Expired => "expired",
-            ConnState::ReconnectNeeded => "reconnect_needed",
-        }
-    }
-}
-
-/// Settings to save from the setup form; `None` keeps what is saved.
-#[derive(Debug, Default)]
-pub struct NewSettings {
-    pub client_id: Option<String>,
-    pub client_secret: Option<ClientSecret>,
-    pub redirect_uri: Option<String>,
-    pub platform: Option<String>,
-    pub lang: Option<String>,
-    /// `light`, `dark`, or `system` (follow the desktop's theme).
-    pub theme: Option<String>,
-}
-
 /// The engine; clones share one state.
 #[derive(Clone)]
 pub struct Engine {
@@ -116,7 +59,7 @@ pub struct Engine {
 pub(crate) struct Inner {
     pub(crate) dir: DataDir,
     db: Mutex<Db>,
-    pub(crate) vault: Vault,
+    pub(crate) store: TokenStore,
     pub(crate) journal: Journal,
     pub(crate) http: Http,
     events: broadcast::Sender<EngineEvent>,
@@ -152,11 +95,12 @@ impl Engine {
             .and_then(|s| s.parse::<i64>().ok())
             .filter(|s| (1..=3600).contains(s))
             .map_or(STATE_TTL, Duration::seconds);
+        let store = TokenStore::new(vault, dir.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
                 dir,
                 db: Mutex::new(db),
-                vault,
+                store,
                 journal,
                 http: Http::new(),
                 events: broadcast::channel(64).0,
@@ -175,7 +119,7 @@ impl Engine {
     }
 
     pub fn vault(&self) -> &Vault {
-        &self.inner.vault
+        self.inner.store.vault()
     }
 
     /// Follows what the engine does.
@@ -243,45 +187,13 @@ impl Engine {
     /// [`Error::InvalidInput`], [`Error::InvalidRedirectUri`], [`Error::KeychainUnavailable`],
     /// [`Error::EmulatorSecret`].
     pub fn save_settings(&self, new: NewSettings) -> Result<Settings> {
-        let client_id = new.client_id.map(|c| c.trim().to_owned());
-        if let Some(id) = &client_id {
-            if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_whitespace()) {
-                return Err(Error::InvalidInput {
-                    field: "client_id",
-                    value: id.clone(),
-                });
-            }
-        }
-        let redirect = new
-            .redirect_uri
-            .as_deref()
-            .map(RedirectUri::parse)
-            .transpose()?;
-        let platform = new.platform.as_deref().map(Platform::parse).transpose()?;
-        let lang = match new.lang.as_deref() {
-            None => None,
-            Some("" | "system") => Some(String::new()),
-            Some(code) => Some(
-                Lang::from_code(code)
-                    .ok_or(Error::InvalidInput {
-                        field: "lang",
-                        value: code.into(),
-                    })?
-                    .code()
-                    .to_owned(),
-            ),
-        };
-        let theme = match new.theme.as_deref() {
-            None => None,
-            Some("" | "system") => Some(""),
-            Some(t @ ("light" | "dark")) => Some(t),
-            Some(other) => {
-                return Err(Error::InvalidInput {
-                    field: "theme",
-                    value: other.into(),
-                })
-            }
-        };
+        let Checked {
+            client_id,
+            redirect,
+            platform,
+            lang,
+            theme,
+        } = new.check()?;
         if let Some(secret) = &new.client_secret {
             if self.emulator_mode() {
                 return Err(Error::EmulatorSecret);
@@ -294,8 +206,7 @@ impl Engine {
                     value: String::new(),
                 });
             }
-            self.inner
-                .vault
+            self.vault()
                 .save_client_secret(&id, &ClientSecret::new(secret.expose().trim()))?;
         }
         let db = self.db();
@@ -346,8 +257,7 @@ impl Engine {
         if self.emulator_mode() {
             return Err(Error::EmulatorSecret);
         }
-        self.inner
-            .vault
+        self.vault()
             .load_client_secret(client_id)?
             .ok_or(Error::NotConfigured {
                 what: "client_secret",
@@ -393,47 +303,15 @@ impl Engine {
     }
 
     pub(crate) fn status_of(&self, row: ConnectionRow) -> Result<ConnectionStatus> {
-        let tokens = self.inner.vault.load_tokens(&row.account)?;
-        let now = Utc::now();
-        let expires_at = tokens
-            .as_ref()
-            .and_then(|t| t.expires_at)
-            .or(row.expires_at);
-        let expired = expires_at.is_some_and(|t| t <= now);
-        let can_refresh = tokens.as_ref().is_some_and(|t| t.refresh_token.is_some());
-        let reconnect_reason = match (&tokens, &row.reconnect_reason) {
-            (None, _) => Some(self.lang().tr("reason.tokens_missing", &[])),
-            (_, reason) => reason.clone(),
-        };
-        let state = if reconnect_reason.is_some() {
-            ConnState::ReconnectNeeded
-        } else if expired {
-            ConnState::Expired
-        } else if expires_at.is_some_and(|t| t - now < EXPIRES_SOON) {
-            ConnState::ExpiresSoon
-        } else {
-            ConnState::Connected
-        };
-        let usable = state != ConnState::ReconnectNeeded && (!expired || can_refresh);
-        Ok(ConnectionStatus {
-            account: row.account.to_string(),
-            name: row.name,
-            account_id: row.account_id,
-            kind: row.kind,
-            access_token_masked: tokens.map(|t| t.access_token.masked()),
-            expires_at,
-            expired,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            last_refresh_at: row.last_refresh_at,
-            last_error: row.last_error,
-            reconnect_reason,
-            state,
-            usable,
-            storage: self.inner.vault.storage_key(),
+        let tokens = self.inner.store.vault().load_tokens(&row.account)?;
+        let seen = Seen {
+            now: Utc::now(),
+            tokens_missing: self.lang().tr("reason.tokens_missing", &[]),
+            storage: self.inner.store.vault().storage_key(),
             api_base: self.api_base(&row.account).ok(),
             moved_from: self.db().moved_from(&row.account)?,
-        })
+        };
+        Ok(ConnectionStatus::derive(row, tokens.as_ref(), seen))
     }
 
     /// Picks the connection `account` names, or the only one there is.
@@ -469,8 +347,8 @@ impl Engine {
     /// # Errors
     /// [`Error::NotConnected`], [`Error::KeychainUnavailable`], [`Error::Database`].
     pub fn disconnect(&self, account: &AccountHost) -> Result<()> {
-        let _lock = crate::refresh::AccountLock::acquire(&self.inner.dir, account)?;
-        let had_tokens = self.inner.vault.delete_tokens(account)?;
+        let _lock = self.inner.store.lock_here(account)?;
+        let had_tokens = self.inner.store.vault().delete_tokens(account)?;
         let had_row = self.db().delete_connection(account)?;
         if !had_tokens && !had_row {
             return Err(Error::NotConnected {

@@ -61,7 +61,7 @@ pub fn referer_host(input: &str) {
 
 /// An address pasted from the browser.
 pub fn pasted_url(input: &str) {
-    if let Ok(cb) = crate::flow::pasted_callback(input) {
+    if let Ok(cb) = crate::connect::pasted_callback(input) {
         if let Some(referer) = &cb.referer {
             referer_host(referer);
         }
@@ -70,7 +70,7 @@ pub fn pasted_url(input: &str) {
 
 /// The `exp` claim of anything that looks like a JWT.
 pub fn jwt_expiry(token: &str) {
-    let _ = crate::api::jwt_expiry(token);
+    let _ = crate::token_endpoint::jwt_expiry(token);
 }
 
 /// A token endpoint's answer: the first two bytes pick the status code and the content
@@ -87,10 +87,10 @@ pub fn token_answer(data: &[u8]) {
         "",
     ][*c as usize % 4];
     let text = String::from_utf8_lossy(body);
-    let Ok(value) = crate::api::interpret(status, ctype, &text) else {
+    let Ok(value) = crate::http::interpret(status, ctype, &text) else {
         return;
     };
-    if let Ok(issued) = crate::api::token_answer(value) {
+    if let Ok(issued) = crate::token_endpoint::token_answer(value) {
         assert!(!issued.set.access_token.expose().is_empty());
         assert!(issued
             .set
@@ -111,7 +111,7 @@ pub fn api_path(data: &str) {
     };
     for root in ["https://example.amocrm.ru/", "http://127.0.0.1:17564/"] {
         let root = url::Url::parse(root).expect("the account's root parses");
-        let Ok(url) = crate::client::api_url(&root, path, &query) else {
+        let Ok(url) = crate::api::api_url(&root, path, &query) else {
             continue;
         };
         assert_eq!(url.origin(), root.origin(), "{path:?} -> {url}");

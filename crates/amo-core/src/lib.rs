@@ -2,12 +2,13 @@
 //! flow, keeps OAuth state in SQLite and tokens in the OS keychain, and refreshes them one
 //! process at a time. It knows nothing of windows: the app and `amo` are shells on it.
 
+mod account_lock;
 mod api;
 pub mod autostart;
 mod browser;
 mod callback;
-mod client;
 mod config;
+mod connect;
 mod db;
 mod engine;
 mod error;
@@ -15,6 +16,7 @@ mod flow;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod http;
 pub mod i18n;
 mod journal;
 mod listener;
@@ -26,21 +28,21 @@ mod ratelimit;
 mod refresh;
 pub mod schedule;
 mod secret;
+mod status;
+mod token_endpoint;
+mod token_store;
 mod types;
 mod vault;
 pub mod when;
 
 pub use api::AccountInfo;
+pub use api::{ApiAnswer, ApiRequest, ApiSession, IssuedToken, MAX_BACKOFF_TOTAL};
 pub use callback::Callback;
-pub use client::{ApiAnswer, ApiRequest, ApiSession, IssuedToken, MAX_BACKOFF_TOTAL};
 pub use config::{
-    is_account_host, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI, ENV_KEYS,
-    SERVICE_SUBDOMAINS,
+    is_account_host, NewSettings, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI,
+    ENV_KEYS, SERVICE_SUBDOMAINS,
 };
-pub use engine::{
-    ConnState, ConnectionStatus, Engine, EngineEvent, NewSettings, EXPIRES_SOON, REFRESH_MARGIN,
-    STATE_TTL,
-};
+pub use engine::{Engine, EngineEvent, REFRESH_MARGIN, STATE_TTL};
 pub use error::{amo_said, AmoProblem, Error, ErrorView, Result};
 pub use flow::{CancelHandle, ConnectOptions, PendingConnect};
 pub use i18n::Lang;
@@ -50,6 +52,7 @@ pub use paths::DataDir;
 pub use ratelimit::{PER_WINDOW, WINDOW};
 pub use schedule::{Action, Clock, Due, DueReason, Notice, NoticeKind, Schedule, SystemClock};
 pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
+pub use status::{ConnState, ConnectionStatus, EXPIRES_SOON};
 pub use types::{AccountHost, Platform, TokenKind};
 pub use vault::{Vault, SERVICE};
 pub use when::When;

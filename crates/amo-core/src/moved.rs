@@ -116,7 +116,7 @@ impl Engine {
         drop(slot);
         let resp = resp?;
         let status = resp.status().as_u16();
-        let answer = crate::api::read(resp).await?;
+        let answer = crate::http::read(resp).await?;
         let domain =
             answer
                 .get("domain")
@@ -139,7 +139,7 @@ impl Engine {
     /// Moves a connection's tokens and record from `old` to `new`, and remembers the move so
     /// `--account old` keeps working.
     fn move_connection(&self, old: &AccountHost, new: &AccountHost, set: &TokenSet) -> Result<()> {
-        self.inner.vault.save_tokens(new, set)?;
+        self.inner.store.vault().save_tokens(new, set)?;
         {
             let db = self.db();
             if let Some(mut row) = db.connection(old)? {
@@ -150,7 +150,7 @@ impl Engine {
             }
             db.set_setting(&moved_key(old), new.as_str())?;
         }
-        self.inner.vault.delete_tokens(old)?;
+        self.inner.store.vault().delete_tokens(old)?;
         let detail = format!("{old} → {new}");
         self.log("account_moved", Some(new.as_str()), &detail, true);
         self.emit(EngineEvent::Refreshed {

@@ -2,56 +2,14 @@
 //! a refresh the old host answers 404 follows the account to its new host (`moved.rs`).
 
 use chrono::Utc;
-use std::fs::{File, OpenOptions};
 
-use crate::api::{AccountInfo, Grant};
-use crate::engine::{ConnectionStatus, Engine, EngineEvent, REFRESH_MARGIN};
+use crate::api::AccountInfo;
+use crate::engine::{Engine, EngineEvent, REFRESH_MARGIN};
+use crate::status::ConnectionStatus;
 use crate::error::{Error, Result};
-use crate::paths::{set_private, DataDir};
 use crate::secret::AccessToken;
+use crate::token_endpoint::Grant;
 use crate::types::{AccountHost, TokenKind, TokenSet};
-
-/// An exclusive lock on one account's tokens, held across processes (a file lock in the
-/// data folder's `locks/`), released when dropped.
-pub(crate) struct AccountLock {
-    _file: File,
-}
-
-impl AccountLock {
-    pub(crate) fn acquire(dir: &DataDir, account: &AccountHost) -> Result<AccountLock> {
-        let name: String = account
-            .as_str()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.locks().join(format!("{name}.lock"));
-        let fail = |e: std::io::Error| Error::DataFolder {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(fail)?;
-        set_private(&path, 0o600).map_err(fail)?;
-        crate::lockfile::lock(&file, &path, crate::lockfile::Wait::Account)?;
-        Ok(AccountLock { _file: file })
-    }
-}
-
-/// The waits between tries of writing a newly issued pair: three tries over a second.
-const KEEP_WAITS: [std::time::Duration; 2] = [
-    std::time::Duration::from_millis(250),
-    std::time::Duration::from_millis(750),
-];
 
 /// How long amoCRM's access tokens last when the token itself does not say (a day).
 const DEFAULT_LIFETIME: chrono::Duration = chrono::Duration::days(1);
@@ -60,7 +18,7 @@ const ISSUE_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
 
 /// When to refresh.
 #[derive(Clone, Copy)]
-pub(crate) enum When<'a> {
+pub(crate) enum RefreshPolicy<'a> {
     /// Only when the access token expires within the margin.
     Expiring,
     /// Only when the access token would not stay valid this long.
@@ -81,7 +39,7 @@ impl Engine {
     /// it refused the new pair, [`Error::TokenAnswerIncomplete`] when amoCRM's answer has
     /// no refresh token (the stored pair is kept), and the token endpoint's errors.
     pub async fn refresh(&self, account: &AccountHost) -> Result<ConnectionStatus> {
-        let (account, _) = self.tokens(account, When::Now).await?;
+        let (account, _) = self.tokens(account, RefreshPolicy::Now).await?;
         self.connection(&account)
     }
 
@@ -91,7 +49,7 @@ impl Engine {
     /// # Errors
     /// As [`Engine::refresh`].
     pub async fn refresh_if_needed(&self, account: &AccountHost) -> Result<ConnectionStatus> {
-        let (account, _) = self.tokens(account, When::Expiring).await?;
+        let (account, _) = self.tokens(account, RefreshPolicy::Expiring).await?;
         self.connection(&account)
     }
 
@@ -102,7 +60,7 @@ impl Engine {
     /// [`Error::ReconnectNeeded`], [`Error::Amo`], [`Error::RateLimited`], [`Error::Blocked`],
     /// [`Error::Network`] and the like.
     pub async fn account_info(&self, account: &AccountHost) -> Result<AccountInfo> {
-        let request = crate::client::ApiRequest::get("/api/v4/account");
+        let request = crate::api::ApiRequest::get("/api/v4/account");
         let result = match self.api(account, &request).await {
             Ok(answer) => answer.json().and_then(|v| {
                 serde_json::from_value::<AccountInfo>(v).map_err(|_| Error::UnexpectedResponse {
@@ -139,21 +97,21 @@ impl Engine {
     pub(crate) async fn tokens(
         &self,
         account: &AccountHost,
-        when: When<'_>,
+        when: RefreshPolicy<'_>,
     ) -> Result<(AccountHost, TokenSet)> {
         let account = &self.follow_moves(account);
         let margin = match when {
-            When::Expiring => Some(REFRESH_MARGIN),
-            When::ValidFor(d) => Some(d),
+            RefreshPolicy::Expiring => Some(REFRESH_MARGIN),
+            RefreshPolicy::ValidFor(d) => Some(d),
             _ => None,
         };
-        let seen = self.load_set(account)?;
-        if let When::ValidFor(asked) = when {
+        let seen = self.inner.store.load(account)?;
+        if let RefreshPolicy::ValidFor(asked) = when {
             self.check_min_valid(account, &seen, asked)?;
         }
         if seen.kind == TokenKind::LongLived {
             return match when {
-                When::Expiring | When::ValidFor(_) => Ok((account.clone(), seen)),
+                RefreshPolicy::Expiring | RefreshPolicy::ValidFor(_) => Ok((account.clone(), seen)),
                 _ => Err(Error::CannotRefresh {
                     account: account.to_string(),
                 }),
@@ -162,17 +120,17 @@ impl Engine {
         if margin.is_some_and(|m| !expiring(&seen, m)) {
             return Ok((account.clone(), seen));
         }
-        let lock = self.lock_account(account).await?;
-        let current = self.load_set(account)?;
+        let lock = self.inner.store.lock(account).await?;
+        let current = self.inner.store.load(account)?;
         let changed = match (&current.refresh_token, &seen.refresh_token) {
             (Some(a), Some(b)) => !a.ct_eq(b),
             _ => false,
         };
         let needed = match when {
-            When::Expiring => expiring(&current, REFRESH_MARGIN),
-            When::ValidFor(d) => expiring(&current, d),
-            When::Now => !changed,
-            When::Rejected(bad) => current.access_token.ct_eq(bad),
+            RefreshPolicy::Expiring => expiring(&current, REFRESH_MARGIN),
+            RefreshPolicy::ValidFor(d) => expiring(&current, d),
+            RefreshPolicy::Now => !changed,
+            RefreshPolicy::Rejected(bad) => current.access_token.ct_eq(bad),
         };
         if !needed {
             drop(lock);
@@ -204,7 +162,7 @@ impl Engine {
         if set.kind != TokenKind::Oauth {
             return Ok(());
         }
-        let lifetime = crate::api::jwt_lifetime(set.access_token.expose())
+        let lifetime = crate::token_endpoint::jwt_lifetime(set.access_token.expose())
             .or_else(|| {
                 let row = self.db().connection(account).ok()??;
                 let issued = row.last_refresh_at?;
@@ -219,18 +177,6 @@ impl Engine {
             });
         }
         Ok(())
-    }
-
-    /// Takes the account's lock (waiting for another process's refresh) off the runtime.
-    async fn lock_account(&self, account: &AccountHost) -> Result<AccountLock> {
-        let engine = self.clone();
-        let acc = account.clone();
-        tokio::task::spawn_blocking(move || AccountLock::acquire(&engine.inner.dir, &acc))
-            .await
-            .map_err(|e| Error::DataFolder {
-                path: self.inner.dir.locks(),
-                reason: e.to_string(),
-            })?
     }
 
     async fn refresh_locked(&self, account: &AccountHost, current: &TokenSet) -> Result<TokenSet> {
@@ -255,23 +201,21 @@ impl Engine {
         let secret = self.client_secret(&client_id)?;
         let url = settings.account_url(account, "/oauth2/access_token")?;
         // amoCRM's answer spends the refresh token: ask only when the keychain can keep it.
-        if let Err(e) = self.inner.vault.probe() {
+        if let Err(e) = self.inner.store.vault().probe() {
             return Err(self.refresh_failed(account, "refresh_failed", e));
         }
         // A refresh counts against amoCRM's 7 requests a second like any other call.
         let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
         self.log("refresh_started", Some(account.as_str()), "", true);
-        let answer = self
-            .inner
-            .http
-            .issue(
-                url,
-                &client_id,
-                &secret,
-                settings.redirect_uri.as_str(),
-                Grant::Refresh(refresh_token),
-            )
-            .await;
+        let answer = crate::token_endpoint::issue(
+            &self.inner.http,
+            url,
+            &client_id,
+            &secret,
+            settings.redirect_uri.as_str(),
+            Grant::Refresh(refresh_token),
+        )
+        .await;
         drop(slot);
         let issued = match answer {
             Ok(issued) => issued,
@@ -296,7 +240,7 @@ impl Engine {
             return Err(self.refresh_failed(account, "refresh_failed", e));
         }
         let new = issued.set;
-        if let Err(e) = self.keep(account, &new).await {
+        if let Err(e) = self.inner.store.keep(account, &new).await {
             let reason = match e {
                 Error::KeychainUnavailable { reason } => reason,
                 other => other.describe(self.lang()),
@@ -332,21 +276,6 @@ impl Engine {
         Ok(new)
     }
 
-    /// Writes a pair amoCRM just issued, trying again after a refusal: the pair it replaces
-    /// is already dead at amoCRM, so this one is worth a second and third try.
-    async fn keep(&self, account: &AccountHost, set: &TokenSet) -> Result<()> {
-        let mut waits = KEEP_WAITS.iter();
-        loop {
-            match self.inner.vault.save_tokens(account, set) {
-                Ok(()) => return Ok(()),
-                Err(e) => match waits.next() {
-                    Some(wait) => tokio::time::sleep(*wait).await,
-                    None => return Err(e),
-                },
-            }
-        }
-    }
-
     /// Records a failed refresh on the connection and in the activity log, and hands the
     /// error back (or the database's, when even the record fails).
     pub(crate) fn refresh_failed(&self, account: &AccountHost, step: &str, e: Error) -> Error {
@@ -362,13 +291,6 @@ impl Engine {
         }
         self.fail(Some(account), step, &e);
         e
-    }
-
-    fn load_set(&self, account: &AccountHost) -> Result<TokenSet> {
-        let set = self.inner.vault.load_tokens(account)?;
-        set.ok_or_else(|| Error::NotConnected {
-            account: account.to_string(),
-        })
     }
 }
 

@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
-use crate::engine::{ConnState, ConnectionStatus, REFRESH_MARGIN};
+use crate::engine::REFRESH_MARGIN;
+use crate::status::{ConnState, ConnectionStatus};
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::types::TokenKind;
