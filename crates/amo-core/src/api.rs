@@ -1,5 +1,8 @@
 //! API calls for `amo api`, `amo account` and the app: the account's token (refreshed first
 //! when needed, once more on a 401), the shared rate limit, and 429s waited out.
+//!
+//! An `impl Engine`: a call borrows refresh (`refresh.rs`) for its token and the engine's
+//! settings, clients and journal; the address check (`api_url`) stands alone.
 
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{header, Method};

@@ -1,6 +1,9 @@
 //! Start at login: the XDG autostart entry (`$XDG_CONFIG_HOME/autostart/amo-connector.desktop`)
 //! that starts the app hidden in the tray. Written by the engine so the window and `amo`
 //! share it; the entry's presence is the setting.
+//!
+//! An `impl Engine` for where the entry lives only (the engine's environment decides); the
+//! entry's text and the binary's path are free functions.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,7 @@
-//! The engine: one handle on the data folder, database, keychain, log and amoCRM client.
+//! The engine: one handle on the data folder, database, token store, log and amoCRM clients,
+//! and the facade the window, the tray and `amo` call. The parts that need several of these
+//! at once add their methods from their own files (`flow.rs`, `connect.rs`, `refresh.rs`,
+//! `api.rs`, `moved.rs`, `autostart.rs`), each saying why; the rest stand alone.
 
 use chrono::{Duration, Utc};
 use serde::Serialize;

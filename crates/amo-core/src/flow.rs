@@ -1,6 +1,10 @@
 //! The loopback flow: a state kept in the database, the listener on the redirect URI's port,
 //! the browser sent to amoCRM, and the callback admitted or refused. What an admitted
 //! callback leads to (the exchange, the store) is `connect.rs`'s.
+//!
+//! An `impl Engine`: a flow keeps its state in the engine's database and logs each step
+//! to its journal; the listener (`listener.rs`) and the callback's checks (`callback.rs`)
+//! stand alone.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,9 @@
 //! The account moved: its access token's `api_domain` claim names the gateway that knows
 //! the account's current host (`GET https://{api_domain}/oauth2/account/current/subdomain`
 //! with `X-Refresh-Token`); the connection moves there, tokens and history kept.
+//!
+//! An `impl Engine`: moving a connection rewrites its row, its keychain item and its lock
+//! under the engine's database and token store, and refresh asks it where an account went.
 
 use base64::Engine as _;
 use chrono::Utc;

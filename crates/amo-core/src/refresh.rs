@@ -1,13 +1,17 @@
 //! Refresh: single flight across threads and processes, and API calls that refresh first;
 //! a refresh the old host answers 404 follows the account to its new host (`moved.rs`).
+//!
+//! An `impl Engine`: a refresh reads the settings and the client secret, borrows the token
+//! store and the token endpoint, and records its outcome in the database, the journal and
+//! the events, all of which the engine holds; `engine.rs` calls back into it for status.
 
 use chrono::Utc;
 
 use crate::api::AccountInfo;
 use crate::engine::{Engine, EngineEvent, REFRESH_MARGIN};
-use crate::status::ConnectionStatus;
 use crate::error::{Error, Result};
 use crate::secret::AccessToken;
+use crate::status::ConnectionStatus;
 use crate::token_endpoint::Grant;
 use crate::types::{AccountHost, TokenKind, TokenSet};
 
