@@ -83,8 +83,8 @@ function card(c) {
 
 /**
  * How to use the connection from scripts: the commands (never the token), each with Copy.
- * Folded until opened: the commands are the dashboard's only monospace text, so the window
- * looks that font up only when someone opens them (2–3 ms less as the window starts).
+ * Folded until opened: the commands are the dashboard's only monospace text, so the first
+ * frame looks up one font fewer (each font instance costs WebKitGTK a fontconfig match).
  */
 function scripts(c) {
   const commands = [
