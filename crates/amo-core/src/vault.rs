@@ -291,7 +291,7 @@ impl Vault {
 
     /// Writes one item; one that would not fit is refused here, before the keychain is asked.
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        if let Some(limit) = self.limits().iter().find(|l| !l.admits(value)).filter(|_| false) { // MUTATION
+        if let Some(limit) = self.limits().iter().find(|l| !l.admits(value)) {
             return Err(Error::KeychainUnavailable {
                 reason: format!(
                     "an item of {} is larger than {} keeps ({} at most)",
