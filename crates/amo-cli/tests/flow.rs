@@ -140,24 +140,7 @@ fn the_client_secret_is_kept_in_the_keychain_and_never_shown() {
 #[test]
 fn a_pasted_code_and_a_long_lived_token_connect_too() {
     let w = World::new();
-    let code = w.rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build();
-        let url = format!(
-            "{}/oauth?client_id={}&state=x&mode=popup",
-            w.emu.base_url(),
-            w.emu.client_id()
-        );
-        let resp = client.unwrap().get(url).send().await.unwrap();
-        let loc = resp.headers()["location"].to_str().unwrap().to_owned();
-        let url = url::Url::parse(&loc).unwrap();
-        url.query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned()
-    });
+    let code = w.emu.issue_code();
     let r = w.amo(&["connect", "--code", &code, "--account", &w.account()]);
     assert!(r.ok(), "{r}");
     assert_eq!(w.status_json()[0]["kind"], "oauth");

@@ -48,7 +48,7 @@ fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
     assert!(r.stderr.contains("keychain is not available"), "{r}");
 
     // A pasted code is not exchanged either.
-    let code = w.fresh_code();
+    let code = w.emu.issue_code();
     let r = w.amo_env(
         &["connect", "--code", &code, "--account", &w.account()],
         &[NO_BUS],

@@ -287,7 +287,7 @@ fn a_pasted_address_and_code_can_come_from_standard_input() {
     assert!(run.ok(), "{run}");
     let run = w.amo_stdin(
         &["connect", "--code", "-", "--account", &w.account()],
-        &w.fresh_code(),
+        &w.emu.issue_code(),
     );
     assert!(run.ok(), "{run}");
     assert_eq!(w.emu.stats().code_grants, 2);

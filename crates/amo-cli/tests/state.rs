@@ -20,7 +20,7 @@ fn wrong_and_missing_states_are_refused_on_the_loopback_and_the_real_callback_co
     let w = World::new();
     let mut c = w.start_connect(&[]);
     let state = c.state();
-    let code = w.fresh_code();
+    let code = w.emu.issue_code();
     let account = w.account();
     let addr = w.redirect_addr();
     let host = w.redirect_host();
@@ -139,7 +139,7 @@ fn an_expired_state_is_refused() {
         "the state's 1 s life ended the wait, not --timeout 30"
     );
 
-    let code = w.fresh_code();
+    let code = w.emu.issue_code();
     let url = w.callback_url(&[
         ("code", &code),
         ("state", &state),
@@ -159,7 +159,7 @@ fn an_expired_state_is_refused() {
 #[test]
 fn pasted_addresses_without_a_known_state_are_refused() {
     let w = World::new();
-    let code = w.fresh_code();
+    let code = w.emu.issue_code();
     let account = w.account();
     let cases = [
         (
@@ -210,7 +210,7 @@ fn access_denied_ends_the_flow_spends_the_state_and_keeps_the_connection() {
 
     // The state is spent: a code arriving later with it is refused.
     w.emu.set_deny(false);
-    let code = w.fresh_code();
+    let code = w.emu.issue_code();
     let url = w.callback_url(&[
         ("code", &code),
         ("state", &state),

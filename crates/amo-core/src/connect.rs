@@ -11,10 +11,10 @@ use url::Url;
 use crate::callback::Callback;
 use crate::db::ConnectionRow;
 use crate::engine::{Engine, EngineEvent};
-use crate::status::ConnectionStatus;
 use crate::error::{Error, Result};
 use crate::flow::Admitted;
 use crate::secret::{AccessToken, AuthCode};
+use crate::status::ConnectionStatus;
 use crate::token_endpoint::{jwt_expiry, Grant};
 use crate::types::{AccountHost, TokenKind, TokenSet};
 

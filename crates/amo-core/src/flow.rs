@@ -22,14 +22,12 @@ use url::Url;
 
 use crate::callback::Callback;
 use crate::config::RedirectUri;
-
 use crate::engine::{Engine, EngineEvent};
-use crate::status::ConnectionStatus;
 use crate::error::{Error, Result};
 use crate::listener::{self, Finish, Stop, Verdict};
 use crate::page;
 use crate::secret::AuthCode;
-
+use crate::status::ConnectionStatus;
 use crate::types::AccountHost;
 
 /// How to run the loopback flow.

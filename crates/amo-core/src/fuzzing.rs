@@ -68,9 +68,40 @@ pub fn pasted_url(input: &str) {
     }
 }
 
-/// The `exp` claim of anything that looks like a JWT.
+/// The `exp` claim of anything that looks like a JWT: a time read from the input is the
+/// time a token carrying that `exp` reads as, and a token built with an `exp` taken from the
+/// input's first bytes (beside a claim holding the whole input) reads as exactly that time.
 pub fn jwt_expiry(token: &str) {
-    let _ = crate::token_endpoint::jwt_expiry(token);
+    use crate::token_endpoint::jwt_expiry;
+    if let Some(at) = jwt_expiry(token) {
+        assert_eq!(
+            jwt_expiry(&jwt_with(at.timestamp(), "")),
+            Some(at),
+            "{token:?}"
+        );
+    }
+    let mut first = [0u8; 8];
+    first
+        .iter_mut()
+        .zip(token.bytes())
+        .for_each(|(b, c)| *b = c);
+    // Seconds within the years 9999 BC to AD 9999, all of which chrono keeps.
+    let exp = i64::from_le_bytes(first) % 253_402_300_800;
+    let expected = chrono::DateTime::from_timestamp(exp, 0).expect("a time chrono keeps");
+    let built = jwt_with(exp, token);
+    assert_eq!(jwt_expiry(&built), Some(expected), "{built}");
+}
+
+/// A JWT shaped like amoCRM's whose claims are `exp` and `x` (holding `extra`).
+fn jwt_with(exp: i64, extra: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let claims = serde_json::json!({ "exp": exp, "x": extra });
+    format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"RS256"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+    )
 }
 
 /// A token endpoint's answer: the first two bytes pick the status code and the content
@@ -128,9 +159,67 @@ pub fn api_path(data: &str) {
 
 #[cfg(test)]
 mod tests {
-    /// The fuzz targets' seeds, run as plain tests so that a broken target shows in CI.
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// A target fed its input as the target's `fuzz_target!` takes it.
+    type Target = fn(&[u8]);
+
+    /// Every target, by its name in `fuzz/Cargo.toml`; one that takes text never sees a seed
+    /// that is not UTF-8.
+    const TARGETS: [(&str, Target); 7] = [
+        ("request_head", super::request_head),
+        ("callback", |d| super::callback(text(d))),
+        ("referer", |d| super::referer_host(text(d))),
+        ("pasted_url", |d| super::pasted_url(text(d))),
+        ("jwt_expiry", |d| super::jwt_expiry(text(d))),
+        ("token_answer", super::token_answer),
+        ("api_path", |d| super::api_path(text(d))),
+    ];
+
+    fn text(data: &[u8]) -> &str {
+        std::str::from_utf8(data).expect("a seed of a target that takes text is UTF-8")
+    }
+
+    /// The `[[bin]]` names of the fuzz crate's manifest.
+    fn bins(manifest: &str) -> BTreeSet<&str> {
+        let mut in_bin = false;
+        let mut names = BTreeSet::new();
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if let Some(value) = line.strip_prefix("name = ").filter(|_| in_bin) {
+                names.insert(value.trim_matches('"'));
+            }
+        }
+        names
+    }
+
+    /// Every target runs over every file of `fuzz/seeds/<target>/`, so that a broken target
+    /// or seed shows in CI; a target with no seeds there fails.
     #[test]
     fn every_target_takes_its_seeds() {
+        let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+        let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap();
+        let named: BTreeSet<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(bins(&manifest), named, "the targets of fuzz/Cargo.toml");
+        for (name, target) in TARGETS {
+            let dir = fuzz.join("seeds").join(name);
+            let seeds: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{name}: no seeds at {}: {e}", dir.display()))
+                .map(|entry| entry.unwrap().path())
+                .collect();
+            assert!(!seeds.is_empty(), "{name}: {} is empty", dir.display());
+            for seed in seeds {
+                eprintln!("{name}: {}", seed.display());
+                target(&std::fs::read(&seed).unwrap());
+            }
+        }
+    }
+
+    /// Inputs beside the seeds: edge cases, and what the fuzzer found.
+    #[test]
+    fn the_targets_take_their_edge_cases() {
         super::request_head(
             b"GET /amocrm/callback?code=c&state=s&referer=ex.amocrm.ru HTTP/1.1\r\n\
               Host: 127.0.0.1:17563\r\n\r\n",
@@ -142,20 +231,14 @@ mod tests {
         super::referer_host("127.81127.8060:+80");
         super::pasted_url("http://127.0.0.1:17563/amocrm/callback?code=a&state=b");
         super::jwt_expiry("eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDAwMDB9.");
+        // An `exp` past every time chrono keeps, and first bytes that make a negative `exp`.
+        super::jwt_expiry("e30.eyJleHAiOjkyMjMzNzIwMzY4NTQ3NzU4MDd9.");
+        super::jwt_expiry("\u{ff}\u{ff}\u{ff}\u{ff}");
         super::token_answer(
             b"\x00\x00{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":86400}",
         );
         // An expiry no clock can hold used to panic while adding it to the time of day.
         super::token_answer(b"\x00\x00{\"access_token\":\"a\",\"expires_in\":9223372036854775807}");
         super::token_answer(b"\x04\x01{\"title\":\"Bad\",\"hint\":\"Token has been revoked\"}");
-        for seed in std::fs::read_dir(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../fuzz/seeds/api_path"
-        ))
-        .expect("the api_path seeds are there")
-        {
-            let seed = std::fs::read(seed.unwrap().path()).unwrap();
-            super::api_path(&String::from_utf8_lossy(&seed));
-        }
     }
 }

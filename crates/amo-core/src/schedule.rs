@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
 use crate::engine::REFRESH_MARGIN;
-use crate::status::{ConnState, ConnectionStatus};
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::status::{ConnState, ConnectionStatus};
 use crate::types::TokenKind;
 
 /// How often the host compares due times with the wall clock.

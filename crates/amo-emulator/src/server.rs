@@ -243,6 +243,14 @@ impl EmulatorHandle {
         self.shared.lock().revoke(what)
     }
 
+    /// A fresh authorization code, as the authorize page grants it when the user allows:
+    /// counted in `codes_issued`, exchangeable once, expiring with the emulator's clock. No
+    /// request is made, so `authorize_requests` and [`EmulatorHandle::requests`] stay as they
+    /// were, and neither auto-approve nor the deny switch applies.
+    pub fn issue_code(&self) -> String {
+        self.shared.lock().issue_code()
+    }
+
     /// Issues a long-lived token valid for `days`, like `POST /_emulator/long-lived-token`.
     pub fn issue_long_lived_token(&self, days: u32) -> String {
         self.shared

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amo_emulator::{Fault, FaultKind, FaultTarget};
-use common::{
-    account, client, code, code_grant, control, post_token, refresh_grant, start_auto, tokens,
-};
+use common::{account, client, code_grant, control, post_token, refresh_grant, start_auto, tokens};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -17,7 +15,7 @@ async fn server_error_fault_hits_the_token_endpoint_once() {
     let emu = start_auto().await;
     let answer = control(&emu, "fault", json!({ "target": "token", "kind": "500" })).await;
     assert_eq!(answer["pending_faults"], 1);
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     let (status, ctype, _) = post_token(&emu, &code_grant(&emu, &c)).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(ctype, "application/problem+json");
@@ -49,7 +47,7 @@ async fn html_429_and_403_are_nginx_pages() {
 async fn malformed_is_a_200_json_that_does_not_parse() {
     let emu = start_auto().await;
     emu.set_fault(Fault::new(FaultTarget::Token, FaultKind::Malformed));
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     let (status, ctype, body) = post_token(&emu, &code_grant(&emu, &c)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ctype, "application/json");
@@ -77,7 +75,7 @@ async fn a_trimmed_token_answer_lacks_its_field_and_the_grant_still_ran() {
     assert_eq!(emu.stats().revoked_refresh_used, 1);
 
     emu.set_fault(Fault::new(FaultTarget::Token, FaultKind::NoExpiresIn));
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     let (status, _, body) = post_token(&emu, &code_grant(&emu, &c)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.get("expires_in").is_none(), "{body}");
@@ -106,7 +104,7 @@ async fn times_counts_requests_and_targets_are_kept_apart() {
     let pair = tokens(&emu).await;
     let access = pair["access_token"].as_str().unwrap();
     emu.set_fault(Fault::new(FaultTarget::Api, FaultKind::ServerError).times(2));
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     assert_eq!(
         post_token(&emu, &code_grant(&emu, &c)).await.0,
         StatusCode::OK

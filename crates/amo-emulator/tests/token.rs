@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{code, code_grant, post_token, post_token_form, refresh_grant, start_auto, tokens};
+use common::{code_grant, post_token, post_token_form, refresh_grant, start, start_auto, tokens};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -25,9 +25,24 @@ async fn code_grant_answers_a_bearer_pair() {
 }
 
 #[tokio::test]
+async fn an_issued_code_needs_no_authorize_page_and_works_once() {
+    let emu = start().await;
+    emu.set_deny(true);
+    let c = emu.issue_code();
+    let stats = emu.stats();
+    assert_eq!((stats.codes_issued, stats.authorize_requests), (1, 0));
+    assert!(emu.requests().is_empty());
+    let grant = code_grant(&emu, &c);
+    assert_eq!(post_token(&emu, &grant).await.0, StatusCode::OK);
+    let (status, _, body) = post_token(&emu, &grant).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(hint(&body), "Authorization code has been revoked");
+}
+
+#[tokio::test]
 async fn form_bodies_work_like_json() {
     let emu = start_auto().await;
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     let (status, ctype, body) = post_token_form(&emu, &code_grant(&emu, &c)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(ctype.starts_with("application/json"));
@@ -42,7 +57,7 @@ async fn form_bodies_work_like_json() {
 #[tokio::test]
 async fn a_code_works_once_then_reads_as_revoked() {
     let emu = start_auto().await;
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     assert_eq!(
         post_token(&emu, &code_grant(&emu, &c)).await.0,
         StatusCode::OK
@@ -59,7 +74,7 @@ async fn a_code_works_once_then_reads_as_revoked() {
 #[tokio::test]
 async fn a_code_expires_after_twenty_minutes_of_emulator_time() {
     let emu = start_auto().await;
-    let c = code(&emu).await;
+    let c = emu.issue_code();
     common::control(
         &emu,
         "clock",
@@ -70,7 +85,7 @@ async fn a_code_expires_after_twenty_minutes_of_emulator_time() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(hint(&body), "Authorization code has expired");
 
-    let fresh = code(&emu).await;
+    let fresh = emu.issue_code();
     emu.advance_clock(19 * 60);
     assert_eq!(
         post_token(&emu, &code_grant(&emu, &fresh)).await.0,
@@ -89,7 +104,7 @@ async fn unknown_code_cannot_be_decrypted() {
 #[tokio::test]
 async fn wrong_client_id_secret_or_redirect_are_refused_as_amocrm_does() {
     let emu = start_auto().await;
-    let c = code(&emu).await;
+    let c = emu.issue_code();
 
     let mut body = code_grant(&emu, &c);
     body["client_id"] = "someone-else".into();

@@ -168,14 +168,19 @@ impl World {
         out
     }
 
-    /// Asserts that none of `secrets` appears in any file of the data folder.
+    /// Asserts that none of `secrets` appears in any file of the data folder. Each must be
+    /// long enough (8 characters) that finding it means it leaked, and there must be some.
     pub fn assert_no_secret_in_data(&self, secrets: &[String]) {
+        assert!(!secrets.is_empty(), "no secrets to look for");
+        for (i, s) in secrets.iter().enumerate() {
+            assert!(s.len() >= 8, "secret #{i} is too short to look for");
+        }
         for (path, bytes) in self.data_files() {
             let text = String::from_utf8_lossy(&bytes);
-            for s in secrets.iter().filter(|s| s.len() >= 8) {
+            for (i, s) in secrets.iter().enumerate() {
                 assert!(
                     !text.contains(s.as_str()),
-                    "a secret leaked into {}",
+                    "secret #{i} leaked into {}",
                     path.display()
                 );
             }
@@ -540,40 +545,24 @@ impl World {
         })
     }
 
-    /// A fresh authorization code from the emulator (the redirect is not followed).
-    pub fn fresh_code(&self) -> String {
-        self.rt.block_on(async {
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(20))
-                .build()
-                .unwrap();
-            let url = format!(
-                "{}/oauth?client_id={}&state=probe&mode=popup",
-                self.emu.base_url(),
-                self.emu.client_id()
-            );
-            let resp = client.get(url).send().await.unwrap();
-            let loc = resp.headers()["location"].to_str().unwrap().to_owned();
-            query_param(&url::Url::parse(&loc).unwrap(), "code").unwrap()
-        })
-    }
-
-    /// The access and refresh tokens of the keychain item, if there is one.
+    /// The access and refresh tokens of the keychain item; fails when the item, or either
+    /// token in it, is missing.
     pub fn keychain_token_values(&self) -> Vec<String> {
-        let Some(item) = self.keychain_tokens() else {
-            return Vec::new();
-        };
+        let item = self
+            .keychain_tokens()
+            .unwrap_or_else(|| panic!("the keychain holds no tokens for {}", self.account()));
         let v: serde_json::Value = serde_json::from_str(&item).expect("the item is JSON");
         ["access_token", "refresh_token"]
             .iter()
-            .filter_map(|k| v[*k].as_str().map(str::to_owned))
+            .map(|k| match v[*k].as_str() {
+                Some(token) if !token.is_empty() => token.to_owned(),
+                _ => panic!("the keychain item has no {k}"),
+            })
             .collect()
     }
 
     /// Connects through the loopback flow and returns the secrets seen on the way: the code,
-    /// both tokens and the client secret.
+    /// both tokens (it fails when the keychain lacks either) and the client secret.
     pub fn connect_and_collect(&self) -> Vec<String> {
         let mut c = self.start_connect(&[]);
         let page = self.browse(c.authorize_url.as_str());
@@ -584,6 +573,7 @@ impl World {
         );
         let code = query_param(&url::Url::parse(&page.url).unwrap(), "code").unwrap();
         let mut secrets = self.keychain_token_values();
+        assert_eq!(secrets.len(), 2, "both tokens were collected");
         secrets.push(code);
         secrets.push(self.emu.client_secret().to_owned());
         secrets

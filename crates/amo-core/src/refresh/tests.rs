@@ -21,9 +21,7 @@ struct World {
 /// An emulator, an engine on a fresh data folder and a keychain double, and one connection
 /// made through a real code exchange.
 async fn connected() -> World {
-    let emu = Emulator::start(EmulatorConfig::new().auto_approve())
-        .await
-        .unwrap();
+    let emu = Emulator::start(EmulatorConfig::new()).await.unwrap();
     let env: HashMap<&str, String> = HashMap::from([
         ("AMO_BASE_URL", emu.base_url()),
         ("AMO_CLIENT_ID", emu.client_id().to_owned()),
@@ -39,9 +37,8 @@ async fn connected() -> World {
         move |k| env.get(k).cloned(),
     )
     .unwrap();
-    let code = authorization_code(&emu).await;
     engine
-        .connect_with_code(&code, &emu.account_host())
+        .connect_with_code(&emu.issue_code(), &emu.account_host())
         .await
         .unwrap();
     let account = AccountHost::parse(&emu.account_host()).unwrap();
@@ -52,24 +49,6 @@ async fn connected() -> World {
         keychain,
         account,
     }
-}
-
-/// The code the emulator's auto-approved authorize page redirects with.
-async fn authorization_code(emu: &EmulatorHandle) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let url = format!(
-        "{}/oauth?client_id={}&state=s&mode=popup",
-        emu.base_url(),
-        emu.client_id()
-    );
-    let resp = client.get(url).send().await.unwrap();
-    let location = resp.headers()["location"].to_str().unwrap().to_owned();
-    let location = url::Url::parse(&location).unwrap();
-    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap();
-    code.1.into_owned()
 }
 
 impl World {

@@ -1,10 +1,9 @@
-//! A keychain double for tests: items in memory, one keychain's item limit enforced in that
-//! keychain's own units, and writes or removals refused on demand.
+//! A keychain double for tests: items in memory, and writes or removals refused on demand.
+//! It has no item limit of its own: the vault refuses an item too large for any keychain
+//! before asking it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use super::ItemLimit;
 
 /// What the double answers with; keyring's own error type, so the vault maps it as it maps
 /// a real keychain's.
@@ -12,7 +11,6 @@ type Answer<T> = std::result::Result<T, keyring::Error>;
 
 #[derive(Default)]
 pub(crate) struct Double {
-    limit: Option<ItemLimit>,
     state: Mutex<State>,
 }
 
@@ -37,14 +35,6 @@ impl Double {
     /// A keychain with no limit of its own (the vault still keeps to every real one).
     pub(crate) fn new() -> Arc<Double> {
         Arc::new(Double::default())
-    }
-
-    /// A keychain that refuses, as the real one does, an item over `limit` in its units.
-    pub(crate) fn enforcing(limit: ItemLimit) -> Arc<Double> {
-        Arc::new(Double {
-            limit: Some(limit),
-            state: Mutex::default(),
-        })
     }
 
     pub(crate) fn refuse_writes(&self, on: bool) {
@@ -104,12 +94,6 @@ impl Double {
         } else if token_item && st.refuse_token_writes > 0 {
             st.refuse_token_writes -= 1;
             return Err(refused("the write was refused"));
-        }
-        if let Some(limit) = self.limit.filter(|l| !l.admits(value)) {
-            return Err(keyring::Error::TooLong(
-                format!("password in {:?}", limit.unit),
-                u32::try_from(limit.max).unwrap_or(u32::MAX),
-            ));
         }
         st.items.insert(key.to_owned(), value.to_owned());
         st.log.push(format!("set {key}"));

@@ -73,23 +73,11 @@ fn blob(set: &TokenSet) -> String {
     .unwrap()
 }
 
-/// How the vault split a set before sizing items for Windows: 2,000 UTF-8 bytes an item.
-fn split_as_before(s: &str) -> Vec<&str> {
-    if s.len() <= 2_000 {
-        return vec![s];
-    }
-    let mut parts = Vec::new();
-    let mut rest = s;
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(2_000);
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (a, b) = rest.split_at(cut);
-        parts.push(a);
-        rest = b;
-    }
-    parts
+/// Whether Windows Credential Manager keeps `s`, by keyring 3.6's own rule: the password
+/// goes in as UTF-16 with no terminator, at most `CRED_MAX_CREDENTIAL_BLOB_SIZE` = 2,560
+/// bytes.
+fn windows_keeps(s: &str) -> bool {
+    s.encode_utf16().count() * 2 <= 2_560
 }
 
 fn same(a: &TokenSet, b: &TokenSet) -> bool {
@@ -120,49 +108,71 @@ fn token_sets_round_trip_small_and_split() {
 
 #[test]
 fn realistic_token_sets_round_trip_on_every_keychain_within_its_own_limit() {
-    for limit in ITEM_LIMITS {
-        let d = Double::enforcing(limit);
-        let v = Vault::with_double(d.clone());
-        for s in realistic_sets() {
-            v.save_tokens(&acc(), &s)
-                .unwrap_or_else(|e| panic!("{}: {e}", limit.backend));
-            let got = v.load_tokens(&acc()).unwrap().unwrap();
-            assert!(same(&got, &s), "{}", limit.backend);
-            for (key, item) in d.items() {
-                assert!(
-                    limit.unit.measure(&item) <= limit.max,
-                    "{}: {key} holds {} {:?}",
-                    limit.backend,
-                    limit.unit.measure(&item),
-                    limit.unit
-                );
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    for s in realistic_sets() {
+        v.save_tokens(&acc(), &s).unwrap();
+        let got = v.load_tokens(&acc()).unwrap().unwrap();
+        assert!(same(&got, &s));
+        let items = d.items();
+        assert!(items.len() > 2, "a head and parts: {:?}", items.keys());
+        for (key, item) in items {
+            assert!(windows_keeps(&item), "{key}: {} bytes", item.len());
+            for limit in ITEM_LIMITS {
+                let size = limit.unit.measure(&item);
+                assert!(size <= limit.max, "{}: {key} holds {size}", limit.backend);
             }
         }
     }
 }
 
 #[test]
-fn the_old_two_thousand_byte_items_are_refused_by_the_windows_keychain() {
-    let windows = Double::enforcing(WINDOWS_CREDENTIALS);
+fn realistic_token_sets_are_split_into_the_fewest_parts_windows_keeps() {
     for s in realistic_sets() {
         let blob = blob(&s);
-        let refused = split_as_before(&blob)
-            .iter()
-            .enumerate()
-            .filter(|(i, part)| windows.set(&format!("tokens:x#old.{i}"), part).is_err())
-            .count();
         assert!(
-            refused > 0,
-            "a {}-byte set, as it was split before, fits Windows",
+            !windows_keeps(&blob),
+            "a {}-byte set fits one item",
             blob.len()
         );
+        let parts = split(&blob, &ITEM_LIMITS);
+        assert_eq!(parts.concat(), blob);
+        assert!(
+            parts.iter().all(|p| windows_keeps(p)),
+            "{:?}",
+            sizes(&parts)
+        );
+        let units = blob.encode_utf16().count();
+        assert_eq!(parts.len(), units.div_ceil(1_280), "{:?}", sizes(&parts));
     }
-    // The same sets as the vault writes them now are kept.
-    let v = Vault::with_double(windows.clone());
-    for s in realistic_sets() {
-        v.save_tokens(&acc(), &s).unwrap();
-        assert!(same(&v.load_tokens(&acc()).unwrap().unwrap(), &s));
-    }
+}
+
+/// Each part's size in UTF-16 units.
+fn sizes(parts: &[&str]) -> Vec<usize> {
+    parts.iter().map(|p| p.encode_utf16().count()).collect()
+}
+
+#[test]
+fn an_item_too_large_for_a_keychain_is_refused_before_the_keychain_is_asked() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    let secret = "s".repeat(1_281);
+    assert!(!windows_keeps(&secret));
+    let e = v
+        .save_client_secret("one", &ClientSecret::new(secret))
+        .unwrap_err();
+    assert!(matches!(e, Error::KeychainUnavailable { .. }), "{e:?}");
+    assert!(e.to_string().contains(WINDOWS_CREDENTIALS.backend), "{e}");
+    assert_eq!(
+        d.log(),
+        Vec::<String>::new(),
+        "nothing reached the keychain"
+    );
+    // One unit less is kept.
+    let secret = "s".repeat(1_280);
+    v.save_client_secret("one", &ClientSecret::new(secret))
+        .unwrap();
+    assert_eq!(d.log(), ["set client-secret:one"]);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Helpers the emulator's integration tests share: a client, a code, a token exchange.
+//! Helpers the emulator's integration tests share: a client, the authorize redirect, a token
+//! exchange.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -46,11 +47,6 @@ pub async fn authorize(emu: &EmulatorHandle, state: Option<&str>) -> Url {
     assert_eq!(resp.status(), StatusCode::FOUND);
     let location = resp.headers()["location"].to_str().unwrap();
     Url::parse(location).unwrap()
-}
-
-/// A fresh authorization code from an auto-approving emulator.
-pub async fn code(emu: &EmulatorHandle) -> String {
-    query(&authorize(emu, Some("s")).await)["code"].clone()
 }
 
 /// A code grant body with the emulator's own credentials.
@@ -120,7 +116,7 @@ async fn split(resp: reqwest::Response) -> (StatusCode, String, Value) {
 
 /// Exchanges a fresh code and returns the successful token answer.
 pub async fn tokens(emu: &EmulatorHandle) -> Value {
-    let code = code(emu).await;
+    let code = emu.issue_code();
     let (status, _, body) = post_token(emu, &code_grant(emu, &code)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
