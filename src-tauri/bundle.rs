@@ -177,3 +177,212 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), String> {
     }
     fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory under the system's temporary one, holding `files`.
+    fn dir_with(files: &[(&str, &str)]) -> PathBuf {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "amo-bundle-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        for (name, text) in files {
+            let path = dir.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// The order in which `script` defines its modules.
+    fn order(script: &str) -> Vec<&str> {
+        script
+            .lines()
+            .filter_map(|l| l.strip_prefix("// ---- "))
+            .collect()
+    }
+
+    #[test]
+    fn imports_become_reads_of_the_modules_exports() {
+        let m = parse(
+            "import { a, b as c } from './x.js';\n\
+             import {\n  d,\n  e as f,\n} from \"./y.js\";\n\
+             use(a, c, d, f);\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.imports,
+            [
+                ("x.js".to_owned(), "a, b: c".to_owned()),
+                ("y.js".to_owned(), "d, e: f".to_owned()),
+            ]
+        );
+        assert!(!m.body.contains("import"));
+        assert!(m.body.contains("use(a, c, d, f);"));
+    }
+
+    #[test]
+    fn each_export_form_the_page_uses_is_named_and_kept() {
+        let m = parse(
+            "export function f() {}\n\
+             export async function g() {}\n\
+             export const $ = (id) => id;\n\
+             export let n = 1;\n\
+             export class C {}\n\
+             const hidden = 2;\n",
+        )
+        .unwrap();
+        assert_eq!(m.exports, ["f", "g", "$", "n", "C"]);
+        assert!(!m.body.contains("export"));
+        assert!(m.body.contains("async function g() {}"));
+        assert!(m.body.contains("const hidden = 2;"));
+    }
+
+    #[test]
+    fn forms_it_does_not_understand_are_refused() {
+        for source in [
+            "export default function () {}\n",
+            "export { a };\n",
+            "import x from './x.js';\n",
+            "import * as x from './x.js';\n",
+            "import { a } from 'x.js';\n",
+            "import { a,\n  b\n",
+        ] {
+            assert!(parse(source).is_err(), "{source:?}");
+        }
+    }
+
+    #[test]
+    fn each_module_comes_once_after_those_it_imports() {
+        let js = dir_with(&[
+            (
+                "main.js",
+                "import { b } from './b.js';\nimport { c } from './c.js';\n",
+            ),
+            ("b.js", "import { d } from './d.js';\nexport const b = d;\n"),
+            ("c.js", "import { d } from './d.js';\nexport const c = d;\n"),
+            ("d.js", "export const d = 1;\n"),
+            ("unused.txt", "not a module"),
+        ]);
+        let script = join(&js).unwrap();
+        assert_eq!(order(&script), ["d.js", "b.js", "c.js", "main.js"]);
+        assert!(script.contains("const { d } = modules['d.js'];"));
+        assert!(script.contains("return { b };"));
+    }
+
+    #[test]
+    fn a_missing_module_is_named() {
+        let js = dir_with(&[("main.js", "import { a } from './gone.js';\n")]);
+        let e = join(&js).unwrap_err();
+        assert!(e.contains("ui/js/gone.js is imported but missing"), "{e}");
+    }
+
+    #[test]
+    fn an_import_cycle_is_refused() {
+        let js = dir_with(&[
+            ("main.js", "import { a } from './a.js';\n"),
+            ("a.js", "import { b } from './b.js';\nexport const a = 1;\n"),
+            ("b.js", "import { a } from './a.js';\nexport const b = 2;\n"),
+        ]);
+        let e = join(&js).unwrap_err();
+        assert!(e.contains("import cycle"), "{e}");
+    }
+
+    /// The joined script runs as the modules would: in order, each in its own scope, with
+    /// renamed imports. Needs Node.js (`scripts/setup` installs it).
+    #[test]
+    fn the_joined_script_runs_as_the_modules_would() {
+        let js = dir_with(&[
+            (
+                "main.js",
+                "import { greet as hello, count } from './b.js';\n\
+                 const local = 'main';\n\
+                 console.log(hello(local), count());\n",
+            ),
+            (
+                "b.js",
+                "import { name } from './a.js';\n\
+                 const local = 'b';\n\
+                 let calls = 0;\n\
+                 export function greet(who) { calls += 1; return `${name}:${who}:${local}`; }\n\
+                 export const count = () => calls;\n",
+            ),
+            (
+                "a.js",
+                "export const name = 'a';\nconsole.log('a first');\n",
+            ),
+        ]);
+        let script = js.join("app.js");
+        fs::write(&script, join(&js).unwrap()).unwrap();
+        let out = std::process::Command::new("node")
+            .arg(&script)
+            .output()
+            .expect("node (Node.js) runs the joined script");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "a first\na:main:b 1\n"
+        );
+    }
+
+    #[test]
+    fn the_page_loads_the_joined_script_and_keeps_its_other_files() {
+        let ui = dir_with(&[
+            (
+                "index.html",
+                &format!("<head>{MODULE_TAG}</head><body></body>"),
+            ),
+            ("styles.css", "body {}"),
+            ("js/main.js", "import { a } from './a.js';\n"),
+            ("js/a.js", "export const a = 1;\n"),
+        ]);
+        let out = ui.join("dist");
+        build(&ui, &out).unwrap();
+        let html = fs::read_to_string(out.join("index.html")).unwrap();
+        assert_eq!(html, format!("<head>{BUNDLE_TAG}</head><body></body>"));
+        assert_eq!(
+            fs::read_to_string(out.join("styles.css")).unwrap(),
+            "body {}"
+        );
+        assert!(!out.join("js").exists());
+        let app = fs::read_to_string(out.join("app.js")).unwrap();
+        assert_eq!(order(&app), ["a.js", "main.js"]);
+    }
+
+    #[test]
+    fn a_page_that_no_longer_loads_main_js_is_refused() {
+        let ui = dir_with(&[
+            ("index.html", "<script src=\"js/main.js\"></script>"),
+            ("js/main.js", ""),
+        ]);
+        let e = build(&ui, &ui.join("dist")).unwrap_err();
+        assert!(e.contains("no longer has"), "{e}");
+    }
+
+    #[test]
+    fn every_module_of_the_page_is_joined() {
+        let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/js");
+        let script = join(&js).unwrap();
+        let mut joined = order(&script);
+        assert_eq!(joined.last(), Some(&ENTRY));
+        joined.sort_unstable();
+        let mut files: Vec<String> = fs::read_dir(&js)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".js"))
+            .collect();
+        files.sort_unstable();
+        assert_eq!(joined, files);
+    }
+}

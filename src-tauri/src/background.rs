@@ -63,7 +63,7 @@ pub fn host<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
         // The first check reads every connection from the keychain: after the window's
         // first frame (or a few seconds), not while WebKit starts beside it.
         let state = app.state::<AppState>();
-        let _ = tokio::time::timeout(FIRST_CHECK_WAIT, state.first_frame()).await;
+        let _ = tokio::time::timeout(FIRST_CHECK_WAIT, state.first.first_frame()).await;
         state.host.run(&engine, &shell).await;
     });
 }

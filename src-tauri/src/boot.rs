@@ -10,7 +10,7 @@
 //! anything since the data was gathered; if it did, the page asks again.
 
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use amo_core::{Engine, EngineEvent, EntryView};
@@ -19,6 +19,10 @@ use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use crate::error::Error;
 use crate::view::{self, Messages, Overview};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// How many activity steps the page shows (and loads again after a change).
 pub const ACTIVITY_LIMIT: usize = 100;
@@ -63,6 +67,47 @@ impl First {
     }
 }
 
+/// The first page's handoff (managed as part of `AppState`): its data, read before the
+/// window was built; what the engine reported since; whether the page has drawn it.
+#[derive(Default)]
+pub struct FirstPage {
+    first: Mutex<Option<First>>,
+    since: Mutex<Option<broadcast::Receiver<EngineEvent>>>,
+    drawn: tokio::sync::watch::Sender<bool>,
+}
+
+impl FirstPage {
+    /// Keeps the first page's data until the window is built.
+    pub fn keep(&self, first: First) {
+        *lock(&self.first) = Some(first);
+    }
+
+    /// The first page's data read before the window was built, if not taken yet.
+    pub fn take(&self) -> Option<First> {
+        lock(&self.first).take()
+    }
+
+    /// Follows the engine from the moment the page's first data was read.
+    pub fn set_since(&self, since: broadcast::Receiver<EngineEvent>) {
+        *lock(&self.since) = Some(since);
+    }
+
+    /// What the engine reported since the page's first data was read; once.
+    pub fn take_since(&self) -> Option<broadcast::Receiver<EngineEvent>> {
+        lock(&self.since).take()
+    }
+
+    /// The page has drawn its first frame.
+    pub fn drawn(&self) {
+        self.drawn.send_replace(true);
+    }
+
+    /// Resolves once a page has drawn its first frame.
+    pub async fn first_frame(&self) {
+        let _ = self.drawn.subscribe().wait_for(|drawn| *drawn).await;
+    }
+}
+
 /// How long `setup` waits for the early thread. It is done well before (reading the
 /// keychain takes milliseconds); a keychain that asks to be unlocked holds it up, and then
 /// the window comes without its data and the page asks for it as the keychain answers.
@@ -72,11 +117,12 @@ const EARLY_WAIT: Duration = Duration::from_millis(500);
 pub struct Starting(Mutex<Option<Receiver<Early>>>);
 
 impl Starting {
-    /// Starts the early thread.
-    pub fn start() -> Starting {
+    /// Starts the early thread; `ensure_tray` (`background`) settles whether a tray
+    /// process does the background work.
+    pub fn start(ensure_tray: fn() -> bool) -> Starting {
         let (tx, rx) = mpsc::sync_channel(1);
         std::thread::spawn(move || {
-            let tray = crate::background::ensure_tray();
+            let tray = ensure_tray();
             let engine = Engine::open();
             let first = engine.as_ref().ok().map(First::of);
             let _ = tx.send(Early {
@@ -91,7 +137,7 @@ impl Starting {
     /// What the early thread made, if it is done within [`EARLY_WAIT`]; `None` after
     /// that, or once taken.
     pub fn take(&self) -> Option<Early> {
-        let rx = self.0.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let rx = lock(&self.0).take()?;
         rx.recv_timeout(EARLY_WAIT).ok()
     }
 }

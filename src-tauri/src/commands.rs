@@ -1,5 +1,5 @@
 //! The page's commands: thin async wrappers on the engine, named `verb_noun`. Each is
-//! listed once in `build.rs` and granted in `capabilities/default.json`.
+//! listed once, in `src-tauri/manifest.rs`, which makes its permission and its handler.
 
 use amo_core::{
     AccountHost, AccountInfo, ClientSecret, ConnectOptions, ConnectionStatus, Engine, EntryView,
@@ -10,8 +10,9 @@ use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::{Error, Localize, Result};
-use crate::events::{self, FlowEnded};
-use crate::state::{AppState, FlowView};
+use crate::flow::FlowView;
+use crate::page::{self, FlowEnded};
+use crate::state::AppState;
 use crate::view::{self, AlwaysView, ConnectionView, Messages, Overview, SettingsView};
 
 /// Runs a keychain- or disk-bound engine call off the async workers.
@@ -32,11 +33,8 @@ fn host(engine: &Engine, account: &str) -> Result<AccountHost> {
 
 /// The catalogue of the window's language; never fails (falls back to the locale's).
 #[tauri::command]
-pub async fn get_messages<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-) -> Result<Messages> {
-    let lang = match state.engine(&app) {
+pub async fn get_messages(state: State<'_, AppState>) -> Result<Messages> {
+    let lang = match state.engine() {
         Ok(engine) => engine.lang(),
         Err(_) => state.lang(),
     };
@@ -45,12 +43,9 @@ pub async fn get_messages<R: Runtime>(
 
 /// Settings, connections, keychain health and the waiting flow.
 #[tauri::command]
-pub async fn get_overview<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-) -> Result<Overview> {
-    let engine = state.engine(&app)?;
-    let flow = state.flow_view();
+pub async fn get_overview(state: State<'_, AppState>) -> Result<Overview> {
+    let engine = state.engine()?;
+    let flow = state.flow.view();
     let overview = blocking(&engine, move |e| Ok(view::overview(e, flow))).await?;
     Ok(state.complete(engine.lang(), overview))
 }
@@ -59,7 +54,7 @@ pub async fn get_overview<R: Runtime>(
 #[tauri::command]
 pub async fn ready(state: State<'_, AppState>) -> Result<()> {
     crate::ready::mark();
-    state.drawn();
+    state.first.drawn();
     Ok(())
 }
 
@@ -68,17 +63,16 @@ pub async fn ready(state: State<'_, AppState>) -> Result<()> {
 /// again.
 #[tauri::command]
 pub async fn still_current(state: State<'_, AppState>) -> Result<bool> {
-    Ok(crate::boot::still_current(state.take_since_first()))
+    Ok(crate::boot::still_current(state.first.take_since()))
 }
 
 /// `times` relative to now in the window's language ("через 23 часа"), as the clock moves.
 #[tauri::command]
-pub async fn relative_times<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn relative_times(
     state: State<'_, AppState>,
     times: Vec<DateTime<Utc>>,
 ) -> Result<Vec<String>> {
-    let lang = state.engine(&app)?.lang();
+    let lang = state.engine()?.lang();
     let now = Utc::now();
     Ok(times
         .into_iter()
@@ -89,13 +83,12 @@ pub async fn relative_times<R: Runtime>(
 /// Start at login and notifications; `None` keeps what is set. The autostart entry starts
 /// this very binary, hidden in the tray.
 #[tauri::command]
-pub async fn save_always<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn save_always(
     state: State<'_, AppState>,
     autostart: Option<bool>,
     notifications: Option<bool>,
 ) -> Result<AlwaysView> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     let tray = state.tray();
     blocking(&engine, move |e| {
         if let Some(on) = autostart {
@@ -115,12 +108,11 @@ pub async fn save_always<R: Runtime>(
 
 /// The newest `limit` steps of the activity log, newest first.
 #[tauri::command]
-pub async fn recent_activity<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn recent_activity(
     state: State<'_, AppState>,
     limit: Option<usize>,
 ) -> Result<Vec<EntryView>> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     let limit = limit.unwrap_or(crate::boot::ACTIVITY_LIMIT).min(500);
     blocking(&engine, move |e| {
         let lang = e.lang();
@@ -144,12 +136,11 @@ pub struct SettingsForm {
 }
 
 #[tauri::command]
-pub async fn save_settings<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn save_settings(
     state: State<'_, AppState>,
     settings: SettingsForm,
 ) -> Result<SettingsView> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     let new = NewSettings {
         client_id: settings.client_id,
         client_secret: settings
@@ -174,22 +165,23 @@ pub async fn start_connect<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<FlowView> {
-    if let Some(flow) = state.flow_view() {
+    if let Some(flow) = state.flow.view() {
         return Ok(flow);
     }
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     let opts = ConnectOptions {
         open_browser: true,
         timeout: None,
     };
     let pending = engine.start_connect(opts).await.ui(&engine)?;
-    let flow = state.set_flow(&pending);
+    let flow = state.flow.set(&pending);
     let id = flow.id;
     tauri::async_runtime::spawn(async move {
         let result = pending.wait().await;
         let pasted = app
             .state::<AppState>()
-            .take_flow(id)
+            .flow
+            .take(id)
             .and_then(|f| f.ended_by_paste);
         let ended = match (result, pasted) {
             (Ok(status), _) => FlowEnded::ok(id, status.account),
@@ -197,7 +189,7 @@ pub async fn start_connect<R: Runtime>(
             (Err(_), Some(Err(view))) => FlowEnded::failed(id, view),
             (Err(e), None) => FlowEnded::failed(id, e.view(engine.lang())),
         };
-        events::flow_ended(&app, &ended);
+        page::flow_ended(&app, &ended);
     });
     Ok(flow)
 }
@@ -205,17 +197,15 @@ pub async fn start_connect<R: Runtime>(
 /// Stops the waiting flow and frees its port; `flow:ended` follows. False when none waits.
 #[tauri::command]
 pub async fn cancel_connect(state: State<'_, AppState>) -> Result<bool> {
-    Ok(state.cancel_flow())
+    Ok(state.flow.cancel())
 }
 
 /// Opens the waiting flow's authorize page again; answers why the browser failed, if it did.
 #[tauri::command]
-pub async fn open_authorize_url<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-) -> Result<Option<String>> {
-    let engine = state.engine(&app)?;
+pub async fn open_authorize_url(state: State<'_, AppState>) -> Result<Option<String>> {
+    let engine = state.engine()?;
     let url = state
+        .flow
         .authorize_url()
         .ok_or_else(|| Error::no_flow(engine.lang()))?;
     Ok(engine.open_browser(&url).err())
@@ -224,64 +214,44 @@ pub async fn open_authorize_url<R: Runtime>(
 /// Finishes the flow from the address the browser ended on. A wrong address leaves the flow
 /// waiting; a failure after its state was spent ends it, as the browser's return would.
 #[tauri::command]
-pub async fn complete_connect_paste<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn complete_connect_paste(
     state: State<'_, AppState>,
     url: String,
 ) -> Result<ConnectionStatus> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     match engine.connect_pasted_url(&url).await {
         Ok(status) => {
-            state.end_flow_by_paste(Ok(status.account.clone()));
+            state.flow.end_by_paste(Ok(status.account.clone()));
             Ok(status)
         }
         Err(e) => {
-            if !leaves_flow_waiting(&e) {
-                state.end_flow_by_paste(Err(e.view(engine.lang())));
+            if !e.leaves_flow_waiting() {
+                state.flow.end_by_paste(Err(e.view(engine.lang())));
             }
             Err(Error::engine(e, engine.lang()))
         }
     }
 }
 
-/// Errors found before the pasted address's state is spent: paste again, or let the
-/// browser come back.
-fn leaves_flow_waiting(e: &amo_core::Error) -> bool {
-    use amo_core::Error as E;
-    matches!(
-        e,
-        E::InvalidInput { .. }
-            | E::StateMissing
-            | E::StateUnknown
-            | E::RefererMissing
-            | E::RefererNotAllowed { .. }
-            | E::CallbackIncomplete { .. }
-            | E::CallbackInvalid { .. }
-            | E::StateStale
-    )
-}
-
 /// Exchanges an authorization code copied from the integration.
 #[tauri::command]
-pub async fn connect_with_code<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn connect_with_code(
     state: State<'_, AppState>,
     code: String,
     account: String,
 ) -> Result<ConnectionStatus> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     engine.connect_with_code(&code, &account).await.ui(&engine)
 }
 
 /// Stores a long-lived token once amoCRM accepts it.
 #[tauri::command]
-pub async fn connect_long_lived<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn connect_long_lived(
     state: State<'_, AppState>,
     token: String,
     account: String,
 ) -> Result<ConnectionStatus> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     engine
         .connect_long_lived(&token, &account)
         .await
@@ -290,12 +260,11 @@ pub async fn connect_long_lived<R: Runtime>(
 
 /// Refreshes `account`'s tokens now.
 #[tauri::command]
-pub async fn refresh_connection<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn refresh_connection(
     state: State<'_, AppState>,
     account: String,
 ) -> Result<ConnectionView> {
-    let engine = state.engine(&app)?;
+    let engine = state.engine()?;
     let host = host(&engine, &account)?;
     let status = engine.refresh(&host).await.ui(&engine)?;
     Ok(ConnectionView::of(status, engine.lang()))
@@ -303,24 +272,16 @@ pub async fn refresh_connection<R: Runtime>(
 
 /// `GET /api/v4/account` with the stored tokens.
 #[tauri::command]
-pub async fn test_connection<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    account: String,
-) -> Result<AccountInfo> {
-    let engine = state.engine(&app)?;
+pub async fn test_connection(state: State<'_, AppState>, account: String) -> Result<AccountInfo> {
+    let engine = state.engine()?;
     let host = host(&engine, &account)?;
     engine.account_info(&host).await.ui(&engine)
 }
 
 /// Removes `account`'s tokens from the keychain and its row from the database.
 #[tauri::command]
-pub async fn disconnect<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    account: String,
-) -> Result<()> {
-    let engine = state.engine(&app)?;
+pub async fn disconnect(state: State<'_, AppState>, account: String) -> Result<()> {
+    let engine = state.engine()?;
     let host = host(&engine, &account)?;
     blocking(&engine, move |e| e.disconnect(&host)).await
 }

@@ -1,19 +1,31 @@
 //! The desktop app: a Tauri window on the engine. The background work runs in the tray
 //! process (`amo-connector-tray`) where the desktop has a tray host, else here while the
-//! window is open. Plugins, state and commands are wired here; the work is in `amo-core`.
+//! window is open. Plugins, state, commands and what acts on the engine once it opens (the
+//! event forwarder, the background host) are wired here; the work is in `amo-core`.
 
 mod background;
 mod boot;
 mod commands;
 mod error;
 mod events;
+mod flow;
+mod page;
 mod ready;
 mod state;
 mod view;
 mod window;
 
+#[cfg(test)]
+#[path = "../bundle.rs"]
+mod bundle;
+#[cfg(test)]
+#[path = "../manifest.rs"]
+mod manifest;
+#[cfg(test)]
+mod tests;
+
 use amo_desktop::launch::{self, APP_BUS_NAME, HIDDEN_ARG, QUIT_ARG};
-use tauri::{App, Builder, Manager, Runtime, WindowEvent};
+use tauri::{App, AppHandle, Builder, Manager, Runtime, WindowEvent};
 
 pub use error::{Error, Result};
 pub use state::AppState;
@@ -41,28 +53,11 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
                 event,
                 WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed
             ) {
-                window.state::<AppState>().cancel_flow();
+                window.state::<AppState>().flow.cancel();
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::get_messages,
-            commands::get_overview,
-            commands::ready,
-            commands::still_current,
-            commands::relative_times,
-            commands::recent_activity,
-            commands::save_settings,
-            commands::save_always,
-            commands::start_connect,
-            commands::cancel_connect,
-            commands::open_authorize_url,
-            commands::complete_connect_paste,
-            commands::connect_with_code,
-            commands::connect_long_lived,
-            commands::refresh_connection,
-            commands::test_connection,
-            commands::disconnect,
-        ])
+        // Every command in `manifest.rs`, as `tauri::generate_handler![commands::…]`.
+        .invoke_handler(include!(concat!(env!("OUT_DIR"), "/invoke_handler.rs")))
 }
 
 /// Takes what the early thread settled (`boot`): whether a tray process does the
@@ -75,21 +70,40 @@ fn setup<R: Runtime>(app: &mut App<R>) {
         Some(early) => {
             state.set_tray(early.tray);
             if let Ok(engine) = early.engine {
-                state.adopt(&handle, engine);
+                state.adopt(engine);
             }
             if let Some(first) = early.first {
-                state.keep_first(first);
+                state.first.keep(first);
             }
         }
         None => {
             state.set_tray(background::ensure_tray());
-            let _ = state.engine(&handle);
+            let _ = state.engine();
         }
     }
+    on_engine_opened(&handle, &state);
     let args: Vec<String> = std::env::args().collect();
     if !(launch::has(&args, HIDDEN_ARG) && state.tray()) {
         window::show(&handle, launch::account_arg(&args));
     }
+}
+
+/// Once the engine is open (now, or at a later command's first use), forwards its events
+/// to the page and, when no tray process does the background work, hosts the schedule here.
+fn on_engine_opened<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
+    let Some(opened) = state.take_opened() else {
+        return;
+    };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Ok(opened) = opened.await else {
+            return;
+        };
+        events::forward(app.clone(), opened.events);
+        if !app.state::<AppState>().tray() {
+            background::host(&app, &opened.engine);
+        }
+    });
 }
 
 /// Runs the app. `--hidden` with a tray host becomes the tray process (no window);
@@ -103,7 +117,7 @@ pub fn run() {
         background::become_tray();
     }
     // The engine opens and the first page's data is read while Tauri and GTK start.
-    run_app(Builder::default().manage(boot::Starting::start()))
+    run_app(Builder::default().manage(boot::Starting::start(background::ensure_tray)))
         .build(tauri::generate_context!())
         .expect("the window could not start")
         .run(|_, _| {});

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashMap;
 
-use crate::state::FlowView;
+use crate::flow::FlowView;
 
 /// The settings as the form shows them: whether a secret is set, never the secret.
 #[derive(Debug, Clone, Serialize)]

@@ -4,11 +4,9 @@
 use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder};
 
 use crate::boot::{self, Boot};
+use crate::page;
 use crate::state::AppState;
 use crate::view::Messages;
-
-/// The page is told to show this account's card: `{account}`.
-pub const FOCUS: &str = "app:focus";
 
 /// Shows the main window, building it when it is gone; with `account`, at that card.
 pub fn show<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
@@ -22,7 +20,7 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
         let _ = w.show();
         let _ = w.set_focus();
         if let Some(account) = account {
-            crate::events::send(app, FOCUS, serde_json::json!({ "account": account }));
+            page::send(app, page::FOCUS, serde_json::json!({ "account": account }));
         }
         return;
     }
@@ -33,7 +31,7 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
     let Some(conf) = app.config().app.windows.iter().find(|w| w.label == "main") else {
         return;
     };
-    let boot = first_page(app, &state).map(|b| b.script());
+    let boot = first_page(&state).map(|b| b.script());
     match WebviewWindowBuilder::from_config(app, conf)
         .map(|b| match &boot {
             Some(script) => b.initialization_script(script),
@@ -51,14 +49,14 @@ fn show_now<R: Runtime>(app: &AppHandle<R>, account: Option<String>) {
 /// The page's first data, read before the app started; `None` when it was not read in time
 /// or was used by an earlier window: the page asks for it then (never read here, on the
 /// main thread, since the keychain may take its time).
-fn first_page<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Option<Boot> {
-    let first = state.take_first();
+fn first_page(state: &AppState) -> Option<Boot> {
+    let first = state.first.take();
     let fonts = boot::desktop_fonts();
-    match state.engine(app) {
+    match state.engine() {
         Ok(engine) => {
             let lang = engine.lang();
             let (overview, activity, since) = first?.into_parts();
-            state.set_since_first(since);
+            state.first.set_since(since);
             Some(Boot {
                 overview: Some(state.complete(lang, overview)),
                 error: None,
