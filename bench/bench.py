@@ -15,7 +15,6 @@ import json
 import os
 import random
 import select
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,9 +24,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# A redirect port picked as the end-to-end tests pick theirs.
+# What the end-to-end tests use too: the process tree, a free port, stopping a launch.
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from procs import free_port  # noqa: E402
+import kit  # noqa: E402
+from kit import free_port, proc_stat, stop_tree, tree  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 READY_TIMEOUT = 120  # seconds; a debug build on a loaded CI runner is slow, not broken
@@ -40,43 +40,10 @@ class HarnessError(Exception):
 # ---------------------------------------------------------------- process trees, /proc
 
 
-def proc_stat(pid):
-    """(ppid, utime + stime in ticks) of a live process, else None."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return int(fields[1]), int(fields[11]) + int(fields[12])
-
-
-def tree(root):
-    """The pids of `root` and all its descendants."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            st = proc_stat(int(entry))
-            if st:
-                children.setdefault(st[0], []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
-
-
 def other_webkit_processes():
     """WebKit processes already running elsewhere: they share library pages with ours,
     which lowers our PSS, and they compete for the CPU."""
-    n = 0
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().startswith("WebKit"):
-                n += 1
-        except OSError:
-            pass  # exited meanwhile
-    return n
+    return len(kit.webkit(kit.all_pids()))
 
 
 def tree_pss_kib(root):
@@ -106,31 +73,6 @@ def tree_cpu_percent(root, seconds):
     after = tree_ticks(root)
     ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
     return 100.0 * ticks / CLK_TCK / seconds
-
-
-def stop_tree(proc):
-    """Stops `proc` and its helpers, and returns once every one of them has exited, so the
-    next launch does not share the machine with the last one's teardown."""
-    exits = []
-    for pid in tree(proc.pid)[1:]:
-        try:
-            exits.append(os.pidfd_open(pid))
-        except ProcessLookupError:
-            pass
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    for fd in exits:  # WebKit helpers normally leave with their parent
-        try:
-            signal.pidfd_send_signal(fd, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for fd in exits:
-        select.select([fd], [], [], 10)  # a pidfd reads as ready once its process exited
-        os.close(fd)
 
 
 # ---------------------------------------------------------------- the measurements

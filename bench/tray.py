@@ -14,6 +14,7 @@ cold start of the empty Tauri window.
 """
 
 import argparse
+import functools
 import os
 import signal
 import statistics
@@ -24,54 +25,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench  # noqa: E402  (the window harness: process trees, PSS, CPU, the emulator)
+import bench  # noqa: E402  (the window harness: PSS, CPU, the emulator; it loads kit)
+import kit  # noqa: E402  (tests/e2e/kit.py: waits, the process tree, windows, the bus)
+from kit import stop_tree, tree, windows  # noqa: E402
 
 WAIT = 60
-
-
-def wait_until(what, cond, timeout=WAIT, every=0.01):
-    deadline = time.monotonic() + timeout
-    while not (v := cond()):
-        if time.monotonic() > deadline:
-            raise bench.HarnessError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
-    return v
-
-
-def name_owned(name):
-    r = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-                        "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
-                        f"string:{name}"], capture_output=True, text=True)
-    return "boolean true" in r.stdout
-
-
-def windows():
-    r = subprocess.run(["wmctrl", "-l"], capture_output=True, text=True)
-    return [l for l in r.stdout.splitlines() if l.rstrip().endswith("amo-connector")]
-
-
-def comm(pid):
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def webkit(root):
-    return [p for p in bench.tree(root)[1:] if comm(p).startswith("WebKit")]
+# Each wait looks every 10 ms: the time to the dashboard's ready signal is a measurement.
+wait_until = functools.partial(kit.wait_until, timeout=WAIT, every=0.01)
 
 
 def tray_of(home):
-    """The tray process of the data folder `home` (amo-connector-tray; comm cuts it)."""
-    mark = f"AMO_CONNECTOR_HOME={home}".encode()
-    for d in os.listdir("/proc"):
-        if d.isdigit() and comm(int(d)) == "amo-connector-t":
-            try:
-                if mark in Path(f"/proc/{d}/environ").read_bytes().split(b"\0"):
-                    return int(d)
-            except OSError:
-                pass
-    return None
+    """The tray process of the data folder `home`, else None."""
+    return next(iter(kit.trays(home)), None)
 
 
 def ready_at(path):
@@ -92,7 +57,7 @@ def cold_start(binary, env, work):
     try:
         return wait_until("the empty window", lambda: ready_at(ready)) - t0
     finally:
-        bench.stop_tree(proc)
+        stop_tree(proc)
 
 
 def main():
@@ -112,9 +77,8 @@ def main():
         emulator, emu = bench.start_emulator(a.bins, work)
         proc, home = None, None
         try:
-            wait_until("the tray watcher", lambda: name_owned("org.kde.StatusNotifierWatcher"))
-            wait_until("the window manager", lambda: subprocess.run(
-                ["wmctrl", "-m"], capture_output=True).returncode == 0)
+            wait_until("the tray watcher", lambda: kit.name_owned("org.kde.StatusNotifierWatcher"))
+            wait_until("the window manager", kit.window_manager_up)
             _, _, home = bench.measure_connects(a.bins, emu, work, 1)
             env = bench.amo_env(emu, home)
             ready = work / "ready"
@@ -126,16 +90,16 @@ def main():
             tray = wait_until("the tray process", lambda: tray_of(home))
             for i in range(a.runs):
                 time.sleep(a.settle)
-                visible.append(bench.pss_kib(bench.tree(proc.pid) + bench.tree(tray)))
+                visible.append(bench.pss_kib(tree(proc.pid) + tree(tray)))
                 wait_until("the window", windows)
                 subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
                 wait_until("the window to close", lambda: not windows())
-                wait_until("the web view to go", lambda: not webkit(proc.pid))
+                wait_until("the web view to go", lambda: not kit.webkit_children(proc.pid))
                 proc.wait(timeout=WAIT)
                 if tray_of(home) != tray:
                     raise bench.HarnessError("the tray process ended with the window")
                 time.sleep(a.settle)
-                hidden.append(bench.pss_kib(bench.tree(tray)))
+                hidden.append(bench.pss_kib(tree(tray)))
                 if i == a.runs - 1:
                     cpu = bench.tree_cpu_percent(tray, a.idle)
                 colds.append(cold_start(base, env, work))
@@ -146,7 +110,7 @@ def main():
                 opens.append(wait_until("the dashboard again", lambda: ready_at(ready)) - t0)
         finally:
             if proc:
-                bench.stop_tree(proc)
+                stop_tree(proc)
             left = tray_of(home) if home else None
             if left:
                 os.kill(left, signal.SIGTERM)
@@ -183,6 +147,6 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (bench.HarnessError, subprocess.CalledProcessError) as e:
+    except (bench.HarnessError, kit.WaitTimeout, subprocess.CalledProcessError) as e:
         print(f"bench tray: {e}", file=sys.stderr)
         sys.exit(1)

@@ -35,7 +35,9 @@ The app is two processes: the window (`amo-connector`, with WebKit) and the tray
 
 Waits poll (the bus, the emulator's counters, the window list) with a bound; the only
 fixed span is the one that proves "no second notice", and it is counted in checks.
-Prints one line per check and ends with "N passed, N failed".
+Prints one line per check and ends with kit's count line (tests/e2e/kit.py); each scenario
+says how many checks it makes, so one that stops early shows the rest as skipped. Exits 2
+for a scenario name it does not know, 1 on any failed check or when none passed.
 """
 
 import json
@@ -43,7 +45,6 @@ import os
 import re
 import sqlite3
 import shutil
-import signal
 import subprocess
 import sys
 import datetime
@@ -52,144 +53,27 @@ import time
 import urllib.request
 
 import dbus
-import dbus.bus
 import gi
 
 gi.require_version("GdkPixbuf", "2.0")
 from gi.repository import GdkPixbuf, GLib  # noqa: E402
 
-from procs import free_port, spawn, stop, stop_all  # noqa: E402
+import kit  # noqa: E402
+from kit import (BUS, TRAY_COMM, bus, check, comm, eventually, free_port, kill_ours,  # noqa: E402
+                 name_owned, ours, run_scenarios, spawn, stop, stop_all, trays, wait_check,
+                 wait_until, webkit_children, windows, window_manager_up)
 
 ROOT = os.getcwd()
 APP = os.path.join(ROOT, "target/debug/amo-connector")
-TRAY_COMM = "amo-connector-t"  # amo-connector-tray, as /proc/PID/comm cuts it (15 bytes)
 ICONS = os.path.join(ROOT, "icons")
 AMO = os.path.join(ROOT, "target/debug/amo")
 EMULATOR = os.path.join(ROOT, "target/debug/amo-emulator")
 NOTIFYD = os.path.join(ROOT, "tests/e2e/notifyd.py")
-WAIT = 60
+WAIT = kit.WAIT  # seconds, any one wait's bound
 # A token or a client secret the emulator issues (JWT access tokens, `def50200…` refresh
 # tokens): none may appear in a notice.
 TOKEN_LIKE = re.compile(r"eyJ[\w-]{8,}|def50200[0-9a-f]{16,}")
 CHECK_SECS = 1  # AMO_CHECK_SECS: how often the app compares due times with the clock
-
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok    {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL  {name}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
-
-
-def wait_until(what, cond, timeout=WAIT, every=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
-
-
-def eventually(cond, timeout=WAIT, every=0.2):
-    """`cond()` once it is true within `timeout`, else its last (false) value."""
-    try:
-        return wait_until("", cond, timeout=timeout, every=every)
-    except TimeoutError:
-        return cond()
-
-
-# --- the desktop ------------------------------------------------------------------------
-
-
-def windows():
-    r = subprocess.run(["wmctrl", "-l", "-p"], capture_output=True, text=True)
-    return [l for l in r.stdout.splitlines() if l.rstrip().endswith("amo-connector")]
-
-
-def descendants(pid):
-    kids = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    stat = f.read()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                kids.setdefault(ppid, []).append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for k in kids.get(p, []):
-            out.append(k)
-            todo.append(k)
-    return out
-
-
-def comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def webkit_children(pid):
-    return [p for p in descendants(pid) if comm(p).startswith("WebKit")]
-
-
-def ours(home):
-    """The live processes started for the data folder `home` (their environment names it)."""
-    mark = f"AMO_CONNECTOR_HOME={home}".encode()
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/environ", "rb") as f:
-                    if mark in f.read().split(b"\0"):
-                        out.append(int(d))
-            except OSError:
-                pass
-    return out
-
-
-def trays(home):
-    return [p for p in ours(home) if comm(p) == TRAY_COMM]
-
-
-def kill_ours(home):
-    for pid in ours(home):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-# The bus the scenario's desktop runs on: the session's, or one a scenario started itself.
-BUS = {"address": None, "connection": None}
-
-
-def bus():
-    if BUS["address"]:
-        if BUS["connection"] is None:
-            BUS["connection"] = dbus.bus.BusConnection(BUS["address"])
-        return BUS["connection"]
-    return dbus.SessionBus()
-
-
-def name_owned(name):
-    b = bus()
-    return bool(b.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
-                .NameHasOwner(name, dbus_interface="org.freedesktop.DBus"))
 
 
 def tray_items():
@@ -388,6 +272,18 @@ def told(w):
     return [tuple(t) for t in json.loads(row[0])] if row else []
 
 
+def close_window(app=None):
+    """Closes the window as a person does (the window manager's close) and waits until it is
+    gone; with `app`, also up to 30 s for that process to end (a check says whether it did)."""
+    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+    wait_until("the window to close", lambda: not windows())
+    if app:
+        try:
+            app.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 # --- the emulator and amo ----------------------------------------------------------------
 
 
@@ -457,17 +353,11 @@ def keeps_running(work):
     w.connect()
     app = w.app()
     wait_until("the window", windows)
-    check("keeps-running: the tray holds an item",
-          wait_until("a tray item", tray_items), tray_items())
+    wait_check("keeps-running: the tray holds an item", tray_items)
     check("keeps-running: the window started one tray process",
-          len(wait_until("the tray process", lambda: trays(w.home))) == 1, trays(w.home))
+          len(eventually(lambda: trays(w.home))) == 1, trays(w.home))
     wait_until("the web view", lambda: webkit_children(app.pid))
-    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
-    wait_until("the window to close", lambda: not windows())
-    try:
-        app.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
+    close_window(app)
     check("keeps-running: closing the window ends the window's process", app.poll() is not None)
     check("keeps-running: closing the window leaves the tray process running",
           len(trays(w.home)) == 1, trays(w.home))
@@ -477,8 +367,7 @@ def keeps_running(work):
           not [n for n in names if n.startswith("WebKit")], names)
     check("keeps-running: only amo-connector-tray is left, no window process",
           names == [TRAY_COMM], names)
-    notice = wait_until("the tray notice", lambda: [n for n in notes.all()
-                                                    if "keeps running" in n["summary"]])
+    notice = eventually(lambda: [n for n in notes.all() if "keeps running" in n["summary"]])
     check("keeps-running: a notice says where the window went", len(notice) == 1, notice)
     # Refreshes while hidden, each at its due time: 20 s after the one before.
     hidden_at = w.stats()["refresh_grants"]
@@ -505,8 +394,7 @@ def keeps_running(work):
     check("keeps-running: all connected, the tray icon has its usual look",
           item.icon_is("tray.png"), str(item.prop("IconName")))
     item.click("Open amo-connector")
-    check("keeps-running: the tray's Open shows the window",
-          bool(wait_until("the window from the tray", windows)))
+    check("keeps-running: the tray's Open shows the window", bool(eventually(windows)))
     window_procs = [p for p in ours(w.home) if comm(p) == "amo-connector"]
     check("keeps-running: the window the tray opens has the session's environment",
           bool(window_procs) and all(b"GDK_GL=" not in open(f"/proc/{p}/environ", "rb").read()
@@ -515,12 +403,11 @@ def keeps_running(work):
     second.wait(timeout=30)
     check("keeps-running: a second launch ends at once", second.returncode == 0)
     check("keeps-running: a second launch shows the same window",
-          len(wait_until("the window again", windows)) == 1
+          len(eventually(windows)) == 1
           and [p for p in ours(w.home) if comm(p) == "amo-connector"] == window_procs,
           windows())
     check("keeps-running: still one tray process", len(trays(w.home)) == 1, trays(w.home))
-    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
-    wait_until("the window to close", lambda: not windows())
+    close_window()
     check("keeps-running: the notice is shown once",
           len([n for n in notes.all() if "keeps running" in n["summary"]]) == 1, notes.all())
     refreshes = w.stats()["refresh_grants"]
@@ -556,8 +443,7 @@ def autostart(work):
     w.env.update(env, AMO_CHECK_SECS="30")
     app = spawn(exec_line.split(), env=w.env, stdout=subprocess.DEVNULL,
                 stderr=open(os.path.join(work, "app.log"), "a"))
-    check("autostart: the hidden app registers a tray item",
-          bool(wait_until("a tray item", tray_items)))
+    wait_check("autostart: the hidden app registers a tray item", tray_items)
     check("autostart: the hidden app shows no window", not windows(), windows())
     item = TrayItem(w.home)
     check("autostart: with no connection the tray menu says so",
@@ -608,9 +494,8 @@ def notify(work, lang):
           len(notes.naming(w.account)) == 1, notes.all())
     if lang == "en":
         notes.click(n["id"])
-        check("notify-en: a click opens the window", bool(wait_until("the window", windows)))
-        subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
-        wait_until("the window to close", lambda: not windows())
+        wait_check("notify-en: a click opens the window", windows)
+        close_window()
     stop(app)
     # Started again, the app remembers the incident was told.
     app = w.app("--hidden", log_name="again")
@@ -631,17 +516,12 @@ def hide_in_tray(w, notes, name, lang="en"):
     wait_until("a tray item", tray_items)
     wait_until("the tray process", lambda: trays(w.home))
     wait_until("the web view", lambda: webkit_children(app.pid))
-    subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
-    wait_until("the window to close", lambda: not windows())
-    try:
-        app.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
+    close_window(app)
     check(f"{name}: the window's process ends and the tray process stays",
           app.poll() is not None and len(trays(w.home)) == 1, [comm(p) for p in ours(w.home)])
     title = catalogue(lang)["notice.tray.title"]
     check(f"{name}: the tray's first notice says it keeps running",
-          len(wait_until("the tray notice", lambda: notes.titled(title))) == 1, notes.all())
+          len(eventually(lambda: notes.titled(title))) == 1, notes.all())
     return app
 
 
@@ -688,10 +568,11 @@ def closed_window(work, lang, daemon):
     time.sleep(5 * CHECK_SECS)
     check(f"{name}: one notice for the incident, after the one that the tray keeps running",
           len(notes.naming(w.account)) == 1 and len(notes.all()) == 2, notes.all())
-    if daemon != "dunst" and got:
-        notes.click(got[0]["id"])
+    if daemon != "dunst":
+        if got:
+            notes.click(got[0]["id"])
         check(f"{name}: the notice's click opens the window",
-              bool(eventually(windows, timeout=WAIT)))
+              bool(got) and bool(eventually(windows, timeout=WAIT)))
     stop(app)
     notes.close()
     stop(w.emu)
@@ -875,8 +756,7 @@ def no_tray_host(work):
               bool(eventually(lambda: w.stats()["refresh_grants"] > before, timeout=20 + WAIT,
                               every=0.5)))
         check("no-tray-host: still no tray process", not trays(w.home), trays(w.home))
-        subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
-        wait_until("the window to close", lambda: not windows())
+        close_window()
         check("no-tray-host: closing the window quits",
               bool(eventually(lambda: app.poll() is not None and not ours(w.home), timeout=30)),
               [comm(p) for p in ours(w.home)])
@@ -901,49 +781,56 @@ def stop_watcher():
                lambda: not name_owned("org.kde.StatusNotifierWatcher"))
 
 
+# Each scenario with the number of checks it makes when it runs to its end.
+SCENARIOS = [("keeps-running", keeps_running, 21),
+             ("autostart", autostart, 9),
+             ("notify-en", lambda d: notify(d, "en"), 8),
+             ("notify-ru", lambda d: notify(d, "ru"), 7),
+             ("closed-window-en", lambda d: closed_window(d, "en", "test"), 10),
+             ("closed-window-ru", lambda d: closed_window(d, "ru", "test"), 10),
+             ("closed-window-dunst-en", lambda d: closed_window(d, "en", "dunst"), 9),
+             ("closed-window-dunst-ru", lambda d: closed_window(d, "ru", "dunst"), 9),
+             ("refresh-failing", refresh_failing, 10),
+             ("long-lived", long_lived, 7),
+             ("keychain", keychain, 8),
+             ("no-tray-host", no_tray_host, 4)]
+LOGS = ("app.log", "second.log", "third.log", "again.log", "keyring.log")
+
+
 def main():
-    only = sys.argv[1:]
-    scenarios = [("keeps-running", keeps_running), ("autostart", autostart),
-                 ("notify-en", lambda d: notify(d, "en")),
-                 ("notify-ru", lambda d: notify(d, "ru")),
-                 ("closed-window-en", lambda d: closed_window(d, "en", "test")),
-                 ("closed-window-ru", lambda d: closed_window(d, "ru", "test")),
-                 ("closed-window-dunst-en", lambda d: closed_window(d, "en", "dunst")),
-                 ("closed-window-dunst-ru", lambda d: closed_window(d, "ru", "dunst")),
-                 ("refresh-failing", refresh_failing), ("long-lived", long_lived),
-                 ("keychain", keychain),
-                 ("no-tray-host", no_tray_host)]
-    unknown = [n for n in only if n not in [name for name, _ in scenarios]]
-    if unknown:
-        print(f"tray.py: no scenario {', '.join(unknown)}", file=sys.stderr)
-        sys.exit(2)
-    wm = spawn(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
-               stderr=subprocess.DEVNULL)
-    start_watcher()
-    wait_until("the window manager", lambda: subprocess.run(
-        ["wmctrl", "-m"], capture_output=True).returncode == 0)
-    try:
-        for name, run in scenarios:
-            if only and name not in only:
-                continue
-            work = tempfile.mkdtemp(prefix=f"amo-tray-{name}-")
-            try:
-                run(work)
-            except Exception as e:  # one scenario's failure does not hide the others
-                check(f"{name}: ran to the end", False, f"{type(e).__name__}: {e}")
-                for log in ("app.log", "second.log", "third.log", "again.log", "keyring.log"):
-                    p = os.path.join(work, log)
-                    if os.path.exists(p):
-                        print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
-            finally:
-                stop_all(keep=[wm, *WATCHER])
-                kill_ours(os.path.join(work, "data"))  # a tray the window started
-                shutil.rmtree(work, ignore_errors=True)
-    finally:
-        stop_all()
-    print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed or not passed else 0)
+    """Runs the scenarios named on the command line, else all; each in a folder of its own,
+    under one window manager and tray watcher."""
+    work = {}
+
+    def in_work(name, run):
+        def go():
+            work[name] = tempfile.mkdtemp(prefix=f"amo-tray-{name}-")
+            run(work[name])
+        return go
+
+    def after(name, ok):
+        stop_all(keep=[*wm, *WATCHER])
+        folder = work.pop(name, None)
+        if not folder:
+            return
+        kill_ours(os.path.join(folder, "data"))  # a tray the window started
+        for log in LOGS if not ok else ():
+            p = os.path.join(folder, log)
+            if os.path.exists(p):
+                print(f"--- {log}\n" + open(p).read()[-3000:], flush=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def desktop():
+        wm.append(spawn(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL))
+        start_watcher()
+        wait_until("the window manager", window_manager_up)
+
+    wm = []
+    return run_scenarios("tray.py", [(n, in_work(n, run), planned)
+                                     for n, run, planned in SCENARIOS], sys.argv[1:], after,
+                         setup=desktop)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,21 +8,20 @@
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display and a
 # session bus (scripts/with-keyring); openbox, wmctrl, status-notifier-watcher, dunst,
 # dbus-daemon, gnome-keyring-daemon and the system Python's dbus and gi modules
-# (scripts/setup installs them).
+# (scripts/setup installs them). Prints one line per check and ends with
+# "e2e result: N passed; N failed; N skipped" (tests/e2e/kit.py); the exit status is
+# non-zero on any failure, 2 for a scenario name it does not know.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/e2e/kit.bash
 
 export WEBKIT_DISABLE_DMABUF_RENDERER="${WEBKIT_DISABLE_DMABUF_RENDERER:-1}"
 export WEBKIT_DISABLE_COMPOSITING_MODE="${WEBKIT_DISABLE_COMPOSITING_MODE:-1}"
 export NO_AT_BRIDGE=1
 unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
 
-for tool in openbox wmctrl status-notifier-watcher dunst dbus-daemon gnome-keyring-daemon curl; do
-  command -v "$tool" >/dev/null || {
-    echo "tray.sh: $tool is missing (scripts/setup installs it)" >&2
-    exit 1
-  }
-done
+e2e_need tray.sh openbox wmctrl status-notifier-watcher dunst dbus-daemon dbus-send \
+  gnome-keyring-daemon curl
 /usr/bin/python3 -c 'import dbus, gi' 2>/dev/null || {
   echo "tray.sh: the system Python lacks dbus or gi (python3-dbus, python3-gi)" >&2
   exit 1
@@ -39,10 +38,4 @@ for bin in amo-connector amo-connector-tray amo amo-emulator; do
   }
 done
 
-/usr/bin/python3 tests/e2e/tray.py "$@" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
-status=0
-wait "$pid" || status=$?
-if kill -0 "$pid" 2>/dev/null; then wait "$pid" || status=$?; fi
-exit "$status"
+e2e_run /usr/bin/python3 tests/e2e/tray.py "$@"

@@ -12,35 +12,34 @@ The app runs with AMO_BASE_URL (the emulator), so its client secret comes from
 AMO_CLIENT_SECRET only: the form shows that field as set by the environment.
 
 The window is driven with the Selenium client (tests/e2e/requirements.txt, installed into
-.venv/ by scripts/setup). Waits are WebDriverWaits polling the DOM every 100 ms, bounded;
-there are no fixed sleeps. Prints one line per check and ends with "N passed, N failed".
+.venv/ by scripts/setup). Waits poll the DOM every 100 ms, bounded (kit.wait_until); there
+are no fixed sleeps. A wait that is itself a check (`Driver.wait_check`) fails under its
+name when it runs out. Prints one line per check and ends with kit's count line; each
+scenario says how many checks it makes, so one that stops early shows the rest as skipped.
 """
 
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.request
 
-from procs import free_port, spawn, stop, stop_all
+from kit import (Interrupted, WaitTimeout, check, free_port, log, run_scenarios, spawn, stop,
+                 stop_all, wait_check, wait_until)
 from selenium import webdriver
-from selenium.common.exceptions import (StaleElementReferenceException, TimeoutException,
-                                        WebDriverException)
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.common.proxy import Proxy, ProxyType
 from selenium.webdriver.remote.client_config import ClientConfig
-from selenium.webdriver.support.wait import WebDriverWait
 
 ROOT = os.getcwd()
 APP = os.path.join(ROOT, "target/debug/amo-connector")
@@ -83,42 +82,7 @@ WORDS = {
     },
 }
 
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   - {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL - {name}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
-
-
-def log(msg):
-    print(f"# {msg}", flush=True)
-
-
-# --- processes ------------------------------------------------------------------------
-
-
-def wait_until(what, cond, timeout=WAIT, driver=None):
-    """Polls `cond()` every 100 ms until it returns something truthy and returns that;
-    a WebDriver error meanwhile (the page re-rendering under it) only means "not yet".
-    Raises TimeoutException naming `what` on timeout."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.1,
-                         ignored_exceptions=(WebDriverException,)).until(
-        lambda _: cond(), f"timed out after {timeout}s waiting for {what}")
-
-
 # --- WebDriver ------------------------------------------------------------------------
-
-
-class Interrupted(BaseException):
-    """SIGTERM, SIGINT or SIGHUP: stop everything and say so."""
 
 
 class Driver:
@@ -148,7 +112,15 @@ class Driver:
             self.wd = None
 
     def wait(self, what, cond, timeout=WAIT):
-        return wait_until(what, cond, timeout, self.wd)
+        """Polls `cond()` every 100 ms until it is truthy and returns that; a WebDriver error
+        meanwhile (the page re-rendering under it) only means "not yet". Raises WaitTimeout
+        naming `what`."""
+        return wait_until(what, cond, timeout, ignore=(WebDriverException,))
+
+    def wait_check(self, name, cond, timeout=WAIT):
+        """The same wait as a check named `name`: it fails, and the scenario stops, when the
+        wait runs out."""
+        return wait_check(name, cond, timeout, ignore=(WebDriverException,))
 
     def js(self, script, *args):
         return self.wd.execute_script(script, *args)
@@ -482,7 +454,7 @@ def emulator_banner(d, w, emu, when):
     try:
         d.wait_visible(css)
         shown = True
-    except TimeoutException:
+    except WaitTimeout:
         shown = False
     text = d.text(css) if shown else ""
     check(f"{when}: the emulator banner shows “{w['emulator']}…” and the emulator's address",
@@ -501,8 +473,8 @@ def fill_setup(d, w, client_id, redirect_uri):
     d.type("[data-testid=redirect-uri]", redirect_uri)
     d.click("[data-testid=platform-amocrm]")
     d.click("[data-testid=setup-save]")
-    d.wait_visible("[data-testid=connect-button]")
-    check("saving the form leads to the Connect panel", True)
+    d.wait_check("saving the form leads to the Connect panel",
+                 lambda: d.visible("[data-testid=connect-button]"))
     secret_in_form = d.js("return document.getElementById('client-secret').value;")
     check("the secret field is emptied after saving", secret_in_form == "", repr(secret_in_form))
 
@@ -666,10 +638,9 @@ def happy(lang):
         screenshot(f"confirm-disconnect-{lang}.png", d)
         inspect_state(d, lang, "the disconnect confirmation")
         d.click("[data-testid=confirm-ok]")
-        d.wait("the card to go", lambda: d.js(
+        d.wait_check("Disconnect removes the card", lambda: d.js(
             "return document.querySelectorAll('[data-testid=connection-card]').length === 0"
             " && document.getElementById('connections-view').hidden"))
-        check("Disconnect removes the card", True)
         check("the keychain no longer has tokens:" + account, secret_lookup(f"tokens:{account}") is None)
         label = d.text("[data-testid=connect-button]")
         check("Connect is offered again", label.startswith(w["connect"]), repr(label))
@@ -822,29 +793,29 @@ def keyboard(lang):
         d.type_keys(emu["redirect_uri"])
         d.keys(ENTER)  # submits the form: Save
         d.wait_visible("[data-testid=connect-button]")
-        d.wait("focus on the Connect panel", lambda: d.focused() == "connect-title")
-        check("keyboard: after Save, focus is on the Connect panel's title", True)
+        d.wait_check("keyboard: after Save, focus is on the Connect panel's title",
+                     lambda: d.focused() == "connect-title")
         d.toast_gone()
         reading_order(d, "not connected")
 
         tab_to(d, "connect-button")
         d.keys(ENTER)
         d.wait_visible("[data-testid=connect-waiting]")
-        d.wait("focus on the waiting panel", lambda: d.focused() == "waiting-title")
-        check("keyboard: Enter on Connect starts it; focus is on the waiting panel's title", True)
+        d.wait_check("keyboard: Enter on Connect starts it; focus is on the waiting panel's title",
+                     lambda: d.focused() == "waiting-title")
         tab_to(d, "cancel-connect-button")
         d.keys(SPACE)
         d.wait("the idle panel", lambda: d.visible("[data-testid=connect-idle]"))
-        d.wait("focus on the idle panel", lambda: d.focused() == "connect-title")
-        check("keyboard: Space on Cancel stops it; focus is back on the Connect panel's title", True)
+        d.wait_check("keyboard: Space on Cancel stops it; focus is back on the Connect panel's"
+                     " title", lambda: d.focused() == "connect-title")
 
         sc.release_browser()
         tab_to(d, "connect-button")
         d.keys(ENTER)
         card = "[data-testid=connection-card]"
         d.wait("the connection card", lambda: d.visible(card))
-        d.wait("focus on the cards", lambda: d.focused() == "connections-title")
-        check("keyboard: after connecting, focus is on the connected accounts", True)
+        d.wait_check("keyboard: after connecting, focus is on the connected accounts",
+                     lambda: d.focused() == "connections-title")
         d.toast_gone()
         reading_order(d, "connected")
 
@@ -867,8 +838,8 @@ def keyboard(lang):
         d.keys(ENTER)
         d.wait("the card to go", lambda: d.js(
             "return document.querySelectorAll('[data-testid=connection-card]').length === 0"))
-        d.wait("focus on the Connect panel", lambda: d.focused() == "connect-title")
-        check("keyboard: after Disconnect, focus is on the Connect panel's title", True)
+        d.wait_check("keyboard: after Disconnect, focus is on the Connect panel's title",
+                     lambda: d.focused() == "connect-title")
         check("the keychain no longer has tokens:" + emu["account_host"],
               secret_lookup(f"tokens:{emu['account_host']}") is None)
 
@@ -933,50 +904,24 @@ def moved(lang):
         inspect_state(d, lang, "an account that moved")
 
 
+# Each scenario with the number of checks it makes when it runs to its end.
+SCENARIOS = [("keyboard-en", lambda: keyboard("en"), 15),
+             ("happy-en", lambda: happy("en"), 62),
+             ("happy-ru", lambda: happy("ru"), 69),
+             ("failure-en", lambda: failure("en"), 14),
+             ("failure-ru", lambda: failure("ru"), 15),
+             ("moved-ru", lambda: moved("ru"), 12)]
+
+
 def main():
+    """Runs the scenarios named on the command line (keyboard-en, happy-ru, …), else all."""
     os.makedirs(ARTIFACTS, exist_ok=True)
+    log(f"screenshots go to {SHOTS_DIR}")
     with open(os.path.join(ROOT, "locales/ru.json")) as f:
         WORDS["ru"]["bad_secret"] = json.load(f)["error.amo.client_secret"].rstrip(".")
-    started = time.monotonic()
-    try:
-        run_all()
-    except Interrupted as e:
-        check("the run was not interrupted", False, f"signal {e.args[0]}")
-        stop_all()
-        log(f"interrupted after {time.monotonic() - started:.1f}s")
-        print(f"{passed} passed, {failed} failed", flush=True)
-        return 128 + e.args[0]
-    log(f"took {time.monotonic() - started:.1f}s; screenshots in {SHOTS_DIR}")
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed or not passed else 0
-
-
-def run_all():
-    only = sys.argv[1:]  # scenario names to run (keyboard-en, happy-ru, …); none: all
-    for name, run in (("keyboard-en", lambda: keyboard("en")),
-                      ("happy-en", lambda: happy("en")), ("happy-ru", lambda: happy("ru")),
-                      ("failure-en", lambda: failure("en")), ("failure-ru", lambda: failure("ru")),
-                      ("moved-ru", lambda: moved("ru"))):
-        if only and name not in only:
-            continue
-        try:
-            run()
-        except Exception as e:
-            check(f"{name} ran to the end", False, f"{type(e).__name__}: {e}")
-            traceback.print_exc()
-        finally:
-            stop_all()
-
-
-def on_signal(signum, _frame):
-    raise Interrupted(signum)
+    # A scenario's own processes stop as it leaves; this stops any it started besides.
+    return run_scenarios("window.py", SCENARIOS, sys.argv[1:], lambda name, ok: stop_all())
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    try:
-        sys.exit(main())
-    finally:
-        stop_all()
+    sys.exit(main())

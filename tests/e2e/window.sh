@@ -12,9 +12,11 @@
 # `import`, secret-tool, and the Selenium client in .venv/ (scripts/setup installs it).
 # Screenshots go to $AMO_ARTIFACTS_DIR (default artifacts/); AMO_E2E_UPDATE_DOCS=1 also
 # copies the main screenshots to docs/screenshots/. Prints one line per check and ends with
-# "N passed, N failed"; the exit status is non-zero on any failure.
+# "e2e result: N passed; N failed; N skipped" (tests/e2e/kit.py); the exit status is
+# non-zero on any failure, 2 for a scenario name it does not know.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/e2e/kit.bash
 
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:/root/.cargo/bin:$PATH"
 export WEBKIT_DISABLE_DMABUF_RENDERER="${WEBKIT_DISABLE_DMABUF_RENDERER:-1}"
@@ -23,12 +25,7 @@ export NO_AT_BRIDGE=1
 # The app hands addresses to $BROWSER (the test's fake browser) before any desktop opener.
 unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
 
-for tool in tauri-driver WebKitWebDriver import secret-tool curl; do
-  command -v "$tool" >/dev/null || {
-    echo "window.sh: $tool is missing (scripts/setup installs it)" >&2
-    exit 1
-  }
-done
+e2e_need window.sh tauri-driver WebKitWebDriver import secret-tool curl
 [ -n "${DISPLAY:-}" ] || { echo "window.sh: no DISPLAY (run under xvfb-run)" >&2; exit 1; }
 .venv/bin/python -c 'import selenium' 2>/dev/null || {
   echo "window.sh: Selenium is missing from .venv/ (scripts/setup installs it)" >&2
@@ -45,13 +42,5 @@ for bin in amo-connector amo-emulator amo; do
   }
 done
 
-# The Python driver kills what it started (app, tauri-driver, emulator) on any exit;
-# this trap only passes an interrupt on to it.
-.venv/bin/python tests/e2e/window.py "$@" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
-status=0
-wait "$pid" || status=$?
-# A signal interrupts the first wait; wait again for the driver's own clean-up.
-if kill -0 "$pid" 2>/dev/null; then wait "$pid" || status=$?; fi
-exit "$status"
+# The driver stops what it started (app, tauri-driver, emulator) on any exit.
+e2e_run .venv/bin/python tests/e2e/window.py "$@"
