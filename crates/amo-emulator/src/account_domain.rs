@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::problem::Problem;
-use crate::server::{self, Shared};
+use crate::shared::Shared;
 
 /// The address one listener serves (`127.0.0.1:PORT`).
 #[derive(Debug, Clone)]
@@ -49,13 +49,4 @@ pub async fn current_subdomain(State(shared): State<Arc<Shared>>, headers: Heade
         "top_level_domain": "ru",
     }))
     .into_response()
-}
-
-/// `POST /_emulator/rename` → `{"ok","account_host"}`: the account answers on a new
-/// address from now on; the old one refuses its API calls (401) and refreshes (404).
-pub async fn rename(State(shared): State<Arc<Shared>>) -> Response {
-    match server::rename(shared).await {
-        Ok(host) => Json(json!({ "ok": true, "account_host": host })).into_response(),
-        Err(e) => Problem::internal_because(&e.to_string()).into_response(),
-    }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::account_domain::{self, Here};
 use crate::faults::FaultTarget;
 use crate::problem::Problem;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// When the emulated account was created, and last changed.
 const CREATED_AT: i64 = 1_600_000_000;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::faults::Fault;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::Revoke;
 
 #[derive(Deserialize)]

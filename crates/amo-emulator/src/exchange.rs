@@ -14,7 +14,7 @@ use url::form_urlencoded;
 use crate::account_domain::{self, Here};
 use crate::faults::FaultTarget;
 use crate::problem::Problem;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Counts the request, lets a pending fault answer instead, else decodes the body and
 /// runs the grant under the lock, so rotation and reuse counting are atomic.

@@ -14,7 +14,9 @@ mod faults;
 mod leads;
 mod oauth;
 mod problem;
+mod request_log;
 mod server;
+mod shared;
 mod state;
 mod tokens;
 
@@ -23,6 +25,6 @@ pub use config::{
     DEFAULT_REDIRECT_URI,
 };
 pub use faults::{Fault, FaultKind, FaultTarget, DEFAULT_SLOW_DELAY_MS};
-pub use leads::Logged;
+pub use request_log::Logged;
 pub use server::{Emulator, EmulatorHandle};
 pub use state::{Revoke, Stats, CODE_TTL_SECS, REFRESH_TTL_SECS};

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use url::form_urlencoded;
 
 use crate::problem::html_escape;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 type Params = Query<HashMap<String, String>>;
 

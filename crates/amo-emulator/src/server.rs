@@ -2,11 +2,15 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::Json;
 use axum::Router;
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -14,28 +18,15 @@ use tokio::task::JoinHandle;
 use crate::account_domain::{self, Here};
 use crate::config::EmulatorConfig;
 use crate::faults::Fault;
-use crate::leads::{self, Logged};
-use crate::state::{Revoke, Settings, State, Stats};
+use crate::leads;
+use crate::problem::Problem;
+use crate::request_log::{self, Logged};
+use crate::shared::Shared;
+use crate::state::{AccountState, Revoke, Settings, Stats};
 use crate::{api, control, exchange, oauth, tokens};
 
 /// The emulated user who grants access.
 const USER_ID: u64 = 11_223_344;
-
-/// What every handler shares: fixed settings and the locked state.
-#[derive(Debug)]
-pub struct Shared {
-    pub settings: Settings,
-    state: Mutex<State>,
-    /// The servers of the addresses a renamed account moved to.
-    extra: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl Shared {
-    /// Locks the state; a panic in another handler does not make it unusable.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 fn router(shared: Arc<Shared>, here: SocketAddr) -> Router {
     Router::new()
@@ -62,15 +53,15 @@ fn router(shared: Arc<Shared>, here: SocketAddr) -> Router {
             "/_emulator/long-lived-token",
             post(control::long_lived_token),
         )
-        .route("/_emulator/rename", post(account_domain::rename))
-        .route("/_emulator/requests", get(leads::requests))
+        .route("/_emulator/rename", post(rename_account))
+        .route("/_emulator/requests", get(request_log::requests))
         .route("/_emulator/leads", post(control::leads))
         .route("/_emulator/access-ttl", post(control::access_ttl))
         .route("/_emulator/next-link", post(control::next_link))
         .route("/_emulator/redirect", post(control::redirect))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
-            leads::log_request,
+            request_log::log_request,
         ))
         .layer(axum::Extension(Here(here.to_string())))
         .with_state(shared)
@@ -93,6 +84,15 @@ pub(crate) async fn rename(shared: Arc<Shared>) -> io::Result<String> {
         .push(task);
     shared.lock().moved_to = Some(addr.to_string());
     Ok(addr.to_string())
+}
+
+/// `POST /_emulator/rename` → `{"ok","account_host"}`: the account answers on a new
+/// address from now on; the old one refuses its API calls (401) and refreshes (404).
+pub async fn rename_account(State(shared): State<Arc<Shared>>) -> Response {
+    match rename(shared).await {
+        Ok(host) => Json(json!({ "ok": true, "account_host": host })).into_response(),
+        Err(e) => Problem::internal_because(&e.to_string()).into_response(),
+    }
 }
 
 /// The emulator's entry point.
@@ -133,7 +133,7 @@ impl Emulator {
         };
         let shared = Arc::new(Shared {
             settings,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(AccountState::default()),
             extra: Mutex::new(Vec::new()),
         });
         let app = router(shared.clone(), addr);

@@ -111,7 +111,7 @@ struct RefreshRecord {
 /// Everything that changes, kept behind one `Mutex` so each request sees and changes it
 /// in one step.
 #[derive(Debug, Default)]
-pub struct State {
+pub struct AccountState {
     clock_offset: i64,
     pub deny: bool,
     pub faults: FaultQueue,
@@ -132,7 +132,7 @@ pub struct State {
     /// how many of them.
     pub redirect: Option<(String, u32)>,
     /// Every protocol request, in order of arrival (control requests not included).
-    pub requests: Vec<crate::leads::Logged>,
+    pub requests: Vec<crate::request_log::Logged>,
 }
 
 fn real_now() -> i64 {
@@ -142,7 +142,7 @@ fn real_now() -> i64 {
         .unwrap_or(0)
 }
 
-impl State {
+impl AccountState {
     /// Unix seconds on the emulator's clock: the real time plus every advance.
     pub fn now(&self) -> i64 {
         real_now() + self.clock_offset
