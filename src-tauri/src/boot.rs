@@ -4,8 +4,8 @@
 //! it settles whether a tray process does the background work, opens the engine and gathers
 //! the dashboard and its recent activity. The window is then built with that, the page's
 //! words and the desktop's fonts as an initialization script (`window.__AMO_BOOT__`), so the
-//! page draws the dashboard as soon as its script runs instead of asking for it: each
-//! answer used to wait for WebKit's main thread, busy with the page itself. Once its
+//! page draws the dashboard as soon as its script runs instead of asking for it (an answer
+//! to a command waits for WebKit's main thread, busy with the page itself). Once its
 //! listener is up the page calls `still_current`, which says whether the engine reported
 //! anything since the data was gathered; if it did, the page asks again.
 
@@ -167,10 +167,9 @@ impl Boot {
 /// Runs as WebKit inserts the page's `<html>` element, before its stylesheet applies: the
 /// desktop's fonts, the language and a forced theme go on the root then, not when the page's
 /// script runs. WebKit styles the page as soon as its stylesheet arrives, before that script;
-/// with the stylesheet's fallback family (`system-ui`, looked up twice where it is an alias)
-/// and the markup's language, then again with the real ones, it met every font twice (each
-/// about 1.5 ms of fontconfig in WebKitGTK 2.50). The page's script keeps the language and
-/// the theme from then on.
+/// set later, the fonts would be met twice, with the stylesheet's fallback family and the
+/// markup's language and then with the real ones, each meeting a fontconfig match. The
+/// page's script keeps the language and the theme from then on.
 const ROOT: &str = r#"(function (boot, root) {
   if (!boot || !root) return;
   if (boot.fonts) {

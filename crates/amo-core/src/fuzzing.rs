@@ -237,7 +237,7 @@ mod tests {
         super::token_answer(
             b"\x00\x00{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":86400}",
         );
-        // An expiry no clock can hold used to panic while adding it to the time of day.
+        // An expiry no clock can hold must not overflow when it is added to the time of day.
         super::token_answer(b"\x00\x00{\"access_token\":\"a\",\"expires_in\":9223372036854775807}");
         super::token_answer(b"\x04\x01{\"title\":\"Bad\",\"hint\":\"Token has been revoked\"}");
     }
