@@ -38,6 +38,10 @@ fixed span is the one that proves "no second notice", and it is counted in check
 Prints one line per check and ends with kit's count line (tests/e2e/kit.py); each scenario
 says how many checks it makes, so one that stops early shows the rest as skipped. Exits 2
 for a scenario name it does not know, 1 on any failed check or when none passed.
+
+One file past the usual length on purpose: each scenario reads as the sequence a person's
+desktop goes through, sharing the session's tray, notification and window helpers kept
+here; the helpers that are not about the tray live in kit.py.
 """
 
 import json

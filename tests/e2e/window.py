@@ -16,6 +16,10 @@ The window is driven with the Selenium client (tests/e2e/requirements.txt, insta
 are no fixed sleeps. A wait that is itself a check (`Driver.wait_check`) fails under its
 name when it runs out. Prints one line per check and ends with kit's count line; each
 scenario says how many checks it makes, so one that stops early shows the rest as skipped.
+
+One file past the usual length on purpose: each scenario reads as the sequence a person
+goes through, and they share the driver and the page's selectors kept here; the helpers
+that are not about the window live in kit.py.
 """
 
 import json

@@ -195,3 +195,64 @@ pub(crate) fn pasted_callback(pasted: &str) -> Result<Callback> {
         })?;
     Callback::from_query(url.query().unwrap_or_default())
 }
+
+impl Error {
+    /// Whether [`Engine::connect_pasted_url`] refused the address before its state was
+    /// spent: the loopback flow still waits (paste again, or let the browser come back).
+    /// Any other error ended the attempt.
+    pub fn leaves_flow_waiting(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidInput { .. }
+                | Error::StateMissing
+                | Error::StateUnknown
+                | Error::RefererMissing
+                | Error::RefererNotAllowed { .. }
+                | Error::CallbackIncomplete { .. }
+                | Error::CallbackInvalid { .. }
+                | Error::StateStale
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_paste_leaves_the_flow_waiting() {
+        let not_an_address = pasted_callback("not an address").unwrap_err();
+        assert!(not_an_address.leaves_flow_waiting());
+        for e in [
+            Error::StateMissing,
+            Error::StateUnknown,
+            Error::StateStale,
+            Error::RefererMissing,
+            Error::RefererNotAllowed {
+                host: "example.com".into(),
+            },
+            Error::CallbackIncomplete { missing: "code" },
+            Error::CallbackInvalid { param: "referer" },
+        ] {
+            assert!(e.leaves_flow_waiting(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_paste_that_spent_the_state_ends_the_flow() {
+        for e in [
+            Error::StateExpired,
+            Error::StateReused,
+            Error::AccessDenied {
+                error: "access_denied".into(),
+            },
+            Error::ClientMismatch {
+                client_id: "other".into(),
+            },
+            Error::NotConfigured { what: "client_id" },
+            Error::Cancelled,
+        ] {
+            assert!(!e.leaves_flow_waiting(), "{e:?}");
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! The test world: an in-process amoCRM emulator, a private data folder, a script playing
 //! the user's browser, and the real `amo` binary run against them with the real keychain.
+//! One file past the usual length on purpose: it is the one toolkit every `amo` suite
+//! shares, so no suite keeps a copy of a helper.
 
 #![allow(dead_code)]
 
