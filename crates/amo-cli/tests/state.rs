@@ -15,6 +15,15 @@ fn near_miss(state: &str) -> String {
     s.into_iter().collect()
 }
 
+/// `amo connect --paste` with the address a browser would end on: a fresh code, `state`
+/// and the account as referer. The code, and how `amo` ended.
+fn paste_fresh_code(w: &World, state: &str) -> (String, common::Run) {
+    let code = w.emu.issue_code();
+    let url = w.callback_url(&[("code", &code), ("state", state), ("referer", &w.account())]);
+    let r = w.amo(&["connect", "--paste", &url]);
+    (code, r)
+}
+
 #[test]
 fn wrong_and_missing_states_are_refused_on_the_loopback_and_the_real_callback_connects() {
     let w = World::new();
@@ -139,13 +148,7 @@ fn an_expired_state_is_refused() {
         "the state's 1 s life ended the wait, not --timeout 30"
     );
 
-    let code = w.emu.issue_code();
-    let url = w.callback_url(&[
-        ("code", &code),
-        ("state", &state),
-        ("referer", &w.account()),
-    ]);
-    let r = w.amo(&["connect", "--paste", &url]);
+    let (code, r) = paste_fresh_code(&w, &state);
     assert_eq!(r.code, 1, "{r}");
     assert!(
         r.stderr.contains("expired"),
@@ -210,13 +213,7 @@ fn access_denied_ends_the_flow_spends_the_state_and_keeps_the_connection() {
 
     // The state is spent: a code arriving later with it is refused.
     w.emu.set_deny(false);
-    let code = w.emu.issue_code();
-    let url = w.callback_url(&[
-        ("code", &code),
-        ("state", &state),
-        ("referer", &w.account()),
-    ]);
-    let r = w.amo(&["connect", "--paste", &url]);
+    let (code, r) = paste_fresh_code(&w, &state);
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stderr.contains("already been used"), "{r}");
     assert_eq!(w.emu.stats().token_requests, tokens_before);
