@@ -7,7 +7,6 @@
 
 use chrono::Utc;
 
-use crate::api::AccountInfo;
 use crate::engine::{Engine, EngineEvent, REFRESH_MARGIN};
 use crate::error::{Error, Result};
 use crate::secret::AccessToken;
@@ -55,44 +54,6 @@ impl Engine {
     pub async fn refresh_if_needed(&self, account: &AccountHost) -> Result<ConnectionStatus> {
         let (account, _) = self.tokens(account, RefreshPolicy::Expiring).await?;
         self.connection(&account)
-    }
-
-    /// `GET /api/v4/account` through the same client as `amo api`: refreshes first when
-    /// needed, and once more on a 401.
-    ///
-    /// # Errors
-    /// [`Error::ReconnectNeeded`], [`Error::Amo`], [`Error::RateLimited`], [`Error::Blocked`],
-    /// [`Error::Network`] and the like.
-    pub async fn account_info(&self, account: &AccountHost) -> Result<AccountInfo> {
-        let request = crate::api::ApiRequest::get("/api/v4/account");
-        let result = match self.api(account, &request).await {
-            Ok(answer) => answer.json().and_then(|v| {
-                serde_json::from_value::<AccountInfo>(v).map_err(|_| Error::UnexpectedResponse {
-                    status: 200,
-                    what: "account_fields",
-                })
-            }),
-            Err(e) => Err(e),
-        };
-        let account = self.follow_moves(account);
-        match &result {
-            Ok(info) => {
-                self.remember_account(&account, info)?;
-                self.log("api_account", Some(account.as_str()), &info.name, true);
-            }
-            Err(e) => self.fail(Some(&account), "api_failed", e),
-        }
-        result
-    }
-
-    pub(crate) fn remember_account(&self, account: &AccountHost, info: &AccountInfo) -> Result<()> {
-        let db = self.db();
-        if let Some(mut row) = db.connection(account)? {
-            row.name = Some(info.name.clone());
-            row.account_id = Some(info.id);
-            db.upsert_connection(&row)?;
-        }
-        Ok(())
     }
 
     /// The account's host (a moved account's new one) and tokens, refreshed as `when` asks,
