@@ -34,6 +34,8 @@ import time
 import urllib.error
 import urllib.request
 
+import urllib3
+
 from kit import (Interrupted, WaitTimeout, check, free_port, log, run_scenarios, spawn, stop,
                  stop_all, wait_check, wait_until)
 from selenium import webdriver
@@ -314,14 +316,26 @@ class Scenario:
             "LANG": WORDS[self.lang]["LANG"],
             "BROWSER": write_browser(self.tmp),
         })
+        # Appended: the scenarios of one language share the file, each keeps its part.
+        self.driver_log = open(os.path.join(ARTIFACTS, f"e2e-window-{self.name()}-driver.log"), "a")
+        self._start_driver(env)
+        try:
+            self.d.start(APP)
+        except (ConnectionError, urllib3.exceptions.ProtocolError) as e:
+            # tauri-driver can lose its WebKitWebDriver while the session is being made (seen
+            # once on a loaded machine): a fresh pair gets one more try, said in the log.
+            log(f"the session could not be made ({e}); a fresh tauri-driver tries again")
+            stop(self.driver_proc)
+            self._start_driver(env)
+            self.d.start(APP)
+        return self
+
+    def _start_driver(self, env):
         port, native = free_port(), free_port()
-        self.driver_log = open(os.path.join(ARTIFACTS, f"e2e-window-{self.name()}-driver.log"), "w")
         self.driver_proc = spawn(["tauri-driver", "--port", str(port), "--native-port", str(native)],
                                  env, stdout=self.driver_log, stderr=subprocess.STDOUT)
         self.d = Driver(port)
         wait_until("tauri-driver to answer", self._driver_up, timeout=30)
-        self.d.start(APP)
-        return self
 
     def name(self):
         return f"{self.lang}{'-failure' if self.emulator_secret else ''}"
