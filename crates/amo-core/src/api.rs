@@ -15,6 +15,12 @@ use crate::refresh::RefreshPolicy;
 use crate::secret::AccessToken;
 use crate::types::{AccountHost, TokenKind, TokenSet};
 
+mod address;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use address::api_url;
+
 /// How long 429s (and nginx's HTML 403s) are waited out in all before giving up (and at
 /// most [`MAX_TRIES`] sends).
 pub const MAX_BACKOFF_TOTAL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -373,9 +379,3 @@ impl ApiSession {
         Ok(answer)
     }
 }
-
-mod address;
-#[cfg(test)]
-mod tests;
-
-pub(crate) use address::api_url;

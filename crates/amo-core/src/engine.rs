@@ -309,7 +309,10 @@ impl Engine {
         let tokens = self.inner.store.vault().load_tokens(&row.account)?;
         let seen = Seen {
             now: Utc::now(),
-            tokens_missing: self.lang().tr("reason.tokens_missing", &[]),
+            // Worded only when needed: the language is a database read.
+            tokens_missing: tokens
+                .is_none()
+                .then(|| self.lang().tr("reason.tokens_missing", &[])),
             storage: self.inner.store.vault().storage_key(),
             api_base: self.api_base(&row.account).ok(),
             moved_from: self.db().moved_from(&row.account)?,

@@ -59,8 +59,8 @@ impl ConnState {
 /// What a status is derived with besides the row and the tokens.
 pub(crate) struct Seen {
     pub now: DateTime<Utc>,
-    /// The reason shown when the keychain has no tokens for the row.
-    pub tokens_missing: String,
+    /// The reason shown when the keychain has no tokens for the row (given only then).
+    pub tokens_missing: Option<String>,
     pub storage: &'static str,
     pub api_base: Option<String>,
     pub moved_from: Option<String>,
@@ -74,7 +74,7 @@ impl ConnectionStatus {
         let expired = expires_at.is_some_and(|t| t <= now);
         let can_refresh = tokens.is_some_and(|t| t.refresh_token.is_some());
         let reconnect_reason = match tokens {
-            None => Some(seen.tokens_missing),
+            None => Some(seen.tokens_missing.unwrap_or_default()),
             Some(_) => row.reconnect_reason,
         };
         let state = if reconnect_reason.is_some() {
@@ -146,7 +146,7 @@ mod tests {
     fn seen() -> Seen {
         Seen {
             now: Utc::now(),
-            tokens_missing: "missing".into(),
+            tokens_missing: Some("missing".into()),
             storage: "storage.secret_service",
             api_base: None,
             moved_from: None,
