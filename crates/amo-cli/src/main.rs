@@ -357,9 +357,9 @@ fn set_switch(
     if key == "autostart" {
         let exe = std::env::current_exe().ok();
         let app = autostart::app_binary(exe.as_deref());
-        let path = engine.set_autostart(on, &app)?;
+        let place = engine.set_autostart(on, &app)?;
         if on {
-            out.line("cli.autostart_on", &[("path", &path.display().to_string())]);
+            out.line("cli.autostart_on", &[("path", &place)]);
         } else {
             out.line("cli.autostart_off", &[]);
         }

@@ -1,97 +1,62 @@
-//! Start at login: the XDG autostart entry (`$XDG_CONFIG_HOME/autostart/amo-connector.desktop`)
-//! that starts the app hidden in the tray. Written by the engine so the window and `amo`
-//! share it; the entry's presence is the setting.
+//! Start at login: the app starts hidden in the tray when the user logs in. Written by the
+//! engine so the window and `amo` share it; where it lives is each system's own, one file
+//! each: an XDG autostart entry (`xdg.rs`) or a value under the user's Run key
+//! (`windows.rs`). Either way its presence is the setting.
 //!
-//! An `impl Engine` for where the entry lives only (the engine's environment decides); the
-//! entry's text and the binary's path are free functions.
+//! An `impl Engine` for the switch and the other small settings; the binary's path and the
+//! entry's or value's text are free functions.
 
+use std::env::consts::EXE_SUFFIX;
 use std::path::{Path, PathBuf};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
-/// The entry's file name.
-pub const ENTRY_NAME: &str = "amo-connector.desktop";
+#[cfg(windows)]
+mod windows;
+#[cfg(not(windows))]
+mod xdg;
+
+#[cfg(windows)]
+pub use windows::{command, RUN_KEY, VALUE_NAME};
+#[cfg(not(windows))]
+pub use xdg::{entry, ENTRY_NAME};
+
 /// The argument that starts the app in the tray, without a window.
 pub const HIDDEN_ARG: &str = "--hidden";
-/// The app's binary name, as the package installs it.
+/// The app's binary name, as the package installs it (without the system's `.exe`).
 pub const APP_BINARY: &str = "amo-connector";
 
 /// What Linux adds to the name of a running program's file (`/proc/self/exe`, so
 /// `std::env::current_exe`) once that file was replaced or removed, as a package upgrade does.
+#[cfg(target_os = "linux")]
 const DELETED: &str = " (deleted)";
 
-/// The characters the Desktop Entry Specification reserves in an `Exec` argument: one with
-/// any of them is quoted.
-const RESERVED: &str = " \t\n\"'\\><~|&;$*?#()`";
-
-/// The entry for `exec`: the same binary the menu entry starts, with [`HIDDEN_ARG`].
-///
-/// # Errors
-/// [`Error::AutostartPathUnfit`] when `exec` holds a control character or is not UTF-8: no
-/// desktop entry can name it.
-pub fn entry(exec: &Path) -> Result<String> {
-    Ok(format!(
-        "[Desktop Entry]\nType=Application\nName=amo-connector\n\
-         Comment=Keeps amoCRM connections refreshed\nExec={} {HIDDEN_ARG}\nIcon=amo-connector\n\
-         Terminal=false\nX-GNOME-Autostart-enabled=true\nNoDisplay=false\n",
-        exec_program(exec)?
-    ))
-}
-
-/// `path` as the program of an `Exec` value, written so that a desktop reading it by the
-/// Desktop Entry Specification gets `path` back: it undoes the escapes of a string value
-/// (`\\` for a backslash), then the quoting of the argument, then the field codes (`%%` for
-/// a `%`); so each is applied here in the opposite order.
-fn exec_program(path: &Path) -> Result<String> {
-    let unfit = || Error::AutostartPathUnfit {
-        path: path.to_string_lossy().escape_debug().to_string(),
-    };
-    let text = path.to_str().ok_or_else(unfit)?;
-    if text.chars().any(char::is_control) {
-        return Err(unfit());
-    }
-    let word = quote(&text.replace('%', "%%"));
-    Ok(word.replace('\\', "\\\\"))
-}
-
-/// `word` as one `Exec` argument: as it is, or in double quotes (with `"`, `` ` ``, `$` and
-/// `\` escaped by a backslash) when it is empty or holds a reserved character.
-fn quote(word: &str) -> String {
-    if !word.is_empty() && !word.contains(|c| RESERVED.contains(c)) {
-        return word.to_owned();
-    }
-    let mut quoted = String::with_capacity(word.len() + 2);
-    quoted.push('"');
-    for c in word.chars() {
-        if matches!(c, '"' | '`' | '$' | '\\') {
-            quoted.push('\\');
-        }
-        quoted.push(c);
-    }
-    quoted.push('"');
-    quoted
+/// The app's binary's file name on this system: [`APP_BINARY`], with `.exe` on Windows.
+fn app_file_name() -> String {
+    format!("{APP_BINARY}{EXE_SUFFIX}")
 }
 
 /// The app's binary beside `beside` (the running `amo` or app), else its bare name.
 pub fn app_binary(beside: Option<&Path>) -> PathBuf {
     beside
         .and_then(Path::parent)
-        .map(|dir| dir.join(APP_BINARY))
+        .map(|dir| dir.join(app_file_name()))
         .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(APP_BINARY))
+        .unwrap_or_else(|| PathBuf::from(app_file_name()))
 }
 
 /// The running app's binary for the entry, from `exe` (`std::env::current_exe`): its file,
-/// or after an upgrade replaced it (`/usr/bin/amo-connector (deleted)`) the new file at the
-/// same path; else the bare name, found on `PATH` at login. Never a name ending in
+/// or on Linux after an upgrade replaced it (`/usr/bin/amo-connector (deleted)`) the new file
+/// at the same path; else the bare name, found on `PATH` at login. Never a name ending in
 /// ` (deleted)` that no file has.
 pub fn this_app(exe: Option<&Path>) -> PathBuf {
     exe.and_then(installed)
-        .unwrap_or_else(|| PathBuf::from(APP_BINARY))
+        .unwrap_or_else(|| PathBuf::from(app_file_name()))
 }
 
 /// `exe` if it is a file, else the file it names without [`DELETED`].
+#[cfg(target_os = "linux")]
 fn installed(exe: &Path) -> Option<PathBuf> {
     if exe.is_file() {
         return Some(exe.to_owned());
@@ -100,62 +65,54 @@ fn installed(exe: &Path) -> Option<PathBuf> {
     live.is_file().then(|| live.to_owned())
 }
 
-impl Engine {
-    /// Where the autostart entry lives: `$XDG_CONFIG_HOME/autostart/`, else `~/.config/autostart/`.
-    ///
-    /// # Errors
-    /// [`Error::Autostart`] when neither variable says where home is.
-    pub fn autostart_path(&self) -> Result<PathBuf> {
-        let config = self
-            .env_var("XDG_CONFIG_HOME")
-            .filter(|v| Path::new(v).is_absolute())
-            .map(PathBuf::from)
-            .or_else(|| {
-                self.env_var("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| Path::new(&h).join(".config"))
-            })
-            .ok_or_else(|| Error::Autostart {
-                path: PathBuf::from("~/.config/autostart"),
-                reason: "neither XDG_CONFIG_HOME nor HOME is set".into(),
-            })?;
-        Ok(config.join("autostart").join(ENTRY_NAME))
-    }
+/// `exe` if it is a file.
+#[cfg(not(target_os = "linux"))]
+fn installed(exe: &Path) -> Option<PathBuf> {
+    exe.is_file().then(|| exe.to_owned())
+}
 
+/// [`Error::AutostartPathUnfit`] for `path`, shown with its control characters escaped so
+/// the message stays on one line (and a Windows path keeps its single backslashes).
+fn unfit(path: &Path) -> Error {
+    let shown = path
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    Error::AutostartPathUnfit { path: shown }
+}
+
+impl Engine {
     /// Whether the app starts at login.
     pub fn autostart(&self) -> bool {
-        self.autostart_path().is_ok_and(|p| p.is_file())
+        self.autostart_is_on()
     }
 
-    /// Writes the entry (starting `exec` hidden) or removes it; returns its path.
+    /// Makes the app start at login (as `exec`, hidden) or no longer; returns where that is
+    /// kept, for the user to read: the entry's path, or on Windows the Run value
+    /// (`HKCU\Software\Microsoft\Windows\CurrentVersion\Run\amo-connector`). Turning
+    /// off what is already off is no error.
     ///
     /// # Errors
-    /// [`Error::Autostart`] when the folder or file cannot be written or removed;
-    /// [`Error::AutostartPathUnfit`] when no entry can name `exec` (nothing is written).
-    pub fn set_autostart(&self, on: bool, exec: &Path) -> Result<PathBuf> {
-        let path = self.autostart_path()?;
-        let fail = |e: std::io::Error| Error::Autostart {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
+    /// [`Error::Autostart`] when the entry or value cannot be written or removed;
+    /// [`Error::AutostartPathUnfit`] when no entry or value can name `exec` (nothing is
+    /// written).
+    pub fn set_autostart(&self, on: bool, exec: &Path) -> Result<String> {
         if on {
-            let text = entry(exec)?;
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(fail)?;
-            }
-            let tmp = path.with_extension("desktop.tmp");
-            std::fs::write(&tmp, text).map_err(fail)?;
-            std::fs::rename(&tmp, &path).map_err(fail)?;
-            self.log("autostart_on", None, &path.display().to_string(), true);
+            let place = self.write_autostart(exec)?;
+            self.log("autostart_on", None, &place, true);
+            Ok(place)
         } else {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(fail(e)),
-            }
+            let place = self.remove_autostart()?;
             self.log("autostart_off", None, "", true);
+            Ok(place)
         }
-        Ok(path)
     }
 
     /// Whether notifications are on (the default).

@@ -2,12 +2,14 @@
 //!
 //! `xdg-open` prefers the desktop's default browser to `$BROWSER` whenever a display is
 //! set, so a user (or a test) who names a browser there would be ignored. As gh, git and
-//! Python's `webbrowser` do, `$BROWSER` is read here: a `:`-separated list of commands,
-//! each split into words like a shell word list (quotes and backslashes; no shell runs, no
-//! expansion). In a command `%s` becomes the address, `%%` a `%` and `%c` a `:`; without
-//! `%s` the address is added as the last argument. It is always one argument of its own,
-//! never part of a shell string. The first command that starts wins; the browser is not
-//! waited for. When none starts (or `$BROWSER` is empty), the `open` crate's opener runs.
+//! Python's `webbrowser` do, `$BROWSER` is read here: a list of commands separated as `PATH`
+//! is (`:`, on Windows `;`), each split into words like a shell word list (quotes and
+//! backslashes), on Windows as a Windows program splits its command line (where a backslash
+//! is a path's separator); no shell runs, nothing is expanded. In a command `%s` becomes the
+//! address, `%%` a `%` and `%c` a `:`; without `%s` the address is added as the last
+//! argument. It is always one argument of its own, never part of a shell string. The first
+//! command that starts wins; the browser is not waited for. When none starts (or `$BROWSER`
+//! is empty), the `open` crate's opener runs.
 
 use std::io;
 use std::process::{Child, Command, Stdio};
@@ -58,6 +60,10 @@ pub(crate) fn open(url: &str, browser_var: Option<&str>) -> Result<Opened, Strin
     }
 }
 
+/// The process creation flag that puts a Windows child in a process group of its own.
+#[cfg(windows)]
+const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+
 /// Starts the first command of `browser_var` that can start, with `url` in its arguments;
 /// returns its program and process.
 ///
@@ -76,6 +82,8 @@ fn start(browser_var: &str, url: &str) -> Result<(String, Child), Vec<String>> {
         // Its own process group: an interrupt of `amo` in a terminal leaves the browser be.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        #[cfg(windows)]
+        std::os::windows::process::CommandExt::creation_flags(&mut cmd, CREATE_NEW_PROCESS_GROUP);
         match cmd.spawn() {
             Ok(child) => return Ok((program.clone(), child)),
             Err(e) => failures.push(format!("$BROWSER {program}: {}", reason(&e))),
@@ -99,11 +107,15 @@ fn reap(mut child: Child) {
     });
 }
 
+/// What separates the commands of `$BROWSER`: what separates the folders of `PATH`, so a
+/// Windows path keeps its drive's `:`.
+const LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
+
 /// The commands of `$BROWSER`, each as words; empty entries and entries that do not split
 /// (an unclosed quote) are skipped.
 fn commands(browser_var: &str) -> Vec<Vec<String>> {
     browser_var
-        .split(':')
+        .split(LIST_SEPARATOR)
         .filter_map(split_words)
         .filter(|w| !w.is_empty())
         .collect()
@@ -113,6 +125,7 @@ fn commands(browser_var: &str) -> Vec<Vec<String>> {
 /// words, `'…'` is literal, `"…"` is literal but for `\` before `$`, `` ` ``, `"`, `\` or a
 /// newline, and `\` outside quotes takes the next character as it is. `None` for an
 /// unclosed quote or a trailing `\`.
+#[cfg(not(windows))]
 fn split_words(s: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
@@ -156,6 +169,53 @@ fn split_words(s: &str) -> Option<Vec<String>> {
             },
             c => word.get_or_insert_with(String::new).push(c),
         }
+    }
+    words.extend(word);
+    Some(words)
+}
+
+/// Splits `s` as a Windows program splits its command line (the C runtime's rules, which
+/// `CommandLineToArgvW` shares): spaces and tabs separate words, `"` opens and closes a
+/// quoted run, and backslashes are literal but before a `"`, where 2n of them give n and the
+/// quote opens or closes, 2n+1 give n and a literal `"`. `None` for an unclosed quote.
+#[cfg(windows)]
+fn split_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' if !quoted => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\\' => {
+                let mut run = 1;
+                while chars.next_if_eq(&'\\').is_some() {
+                    run += 1;
+                }
+                let w = word.get_or_insert_with(String::new);
+                if chars.peek() == Some(&'"') {
+                    w.extend(std::iter::repeat_n('\\', run / 2));
+                    if run % 2 == 1 {
+                        w.push('"');
+                        chars.next();
+                    }
+                } else {
+                    w.extend(std::iter::repeat_n('\\', run));
+                }
+            }
+            '"' => {
+                word.get_or_insert_with(String::new);
+                quoted = !quoted;
+            }
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if quoted {
+        return None;
     }
     words.extend(word);
     Some(words)

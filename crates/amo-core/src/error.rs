@@ -63,11 +63,13 @@ pub enum Error {
     Database { reason: String },
     #[error("{}", self.describe(Lang::default()))]
     DataFolder { path: PathBuf, reason: String },
-    /// The start-at-login entry could not be written or removed.
+    /// The start-at-login entry could not be written or removed; `path` is where it is kept
+    /// (a file, or on Windows the Run value).
     #[error("{}", self.describe(Lang::default()))]
-    Autostart { path: PathBuf, reason: String },
+    Autostart { path: String, reason: String },
     /// The app's path cannot be written into the start-at-login entry (a line break or
-    /// another control character, or not UTF-8); `path` is shown with those escaped.
+    /// another control character, on Windows a `"`, or not UTF-8); `path` is shown with the
+    /// control characters escaped.
     #[error("{}", self.describe(Lang::default()))]
     AutostartPathUnfit { path: String },
     #[error("{}", self.describe(Lang::default()))]
@@ -241,11 +243,14 @@ impl Error {
                 ]
             }
             Error::Database { reason } => vec![("reason", reason.clone())],
-            Error::DataFolder { path, reason } | Error::Autostart { path, reason } => {
+            Error::DataFolder { path, reason } => {
                 vec![
                     ("path", path.display().to_string()),
                     ("reason", reason.clone()),
                 ]
+            }
+            Error::Autostart { path, reason } => {
+                vec![("path", path.clone()), ("reason", reason.clone())]
             }
             Error::AutostartPathUnfit { path } => vec![("path", path.clone())],
             Error::PortInUse { addr } => vec![("addr", addr.clone())],

@@ -47,7 +47,9 @@ impl DataDir {
             fs::create_dir_all(&dir).map_err(|e| self.fail(&dir, e))?;
             set_private(&dir, 0o700).map_err(|e| self.fail(&dir, e))?;
         }
-        self.root = fs::canonicalize(&self.root).map_err(|e| self.fail(&self.root, e))?;
+        // dunce: on Windows the plain `C:\...` form wherever it names the same folder, not the
+        // `\\?\C:\...` form std returns, which people and some programs do not read.
+        self.root = dunce::canonicalize(&self.root).map_err(|e| self.fail(&self.root, e))?;
         Ok(())
     }
 

@@ -274,7 +274,7 @@ impl Vault {
         };
         match got {
             Ok(v) => Ok(Some(v)),
-            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) if gone(&e) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -317,7 +317,7 @@ impl Vault {
         };
         match done {
             Ok(()) => Ok(true),
-            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) if gone(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -337,6 +337,23 @@ fn secret_key(client_id: &str) -> String {
 
 fn entry(key: &str) -> Result<keyring::Entry> {
     keyring::Entry::new(SERVICE, key).map_err(unavailable)
+}
+
+/// Whether `e` says the item is not there. Besides `NoEntry`, Windows' credential store can
+/// answer a read or delete that meets another process's removal of the same item with
+/// `ERROR_KEY_DELETED`: a rotation's old parts going, which the readers retry past.
+fn gone(e: &keyring::Error) -> bool {
+    match e {
+        keyring::Error::NoEntry => true,
+        #[cfg(windows)]
+        keyring::Error::PlatformFailure(inner) => {
+            const ERROR_KEY_DELETED: u32 = 1018;
+            inner
+                .downcast_ref::<keyring::windows::Error>()
+                .is_some_and(|code| code.0 == ERROR_KEY_DELETED)
+        }
+        _ => false,
+    }
 }
 
 fn unavailable(e: keyring::Error) -> Error {

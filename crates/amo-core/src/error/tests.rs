@@ -50,7 +50,7 @@ samples! {
         reason: "permission denied".into(),
     },
     Error::Autostart { .. } => Error::Autostart {
-        path: PathBuf::from("/home/u/.config/autostart/amo-connector.desktop"),
+        path: "/home/u/.config/autostart/amo-connector.desktop".into(),
         reason: "read-only file system".into(),
     },
     Error::AutostartPathUnfit { .. } => Error::AutostartPathUnfit {
