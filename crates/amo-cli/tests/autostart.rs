@@ -1,5 +1,8 @@
 //! Start at login: `amo config set autostart on|off` writes and removes the XDG autostart
 //! entry, which starts the app's binary hidden in the tray.
+// Linux only: the XDG autostart entry and the desktop's own tools (desktop-file-validate,
+// gio launch); tests/windows.rs proves the Run value.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! A real browser in the loop: Debian's Chromium, headless, plays the user's browser for
 //! `amo connect`. It follows the emulator's redirect to the loopback callback and renders
 //! the page that names the account. Without Chromium this fails: scripts/setup installs it.
+// Linux only: it drives Debian's Chromium through a shell script.
+#![cfg(target_os = "linux")]
 
 mod common;
 

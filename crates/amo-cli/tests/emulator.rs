@@ -68,9 +68,7 @@ struct ClearSecret(String);
 
 impl Drop for ClearSecret {
     fn drop(&mut self) {
-        let _ = Command::new("secret-tool")
-            .args(["clear", "service", "amo-connector", "username", &self.0])
-            .status();
+        common::clear_secret(&self.0);
     }
 }
 

@@ -19,6 +19,9 @@ fn names_the_keychain(what: &str, r: &common::Run) {
     assert!(!r.stderr.trim_end().contains('\n'), "{what}: one line: {r}");
 }
 
+// Linux only: it takes the Secret Service away (no session bus); Windows' Credential
+// Manager is part of the system.
+#[cfg(target_os = "linux")]
 #[test]
 fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
     let w = World::new();
@@ -63,6 +66,9 @@ fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
     w.assert_no_secret_in_data(&[code, w.emu.client_secret().to_owned()]);
 }
 
+// Linux only: it takes the Secret Service away (no session bus); Windows' Credential
+// Manager is part of the system.
+#[cfg(target_os = "linux")]
 #[test]
 fn without_a_secret_service_every_command_on_a_connection_names_the_keychain() {
     let w = World::new();

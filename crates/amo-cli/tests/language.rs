@@ -7,8 +7,16 @@ use std::time::Duration;
 use amo_emulator::{Fault, FaultKind, FaultTarget, Revoke};
 use common::World;
 
+/// The locale, as a session sets it. Windows takes it from the user's settings, not the
+/// environment: there the test can only choose with `AMO_LANG`.
+#[cfg(unix)]
 const RU: (&str, &str) = ("LANG", "ru_RU.UTF-8");
+#[cfg(unix)]
 const EN: (&str, &str) = ("LANG", "en_US.UTF-8");
+#[cfg(windows)]
+const RU: (&str, &str) = ("AMO_LANG", "ru");
+#[cfg(windows)]
+const EN: (&str, &str) = ("AMO_LANG", "en");
 const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
@@ -48,7 +56,7 @@ fn status_speaks_the_locale_and_json_does_not() {
         );
     }
     let status = w.status_json();
-    assert_eq!(status[0]["storage"], "secret_service", "{status}");
+    assert_eq!(status[0]["storage"], common::STORAGE, "{status}");
     secrets.extend(w.keychain_token_values());
     w.assert_no_secret_in_data(&secrets);
 }

@@ -25,6 +25,7 @@ fn callback_of(w: &World, authorize_url: &url::Url) -> String {
 }
 
 /// Waits until the emulator has received `n` token requests (at most 20 s).
+#[cfg(target_os = "linux")]
 fn await_token_requests(w: &World, n: u64) {
     let until = Instant::now() + Duration::from_secs(20);
     while w.emu.stats().token_requests < n {
@@ -44,6 +45,8 @@ fn log_text(w: &World) -> String {
         .collect()
 }
 
+// Linux only: the browser script plays the user (Windows has no shell to write one in).
+#[cfg(target_os = "linux")]
 #[test]
 fn a_slow_token_endpoint_still_connects_promptly() {
     let w = World::new();
@@ -61,6 +64,9 @@ fn a_slow_token_endpoint_still_connects_promptly() {
     assert!(w.keychain_tokens().is_some());
 }
 
+// Linux only: Windows discards what a reset connection brought before it was read, so
+// the request of a tab closed this abruptly never reaches any listener there.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_tab_closed_during_the_exchange_still_connects() {
     let w = World::new();
@@ -86,6 +92,8 @@ fn a_tab_closed_during_the_exchange_still_connects() {
     assert!(w.keychain_tokens().is_some());
 }
 
+// Linux only: Ctrl-C is sent as SIGINT.
+#[cfg(target_os = "linux")]
 #[test]
 fn cancel_during_the_exchange_reports_the_connection_it_made() {
     let w = World::new();
@@ -107,6 +115,8 @@ fn cancel_during_the_exchange_reports_the_connection_it_made() {
     assert!(w.keychain_tokens().is_some());
 }
 
+// Linux only: Ctrl-C is sent as SIGINT.
+#[cfg(target_os = "linux")]
 #[test]
 fn cancel_with_no_exchange_under_way_cancels() {
     let w = World::new();
@@ -117,6 +127,8 @@ fn cancel_with_no_exchange_under_way_cancels() {
     assert!(run.stderr.contains("cancelled"), "{run}");
 }
 
+// Linux only: Ctrl-C is sent as SIGINT.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_tab_from_a_cancelled_flow_cannot_complete_a_later_one() {
     let w = World::new();

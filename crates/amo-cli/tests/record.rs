@@ -2,6 +2,9 @@
 //! what the keychain holds now: not a token removed or replaced there outside `amo`, nothing
 //! once the keychain is out of reach (the session ended), and one data folder under every
 //! spelling of its path.
+// Linux only: the Secret Service's own behaviour (items changed with secret-tool, a locked
+// collection, no session bus).
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! `amo run`: the child gets a working token in its environment, never on a command line
 //! and without the client secret; the signals that end a program reach it; its exit status
 //! comes back, and it never outlives `amo`.
+// Linux only: the children are POSIX shell scripts and the relayed signals are Unix's;
+// tests/windows.rs proves the exit status and the environment on Windows.
+#![cfg(target_os = "linux")]
 
 mod common;
 

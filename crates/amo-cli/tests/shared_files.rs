@@ -4,52 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use common::World;
-
-/// A process (`flock(1)`) holding `path`'s lock, stopped as Ctrl+Z stops one; ended on drop.
-struct StoppedHolder {
-    child: std::process::Child,
-}
-
-impl StoppedHolder {
-    fn hold(path: &Path) -> StoppedHolder {
-        let mut child = Command::new("flock")
-            .arg("-x")
-            .arg(path)
-            .args(["sh", "-c", "echo held; exec cat"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("flock runs (util-linux)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "held");
-        let stopped = Command::new("kill")
-            .args(["-STOP", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(stopped.success());
-        StoppedHolder { child }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for StoppedHolder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn a_request_window_of_junk_bytes_is_taken_as_empty_and_rewritten() {
@@ -68,52 +23,104 @@ fn a_request_window_of_junk_bytes_is_taken_as_empty_and_rewritten() {
     );
 }
 
-#[test]
-fn a_stopped_holder_of_an_accounts_lock_is_named_within_the_deadline() {
-    let w = World::new();
-    w.connect();
-    let name = w.account().replace(':', "_");
-    let lock = w.home().join("locks").join(format!("{name}.lock"));
-    let holder = StoppedHolder::hold(&lock);
-    let started = Instant::now();
-    let r = w.amo_env(
-        &["refresh"],
-        &[("AMO_LOCK_WAIT_SECS", "2")],
-        Duration::from_secs(60),
-    );
-    assert!(started.elapsed() < Duration::from_secs(30), "{r}");
-    assert_eq!(r.code, 1, "{r}");
-    assert!(
-        r.stderr.contains(&format!("{name}.lock")),
-        "names the file: {r}"
-    );
-    assert!(
-        r.stderr.contains(&holder.pid().to_string()),
-        "names the holder: {r}"
-    );
-    assert!(r.stderr.contains("kill"), "says what to do: {r}");
-    assert_eq!(w.emu.stats().refresh_grants, 0, "nothing was sent");
-    drop(holder);
-    let again = w.amo(&["refresh"]);
-    assert!(again.ok(), "free once the holder is gone: {again}");
-}
+// Linux only: the holder is flock(1) stopped by SIGSTOP, and the holder's pid comes from
+// /proc/locks.
+#[cfg(target_os = "linux")]
+mod stopped_holder {
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
 
-#[test]
-fn a_stopped_holder_of_the_request_window_is_named_within_the_deadline() {
-    let w = World::new();
-    w.connect();
-    let window = w.home().join("locks").join("rate-window");
-    let holder = StoppedHolder::hold(&window);
-    let r = w.amo_env(
-        &["api", "api/v4/account"],
-        &[("AMO_LOCK_WAIT_SECS", "1")],
-        Duration::from_secs(60),
-    );
-    assert_eq!(r.code, 1, "{r}");
-    assert!(r.stderr.contains("rate-window"), "names the file: {r}");
-    assert!(
-        r.stderr.contains(&holder.pid().to_string()),
-        "names the holder: {r}"
-    );
-    assert!(r.stdout.is_empty(), "{r}");
+    use super::common::World;
+
+    /// A process (`flock(1)`) holding `path`'s lock, stopped as Ctrl+Z stops one; ended on drop.
+    struct StoppedHolder {
+        child: std::process::Child,
+    }
+
+    impl StoppedHolder {
+        fn hold(path: &Path) -> StoppedHolder {
+            let mut child = Command::new("flock")
+                .arg("-x")
+                .arg(path)
+                .args(["sh", "-c", "echo held; exec cat"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("flock runs (util-linux)");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert_eq!(line.trim(), "held");
+            let stopped = Command::new("kill")
+                .args(["-STOP", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(stopped.success());
+            StoppedHolder { child }
+        }
+
+        fn pid(&self) -> u32 {
+            self.child.id()
+        }
+    }
+
+    impl Drop for StoppedHolder {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn a_stopped_holder_of_an_accounts_lock_is_named_within_the_deadline() {
+        let w = World::new();
+        w.connect();
+        let name = w.account().replace(':', "_");
+        let lock = w.home().join("locks").join(format!("{name}.lock"));
+        let holder = StoppedHolder::hold(&lock);
+        let started = Instant::now();
+        let r = w.amo_env(
+            &["refresh"],
+            &[("AMO_LOCK_WAIT_SECS", "2")],
+            Duration::from_secs(60),
+        );
+        assert!(started.elapsed() < Duration::from_secs(30), "{r}");
+        assert_eq!(r.code, 1, "{r}");
+        assert!(
+            r.stderr.contains(&format!("{name}.lock")),
+            "names the file: {r}"
+        );
+        assert!(
+            r.stderr.contains(&holder.pid().to_string()),
+            "names the holder: {r}"
+        );
+        assert!(r.stderr.contains("kill"), "says what to do: {r}");
+        assert_eq!(w.emu.stats().refresh_grants, 0, "nothing was sent");
+        drop(holder);
+        let again = w.amo(&["refresh"]);
+        assert!(again.ok(), "free once the holder is gone: {again}");
+    }
+
+    #[test]
+    fn a_stopped_holder_of_the_request_window_is_named_within_the_deadline() {
+        let w = World::new();
+        w.connect();
+        let window = w.home().join("locks").join("rate-window");
+        let holder = StoppedHolder::hold(&window);
+        let r = w.amo_env(
+            &["api", "api/v4/account"],
+            &[("AMO_LOCK_WAIT_SECS", "1")],
+            Duration::from_secs(60),
+        );
+        assert_eq!(r.code, 1, "{r}");
+        assert!(r.stderr.contains("rate-window"), "names the file: {r}");
+        assert!(
+            r.stderr.contains(&holder.pid().to_string()),
+            "names the holder: {r}"
+        );
+        assert!(r.stdout.is_empty(), "{r}");
+    }
 }

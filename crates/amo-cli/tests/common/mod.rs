@@ -1,14 +1,15 @@
 //! The test world: an in-process amoCRM emulator, a private data folder, a script playing
 //! the user's browser, and the real `amo` binary run against them with the real keychain.
 //! One file past the usual length on purpose: it is the one toolkit every `amo` suite
-//! shares, so no suite keeps a copy of a helper.
+//! shares, so no suite keeps a copy of a helper. What differs by platform (reading the
+//! keychain from outside `amo`, ending a process, the browser script) is in `linux.rs` and
+//! `windows.rs`, with the same functions.
 
 #![allow(dead_code)]
 
 use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,6 +17,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use amo_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use tempfile::TempDir;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::*;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
 
 pub const AMO: &str = env!("CARGO_BIN_EXE_amo");
 
@@ -49,15 +59,7 @@ impl World {
             .block_on(Emulator::start(config))
             .expect("the emulator starts");
         let work = tempfile::tempdir().unwrap();
-        let browser = work.path().join("browser");
-        fs::write(
-            &browser,
-            "#!/bin/sh\n# Plays the user's browser: follow the authorize page to the callback.\n\
-             curl -sS -L --max-time 20 -o /dev/null -w '%{http_code} %{url_effective}\\n' \"$1\" \
-             >> \"$(dirname \"$0\")/browser.log\" 2>&1\n",
-        )
-        .unwrap();
-        fs::set_permissions(&browser, fs::Permissions::from_mode(0o755)).unwrap();
+        write_browser(&work.path().join("browser"));
         World {
             rt,
             emu,
@@ -123,9 +125,17 @@ impl World {
         Run::from(child.wait_with_output().unwrap())
     }
 
-    /// The loopback flow with the browser script, expected to succeed.
+    /// The loopback flow, expected to succeed: with the browser script where there is one,
+    /// else with `--no-browser` and the test playing the browser.
     pub fn connect(&self) -> Run {
-        let r = self.amo(&["connect", "--timeout", "60"]);
+        let r = if BROWSER_SCRIPT {
+            self.amo(&["connect", "--timeout", "60"])
+        } else {
+            let mut c = self.start_connect(&[]);
+            let page = self.browse(c.authorize_url.as_str());
+            assert_eq!(page.status, 200, "the browser's last page: {page:?}");
+            c.finish()
+        };
         assert!(r.ok(), "amo connect failed: {r}");
         r
     }
@@ -203,62 +213,6 @@ impl Drop for World {
     }
 }
 
-/// The `/proc/keys` lines of keys named for the data folder at `home` (as earlier versions
-/// named their copies of access tokens: a digest of the folder's path as spelled).
-pub fn kernel_keys_of(home: &Path) -> Vec<String> {
-    use sha2::{Digest, Sha256};
-    let spellings = [home.to_path_buf(), home.join(""), home.join(".")];
-    let names: Vec<String> = spellings
-        .iter()
-        .map(|p| {
-            let digest = Sha256::digest(p.as_os_str().as_encoded_bytes());
-            let scope: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            format!(" amo-connector:{scope}:")
-        })
-        .collect();
-    fs::read_to_string("/proc/keys")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| names.iter().any(|n| l.contains(n.as_str())))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The attributes the keychain item `tokens:{account}` is filed under, as `secret-tool
-/// search` lists them.
-pub fn item_attributes(w: &World) -> Vec<(String, String)> {
-    let out = Command::new("secret-tool")
-        .args(["search", "--all", "service", "amo-connector", "username"])
-        .arg(format!("tokens:{}", w.account()))
-        .output()
-        .unwrap();
-    // secret-tool prints the attributes on stderr or stdout depending on its version.
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .filter_map(|l| l.strip_prefix("attribute."))
-        .filter_map(|l| l.split_once(" = "))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// Writes `value` as the item's secret with `secret-tool store`, as a person could.
-pub fn store_outside(attributes: &[(String, String)], value: &str) {
-    let mut cmd = Command::new("secret-tool");
-    cmd.args(["store", "--label", "changed outside amo"]);
-    for (k, v) in attributes {
-        cmd.args([k, v]);
-    }
-    let mut child = cmd.stdin(std::process::Stdio::piped()).spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(value.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 /// Rewrites the stored set's expiry as if its access token had `remaining` left, as time
 /// passing would (the token itself is unchanged): a refresh falls due without waiting.
 pub fn age_stored_token(w: &World, remaining: Duration) {
@@ -266,16 +220,7 @@ pub fn age_stored_token(w: &World, remaining: Duration) {
     let mut set: serde_json::Value = serde_json::from_str(&stored).unwrap();
     let at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + remaining;
     set["expires_at"] = serde_json::json!(at.as_millis() as u64);
-    store_outside(&item_attributes(w), &set.to_string());
-}
-
-pub fn secret_lookup(user: &str) -> Option<String> {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "amo-connector", "username", user])
-        .output()
-        .expect("secret-tool runs");
-    let s = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.success() && !s.is_empty()).then_some(s)
+    replace_tokens(w, &set.to_string());
 }
 
 /// A loopback port nothing listens on now, for a redirect URI that `amo` binds later.
@@ -394,10 +339,9 @@ impl Child {
     }
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
+    #[cfg(unix)]
     pub fn interrupt(&self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.pid.to_string()])
-            .status();
+        signal(self.pid, "INT");
     }
 
     /// The next line on stdout, waiting at most `limit`.
@@ -436,9 +380,7 @@ impl Child {
     }
 
     fn kill(&self) {
-        let _ = Command::new("kill")
-            .args(["-9", &self.pid.to_string()])
-            .status();
+        kill(self.pid);
     }
 }
 
@@ -618,85 +560,4 @@ pub fn status_of(answer: &str) -> u16 {
 /// A GET of `target` with `host` as the Host header.
 pub fn get_request(target: &str, host: &str) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
-}
-
-// --- a real browser: Debian's Chromium, headless ----------------------------------------
-
-/// Where Debian's Chromium is; a test that needs it fails (never skips) when it is missing.
-pub fn chromium() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("chromium"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "chromium is missing: this test drives the loopback flow with Debian's \
-                 Chromium; scripts/setup installs it (apt-get install chromium)"
-            )
-        })
-}
-
-/// A `$BROWSER` script that plays the user's browser with headless Chromium: a fresh
-/// profile each time, the address loaded and its redirects followed, the final page's DOM
-/// written to `dom.html`, then Chromium's exit status to `exit`.
-pub struct HeadlessChromium {
-    pub script: PathBuf,
-    dir: PathBuf,
-}
-
-impl HeadlessChromium {
-    /// The DOM Chromium dumped, once it has exited (at most `limit`); panics past it.
-    pub fn dom(&self, limit: Duration) -> String {
-        let exit = self.dir.join("exit");
-        let deadline = std::time::Instant::now() + limit;
-        while !exit.exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "chromium did not finish within {limit:?}; its log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let status = fs::read_to_string(&exit).unwrap_or_default();
-        assert_eq!(
-            status.trim(),
-            "0",
-            "chromium failed; its log:\n{}",
-            self.log()
-        );
-        fs::read_to_string(self.dir.join("dom.html")).unwrap_or_default()
-    }
-
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("chromium.log")).unwrap_or_default()
-    }
-}
-
-impl World {
-    /// A headless Chromium (`chromium`, from [`chromium`]) to set as `BROWSER`.
-    pub fn headless_chromium(&self, chromium: &Path) -> HeadlessChromium {
-        let dir = self.work.path().join("chromium");
-        fs::create_dir_all(&dir).unwrap();
-        let script = dir.join("browser");
-        let text = format!(
-            r#"#!/bin/sh
-# Plays the user's browser with Debian's Chromium, headless, in a fresh profile.
-dir='{dir}'
-profile=$(mktemp -d "$dir/profile.XXXXXX") || exit 1
-HOME="$profile" '{chromium}' --headless --no-sandbox --disable-gpu --no-first-run \
-  --disable-background-networking --disable-component-update --disable-sync \
-  --disable-quic --disable-dev-shm-usage --no-proxy-server --password-store=basic \
-  --user-data-dir="$profile" --dump-dom "$1" > "$dir/dom.tmp" 2> "$dir/chromium.log"
-status=$?
-mv "$dir/dom.tmp" "$dir/dom.html"
-rm -rf "$profile"
-echo "$status" > "$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"
-"#,
-            dir = dir.display(),
-            chromium = chromium.display(),
-        );
-        fs::write(&script, text).unwrap();
-        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-        HeadlessChromium { script, dir }
-    }
 }
