@@ -41,14 +41,8 @@ pub fn become_tray() {
     let Some(tray) = launch::beside_me(TRAY_BINARY) else {
         return;
     };
-    // The same process, so the session's autostart (or whoever started it) keeps its pid.
-    #[cfg(unix)]
-    {
-        let e = std::os::unix::process::CommandExt::exec(&mut std::process::Command::new(tray));
-        eprintln!("amo-connector: the tray could not be started ({e}); starting hidden here");
-    }
-    #[cfg(not(unix))]
-    let _ = tray;
+    let e = launch::replace_me(std::process::Command::new(tray));
+    eprintln!("amo-connector: the tray could not be started ({e}); starting hidden here");
 }
 
 /// How long the first check waits for the window's first frame.
@@ -80,20 +74,5 @@ impl<R: Runtime> Shell for WindowShell<R> {
     fn on_click(&self) -> OnClick {
         let app = self.app.clone();
         Box::new(move |account| window::show(&app, account))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use amo_desktop::launch::APP_BUS_NAME;
-
-    /// The tray finds the window by the name Tauri's single-instance plugin takes: the
-    /// bundle identifier and `.SingleInstance`.
-    #[test]
-    fn the_tray_watches_the_name_the_window_owns() {
-        let conf: serde_json::Value =
-            serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
-        let identifier = conf["identifier"].as_str().unwrap();
-        assert_eq!(APP_BUS_NAME, format!("{identifier}.SingleInstance"));
     }
 }

@@ -211,6 +211,7 @@ pub fn desktop_fonts() -> Option<Fonts> {
     })
 }
 
+/// Elsewhere the page's own lists hold: the web view resolves `system-ui` itself.
 #[cfg(not(target_os = "linux"))]
 pub fn desktop_fonts() -> Option<Fonts> {
     None
@@ -218,6 +219,10 @@ pub fn desktop_fonts() -> Option<Fonts> {
 
 /// A GTK font family as a CSS `font-family` list: fontconfig's generic aliases become CSS
 /// generics, a named family is quoted with `sans-serif` behind it.
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "only GTK names the desktop's font")
+)]
 pub fn css_family(family: &str) -> String {
     let first = family.split(',').next().unwrap_or_default().trim();
     match first.to_ascii_lowercase().as_str() {

@@ -24,7 +24,7 @@ mod manifest;
 #[cfg(test)]
 mod tests;
 
-use amo_desktop::launch::{self, APP_BUS_NAME, HIDDEN_ARG, QUIT_ARG};
+use amo_desktop::launch::{self, HIDDEN_ARG, QUIT_ARG};
 use tauri::{App, AppHandle, Builder, Manager, Runtime, WindowEvent};
 
 pub use error::{Error, Result};
@@ -64,6 +64,9 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
 /// background work (it starts one where the desktop has a tray host), the engine and the
 /// first page's data; then builds the window unless started `--hidden` into a tray.
 fn setup<R: Runtime>(app: &mut App<R>) {
+    // The single-instance plugin has made its window by now: a tray waiting for this app
+    // finds it.
+    amo_desktop::window_started();
     let handle = app.handle().clone();
     let state = app.state::<AppState>();
     match app.try_state::<boot::Starting>().and_then(|s| s.take()) {
@@ -110,7 +113,7 @@ fn on_engine_opened<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
 /// `--quit` ends a running window app and starts nothing.
 pub fn run() {
     let args: Vec<String> = std::env::args().collect();
-    if launch::has(&args, QUIT_ARG) && !amo_desktop::bus::name_has_owner(APP_BUS_NAME) {
+    if launch::has(&args, QUIT_ARG) && !amo_desktop::window_open() {
         return;
     }
     if launch::has(&args, HIDDEN_ARG) && !launch::has(&args, QUIT_ARG) {

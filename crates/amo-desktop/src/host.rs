@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use tokio::sync::Notify;
 
-use crate::bus::{self, Note, OnClick};
+use crate::desktop::{self, Note, OnClick};
 
 /// What hosts the schedule: shown the connections after each check, and asked what a
 /// notice's click does.
@@ -156,7 +156,7 @@ impl Host {
                 open_label: lang.tr("notice.open", &[]),
                 account: n.account.clone(),
             };
-            bus::notify(note, || shell.on_click());
+            desktop::notify(note, || shell.on_click());
         }
     }
 }

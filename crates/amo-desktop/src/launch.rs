@@ -1,6 +1,7 @@
 //! How the window app and the tray process start each other: the binaries sit side by side,
-//! the window app is single-instance through a session-bus name, and its arguments.
+//! a second start of the window app hands its arguments to the first, and those arguments.
 
+use std::env::consts::EXE_SUFFIX;
 use std::fs::{File, TryLockError};
 use std::io;
 use std::path::PathBuf;
@@ -12,9 +13,6 @@ use std::process::{Child, Command, Stdio};
 pub const APP_BINARY: &str = amo_core::autostart::APP_BINARY;
 /// The tray process's binary, installed beside the window app's.
 pub const TRAY_BINARY: &str = "amo-connector-tray";
-/// The name the window app owns on the session bus while it runs (Tauri's single-instance
-/// plugin: the bundle identifier and `.SingleInstance`).
-pub const APP_BUS_NAME: &str = "app.amo-connector.desktop.SingleInstance";
 /// Starts the app hidden: the tray process where there is a tray host, no window.
 pub const HIDDEN_ARG: &str = amo_core::autostart::HIDDEN_ARG;
 /// Ends the running window app (the tray's *Quit*); starts nothing.
@@ -44,14 +42,14 @@ pub fn has<S: AsRef<str>>(args: &[S], flag: &str) -> bool {
     args.iter().any(|a| a.as_ref() == flag)
 }
 
-/// `name` beside the running executable, if it is there.
+/// Binary `name` (with the system's `.exe`) beside the running executable, if it is there.
 pub fn beside_me(name: &str) -> Option<PathBuf> {
     let me = std::env::current_exe().ok()?;
-    Some(me.parent()?.join(name)).filter(|p| p.is_file())
+    Some(me.parent()?.join(format!("{name}{EXE_SUFFIX}"))).filter(|p| p.is_file())
 }
 
-/// The command for binary `name` beside this one, detached from this process's group (a
-/// terminal closing does not end it) with no standard input.
+/// The command for binary `name` beside this one, detached from this process's group and
+/// console (a terminal closing does not end it) with no standard input.
 ///
 /// # Errors
 /// [`io::ErrorKind::NotFound`] when `name` is not installed beside this executable.
@@ -64,9 +62,43 @@ pub fn sibling(name: &str) -> io::Result<Command> {
     })?;
     let mut cmd = Command::new(path);
     cmd.stdin(Stdio::null());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    detach(&mut cmd);
     Ok(cmd)
+}
+
+/// A process group of its own, which a terminal's hang-up does not reach.
+#[cfg(unix)]
+fn detach(cmd: &mut Command) {
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+}
+
+/// A process group of its own (Ctrl+C in this console does not reach it) and no console to
+/// share (closing this one does not end it).
+#[cfg(windows)]
+fn detach(cmd: &mut Command) {
+    use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, DETACHED_PROCESS};
+    std::os::windows::process::CommandExt::creation_flags(
+        cmd,
+        CREATE_NEW_PROCESS_GROUP | DETACHED_PROCESS,
+    );
+}
+
+/// Runs `cmd` in this process's place: the same process, so whoever started this one (the
+/// session's autostart, say) keeps its pid. Returns only when `cmd` could not be started.
+#[cfg(unix)]
+pub fn replace_me(mut cmd: Command) -> io::Error {
+    std::os::unix::process::CommandExt::exec(&mut cmd)
+}
+
+/// Runs `cmd` in this process's place: Windows has no exec, so it starts detached and this
+/// process ends. Returns only when `cmd` could not be started.
+#[cfg(windows)]
+pub fn replace_me(mut cmd: Command) -> io::Error {
+    detach(&mut cmd);
+    match cmd.spawn() {
+        Ok(_) => std::process::exit(0),
+        Err(e) => e,
+    }
 }
 
 /// Starts `cmd` and reaps it when it ends, so a short-lived one leaves no zombie.
@@ -105,9 +137,18 @@ mod tests {
         assert!(!tray_running(&dir), "the file alone is no tray");
         held.lock().unwrap();
         assert!(tray_running(&dir));
-        held.unlock().unwrap();
+        // The tray's lock goes with its process, which closes the file.
+        drop(held);
         assert!(!tray_running(&dir));
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn a_binary_beside_me_is_found_by_its_bare_name() {
+        let me = std::env::current_exe().unwrap();
+        let bare = me.file_stem().unwrap().to_str().unwrap();
+        assert_eq!(beside_me(bare), Some(me.clone()));
+        assert_eq!(beside_me("amo-connector-not-installed"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The tray icon: its look says the worst state (all connected, or something needs
 //! attention); its menu lists each account with its state, then *Open amo-connector*,
 //! *Refresh all now* and *Quit*. On Linux the icon shows only with a menu. Redrawn only
-//! when what it shows changed.
+//! when what it shows changed. What it shows is worked out apart from the icon, so the tests
+//! need no display.
 
 use amo_core::{ConnState, ConnectionStatus, Lang};
 use tray_icon::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -13,6 +14,8 @@ pub const REFRESH_ALL: &str = "refresh_all";
 pub const QUIT: &str = "quit";
 /// `account:HOST`: opens the window at that account.
 pub const ACCOUNT: &str = "account:";
+/// The line that says there are no connections; it does nothing.
+const NONE: &str = "none";
 
 static ICON_OK: &[u8] = include_bytes!("../../../icons/tray.png");
 static ICON_ATTENTION: &[u8] = include_bytes!("../../../icons/tray-attention.png");
@@ -46,7 +49,7 @@ impl Tray {
         let icon = TrayIconBuilder::new()
             .with_id(format!("amo-connector-{}", std::process::id()))
             .with_icon(icon(ICON_OK)?)
-            .with_tooltip(lang.tr("tray.tooltip_empty", &[]))
+            .with_tooltip(lang.tr(tooltip(true, false), &[]))
             .with_menu(Box::new(menu(lang, &[])?))
             .with_menu_on_left_click(true)
             .build()
@@ -81,11 +84,7 @@ impl Tray {
                 let _ = self.icon.set_icon(Some(img));
             }
         }
-        let tip = match (all.is_empty(), shown.attention) {
-            (_, true) => "tray.tooltip_attention",
-            (true, false) => "tray.tooltip_empty",
-            (false, false) => "tray.tooltip_ok",
-        };
+        let tip = tooltip(all.is_empty(), shown.attention);
         let _ = self.icon.set_tooltip(Some(lang.tr(tip, &[])));
         match menu(lang, all) {
             Ok(m) => self.icon.set_menu(Some(Box::new(m))),
@@ -112,12 +111,33 @@ fn icon(png_bytes: &[u8]) -> Result<Icon, String> {
     Icon::from_rgba(rgba, frame.width, frame.height).map_err(|e| bad(&e))
 }
 
-fn menu(lang: Lang, all: &[ConnectionStatus]) -> Result<Menu, String> {
-    let failed = |e: tray_icon::menu::Error| format!("the tray menu could not be made: {e}");
-    let menu = Menu::new();
+/// One line of the menu.
+#[derive(Debug, PartialEq)]
+enum Row {
+    Item {
+        id: String,
+        text: String,
+        enabled: bool,
+    },
+    Separator,
+}
+
+impl Row {
+    fn item(id: impl Into<String>, text: String, enabled: bool) -> Row {
+        Row::Item {
+            id: id.into(),
+            text,
+            enabled,
+        }
+    }
+}
+
+/// What the menu lists for `all`: each account with its state (or that there is none), then
+/// *Open*, *Refresh all now* (with something to refresh) and *Quit*.
+fn rows(lang: Lang, all: &[ConnectionStatus]) -> Vec<Row> {
+    let mut rows = Vec::new();
     if all.is_empty() {
-        let none = MenuItem::with_id("none", lang.tr("tray.none", &[]), false, None);
-        menu.append(&none).map_err(failed)?;
+        rows.push(Row::item(NONE, lang.tr("tray.none", &[]), false));
     }
     for c in all {
         let state = lang.tr(&format!("state.{}", c.state.as_str()), &[]);
@@ -125,28 +145,143 @@ fn menu(lang: Lang, all: &[ConnectionStatus]) -> Result<Menu, String> {
             "tray.account",
             &[("account", &c.account), ("state", &state)],
         );
-        let item = MenuItem::with_id(format!("{ACCOUNT}{}", c.account), text, true, None);
-        menu.append(&item).map_err(failed)?;
+        rows.push(Row::item(format!("{ACCOUNT}{}", c.account), text, true));
     }
-    menu.append(&PredefinedMenuItem::separator())
-        .map_err(failed)?;
-    let open = MenuItem::with_id(OPEN, lang.tr("tray.open", &[]), true, None);
-    let refresh = MenuItem::with_id(
+    rows.push(Row::Separator);
+    rows.push(Row::item(OPEN, lang.tr("tray.open", &[]), true));
+    rows.push(Row::item(
         REFRESH_ALL,
         lang.tr("tray.refresh_all", &[]),
         !all.is_empty(),
-        None,
-    );
-    let quit = MenuItem::with_id(QUIT, lang.tr("tray.quit", &[]), true, None);
-    for item in [&open, &refresh, &quit] {
-        menu.append(item).map_err(failed)?;
+    ));
+    rows.push(Row::item(QUIT, lang.tr("tray.quit", &[]), true));
+    rows
+}
+
+fn menu(lang: Lang, all: &[ConnectionStatus]) -> Result<Menu, String> {
+    let failed = |e: tray_icon::menu::Error| format!("the tray menu could not be made: {e}");
+    let menu = Menu::new();
+    for row in rows(lang, all) {
+        match row {
+            Row::Item { id, text, enabled } => {
+                menu.append(&MenuItem::with_id(id, text, enabled, None))
+            }
+            Row::Separator => menu.append(&PredefinedMenuItem::separator()),
+        }
+        .map_err(failed)?;
     }
     Ok(menu)
 }
 
+/// The tooltip's catalogue key: the worst state, or that there is nothing to show.
+fn tooltip(empty: bool, attention: bool) -> &'static str {
+    match (empty, attention) {
+        (_, true) => "tray.tooltip_attention",
+        (true, false) => "tray.tooltip_empty",
+        (false, false) => "tray.tooltip_ok",
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use amo_core::TokenKind;
+
     use super::*;
+
+    fn connection(account: &str, state: ConnState) -> ConnectionStatus {
+        ConnectionStatus {
+            account: account.into(),
+            name: None,
+            account_id: None,
+            kind: TokenKind::Oauth,
+            access_token_masked: None,
+            expires_at: None,
+            expired: state == ConnState::Expired,
+            created_at: Default::default(),
+            updated_at: Default::default(),
+            last_refresh_at: None,
+            last_error: None,
+            reconnect_reason: None,
+            state,
+            usable: state != ConnState::ReconnectNeeded,
+            storage: "storage.secret_service",
+            api_base: None,
+            moved_from: None,
+        }
+    }
+
+    fn lang() -> Lang {
+        Lang::from_code("en").unwrap()
+    }
+
+    /// `(id, text, enabled)` of each item, `("-", "", false)` for a separator.
+    fn lines(all: &[ConnectionStatus]) -> Vec<(String, String, bool)> {
+        rows(lang(), all)
+            .into_iter()
+            .map(|r| match r {
+                Row::Item { id, text, enabled } => (id, text, enabled),
+                Row::Separator => ("-".into(), String::new(), false),
+            })
+            .collect()
+    }
+
+    fn line(id: &str, text: &str, enabled: bool) -> (String, String, bool) {
+        (id.into(), text.into(), enabled)
+    }
+
+    #[test]
+    fn with_no_account_the_menu_says_so_and_has_nothing_to_refresh() {
+        assert_eq!(
+            lines(&[]),
+            [
+                line(NONE, "No connections", false),
+                line("-", "", false),
+                line(OPEN, "Open amo-connector", true),
+                line(REFRESH_ALL, "Refresh all now", false),
+                line(QUIT, "Quit", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_account_is_a_line_that_opens_it_with_its_state() {
+        let all = [
+            connection("one.amocrm.ru", ConnState::Connected),
+            connection("two.kommo.com", ConnState::ReconnectNeeded),
+        ];
+        assert_eq!(
+            lines(&all),
+            [
+                line("account:one.amocrm.ru", "one.amocrm.ru: Connected", true),
+                line(
+                    "account:two.kommo.com",
+                    "two.kommo.com: Reconnect needed",
+                    true
+                ),
+                line("-", "", false),
+                line(OPEN, "Open amo-connector", true),
+                line(REFRESH_ALL, "Refresh all now", true),
+                line(QUIT, "Quit", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_worst_state_sets_the_look() {
+        let fine = connection("one.amocrm.ru", ConnState::Connected);
+        let soon = connection("two.amocrm.ru", ConnState::ExpiresSoon);
+        assert!(!needs_attention(&[fine.clone(), soon.clone()]));
+        assert_eq!(tooltip(false, false), "tray.tooltip_ok");
+        assert_eq!(tooltip(true, false), "tray.tooltip_empty");
+        for state in [ConnState::Expired, ConnState::ReconnectNeeded] {
+            let bad = connection("three.amocrm.ru", state);
+            assert!(needs_attention(&[fine.clone(), bad]), "{state:?}");
+        }
+        let mut unusable = fine.clone();
+        unusable.usable = false;
+        assert!(needs_attention(&[unusable]));
+        assert_eq!(tooltip(false, true), "tray.tooltip_attention");
+    }
 
     #[test]
     fn both_icons_are_8_bit_rgba_images() {

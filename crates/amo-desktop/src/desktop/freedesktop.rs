@@ -1,7 +1,8 @@
-//! The desktop over the session bus: whether a tray host is there
-//! (`org.kde.StatusNotifierWatcher` has an owner), whether the window app runs (its
-//! single-instance name has an owner) and when it leaves, and freedesktop notifications
-//! (`org.freedesktop.Notifications.Notify`) whose click opens the window at an account.
+//! The desktop over the session bus (Linux and the other freedesktop systems): whether a
+//! tray host is there (`org.kde.StatusNotifierWatcher` has an owner), whether the window app
+//! runs (its single-instance name has an owner) and when it leaves, and freedesktop
+//! notifications (`org.freedesktop.Notifications.Notify`) whose click opens the window at an
+//! account.
 //!
 //! Notifications go through one bus connection, opened with the first notice: the server
 //! sends `ActionInvoked` to the connection that asked. One thread owns that connection and
@@ -22,9 +23,16 @@ use dbus::message::MatchRule;
 use dbus::strings::BusName;
 use dbus::Message;
 
+use super::{Note, OnClick};
+
 /// The bus name a StatusNotifierItem tray host registers (KDE, GNOME's AppIndicator
 /// extension, waybar, xfce4-panel's plugin, `status-notifier-watcher`...).
-pub const TRAY_WATCHER: &str = "org.kde.StatusNotifierWatcher";
+const TRAY_WATCHER: &str = "org.kde.StatusNotifierWatcher";
+/// Why [`tray_host_present`] says no, for a message that tells the user.
+pub const TRAY_HOST_MISSING: &str = "org.kde.StatusNotifierWatcher has no owner on the session bus";
+/// The name the window app owns on the session bus while it runs (Tauri's single-instance
+/// plugin: the bundle identifier and `.SingleInstance`).
+const APP_BUS_NAME: &str = "app.amo-connector.desktop.SingleInstance";
 const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
 const NOTIFICATIONS_PATH: &str = "/org/freedesktop/Notifications";
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,8 +43,24 @@ pub fn tray_host_present() -> bool {
     name_has_owner(TRAY_WATCHER)
 }
 
+/// Whether the window app runs: some process owns its single-instance name.
+pub fn window_open() -> bool {
+    name_has_owner(APP_BUS_NAME)
+}
+
+/// Calls `f` each time the window app ends: its single-instance name loses its owner.
+///
+/// # Errors
+/// No session bus, or the bus refused the match rule; the reason is in the message.
+pub fn on_window_closed(f: impl Fn() + Send + 'static) -> Result<(), String> {
+    on_vanished(APP_BUS_NAME, f).map_err(|e| e.to_string())
+}
+
+/// The window app has taken its single-instance name; on the bus that name is the news.
+pub fn window_started() {}
+
 /// Whether some process owns `name` on the session bus (false without a session bus).
-pub fn name_has_owner(name: &str) -> bool {
+fn name_has_owner(name: &str) -> bool {
     let Ok(bus) = Connection::new_session() else {
         return false;
     };
@@ -55,7 +79,7 @@ pub fn name_has_owner(name: &str) -> bool {
 ///
 /// # Errors
 /// No session bus, or the bus refused the match rule; the reason is in the message.
-pub fn on_vanished(name: &'static str, f: impl Fn() + Send + 'static) -> Result<(), dbus::Error> {
+fn on_vanished(name: &'static str, f: impl Fn() + Send + 'static) -> Result<(), dbus::Error> {
     let bus = Connection::new_session()?;
     let rule = MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged")
         .with_sender("org.freedesktop.DBus")
@@ -79,18 +103,6 @@ pub fn on_vanished(name: &'static str, f: impl Fn() + Send + 'static) -> Result<
         .map_err(|e| dbus::Error::new_failed(&e.to_string()))?;
     Ok(())
 }
-
-/// One notification: title, body, the label of its "open" action, and the account a click
-/// opens (none: the window as it is).
-pub struct Note {
-    pub title: String,
-    pub body: String,
-    pub open_label: String,
-    pub account: Option<String>,
-}
-
-/// What a click asks for: open the window, at this account if any.
-pub type OnClick = Box<dyn Fn(Option<String>) + Send + Sync + 'static>;
 
 /// The queue the notifications' thread sends from, and the connection that wakes it.
 struct Notifier {
@@ -224,5 +236,25 @@ fn send(bus: &SyncConnection, note: &Note) -> Option<u32> {
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tray finds the window by the name Tauri's single-instance plugin takes: the
+    /// bundle identifier and `.SingleInstance`.
+    #[test]
+    fn the_tray_watches_the_name_the_window_owns() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../tauri.conf.json")).unwrap();
+        let identifier = conf["identifier"].as_str().unwrap();
+        assert_eq!(APP_BUS_NAME, format!("{identifier}.SingleInstance"));
+    }
+
+    #[test]
+    fn the_missing_tray_host_is_named_by_its_bus_name() {
+        assert!(TRAY_HOST_MISSING.starts_with(TRAY_WATCHER));
     }
 }
