@@ -3,103 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{secret_lookup, Child, World};
-
-const NO_BUS: (&str, &str) = ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
-
-/// Asserts a run failed and named the keychain.
-fn names_the_keychain(what: &str, r: &common::Run) {
-    assert_ne!(r.code, 0, "{what}: {r}");
-    assert!(
-        r.stderr.contains("keychain"),
-        "{what}: names the keychain: {r}"
-    );
-    assert!(!r.stderr.trim_end().contains('\n'), "{what}: one line: {r}");
-}
-
-// Linux only: it takes the Secret Service away (no session bus); Windows' Credential
-// Manager is part of the system.
-#[cfg(target_os = "linux")]
-#[test]
-fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
-    let w = World::new();
-    let limit = Duration::from_secs(20);
-
-    // The client secret from the environment: the flow must not even start, since the
-    // tokens it would bring could not be kept.
-    let started = Instant::now();
-    let r = w.amo_env(
-        &["connect", "--no-browser", "--timeout", "30"],
-        &[NO_BUS],
-        limit,
-    );
-    names_the_keychain("connect", &r);
-    assert!(started.elapsed() < Duration::from_secs(10), "fails at once");
-    assert!(!r.stdout.contains("/oauth?"), "no authorize address: {r}");
-
-    // The client secret from the keychain. Only without the emulator override is a kept
-    // secret read at all; the keychain's absence stops the flow before anything is sent.
-    let mut cmd = w.cmd();
-    cmd.env_remove("AMO_CLIENT_SECRET")
-        .env_remove("AMO_BASE_URL")
-        .env(NO_BUS.0, NO_BUS.1)
-        .args(["connect", "--no-browser", "--timeout", "30"]);
-    let r = Child::spawn(cmd).finish(limit);
-    names_the_keychain("connect, secret in the keychain", &r);
-    assert!(r.stderr.contains("keychain is not available"), "{r}");
-
-    // A pasted code is not exchanged either.
-    let code = w.emu.issue_code();
-    let r = w.amo_env(
-        &["connect", "--code", &code, "--account", &w.account()],
-        &[NO_BUS],
-        limit,
-    );
-    names_the_keychain("connect --code", &r);
-
-    let stats = w.emu.stats();
-    assert_eq!(stats.token_requests, 0, "nothing was exchanged: {stats:?}");
-    assert_eq!(w.amo(&["status", "--json"]).stdout.trim(), "[]");
-    assert!(w.keychain_tokens().is_none());
-    w.assert_no_secret_in_data(&[code, w.emu.client_secret().to_owned()]);
-}
-
-// Linux only: it takes the Secret Service away (no session bus); Windows' Credential
-// Manager is part of the system.
-#[cfg(target_os = "linux")]
-#[test]
-fn without_a_secret_service_every_command_on_a_connection_names_the_keychain() {
-    let w = World::new();
-    let mut secrets = w.connect_and_collect();
-    let item = w.keychain_tokens().unwrap();
-    let before = w.emu.stats();
-    let limit = Duration::from_secs(20);
-    // (`amo account`, `amo token` and `amo api` answer from the kernel keyring's copy of
-    // the access token while it is good: tests/token.rs.)
-    for args in [
-        &["status"][..],
-        &["status", "--json"],
-        &["refresh"],
-        &["disconnect"],
-    ] {
-        let r = w.amo_env(args, &[NO_BUS], limit);
-        names_the_keychain(&args.join(" "), &r);
-    }
-    let after = w.emu.stats();
-    assert_eq!(
-        after.token_requests, before.token_requests,
-        "no refresh is sent when its answer could not be stored"
-    );
-
-    // Back with the keychain, the connection is as it was.
-    assert_eq!(w.keychain_tokens().as_deref(), Some(item.as_str()));
-    assert_eq!(w.status_json()[0]["state"], "connected");
-    assert!(w.amo(&["account"]).ok());
-    secrets.extend(w.keychain_token_values());
-    w.assert_no_secret_in_data(&secrets);
-}
+use common::{secret_lookup, World};
 
 #[test]
 fn tokens_stored_by_one_process_are_read_by_the_next() {
@@ -150,4 +54,101 @@ fn tokens_stored_by_one_process_are_read_by_the_next() {
     w.assert_no_secret_in_data(&secrets);
     assert!(w.amo(&["disconnect"]).ok());
     assert!(secret_lookup(&format!("tokens:{}", w.account())).is_none());
+}
+
+/// Linux only: these take the Secret Service away (no session bus); Windows' Credential
+/// Manager is part of the system.
+#[cfg(target_os = "linux")]
+mod without_a_secret_service {
+    use std::time::{Duration, Instant};
+
+    use super::common::{self, Child, World};
+
+    const NO_BUS: (&str, &str) = ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+
+    /// Asserts a run failed and named the keychain.
+    fn names_the_keychain(what: &str, r: &common::Run) {
+        assert_ne!(r.code, 0, "{what}: {r}");
+        assert!(
+            r.stderr.contains("keychain"),
+            "{what}: names the keychain: {r}"
+        );
+        assert!(!r.stderr.trim_end().contains('\n'), "{what}: one line: {r}");
+    }
+
+    #[test]
+    fn without_a_secret_service_connect_fails_at_once_and_stores_nothing() {
+        let w = World::new();
+        let limit = Duration::from_secs(20);
+
+        // The client secret from the environment: the flow must not even start, since the
+        // tokens it would bring could not be kept.
+        let started = Instant::now();
+        let r = w.amo_env(
+            &["connect", "--no-browser", "--timeout", "30"],
+            &[NO_BUS],
+            limit,
+        );
+        names_the_keychain("connect", &r);
+        assert!(started.elapsed() < Duration::from_secs(10), "fails at once");
+        assert!(!r.stdout.contains("/oauth?"), "no authorize address: {r}");
+
+        // The client secret from the keychain. Only without the emulator override is a kept
+        // secret read at all; the keychain's absence stops the flow before anything is sent.
+        let mut cmd = w.cmd();
+        cmd.env_remove("AMO_CLIENT_SECRET")
+            .env_remove("AMO_BASE_URL")
+            .env(NO_BUS.0, NO_BUS.1)
+            .args(["connect", "--no-browser", "--timeout", "30"]);
+        let r = Child::spawn(cmd).finish(limit);
+        names_the_keychain("connect, secret in the keychain", &r);
+        assert!(r.stderr.contains("keychain is not available"), "{r}");
+
+        // A pasted code is not exchanged either.
+        let code = w.emu.issue_code();
+        let r = w.amo_env(
+            &["connect", "--code", &code, "--account", &w.account()],
+            &[NO_BUS],
+            limit,
+        );
+        names_the_keychain("connect --code", &r);
+
+        let stats = w.emu.stats();
+        assert_eq!(stats.token_requests, 0, "nothing was exchanged: {stats:?}");
+        assert_eq!(w.amo(&["status", "--json"]).stdout.trim(), "[]");
+        assert!(w.keychain_tokens().is_none());
+        w.assert_no_secret_in_data(&[code, w.emu.client_secret().to_owned()]);
+    }
+
+    #[test]
+    fn without_a_secret_service_every_command_on_a_connection_names_the_keychain() {
+        let w = World::new();
+        let mut secrets = w.connect_and_collect();
+        let item = w.keychain_tokens().unwrap();
+        let before = w.emu.stats();
+        let limit = Duration::from_secs(20);
+        // (`amo account`, `amo token` and `amo api` answer from the kernel keyring's copy of
+        // the access token while it is good: tests/token.rs.)
+        for args in [
+            &["status"][..],
+            &["status", "--json"],
+            &["refresh"],
+            &["disconnect"],
+        ] {
+            let r = w.amo_env(args, &[NO_BUS], limit);
+            names_the_keychain(&args.join(" "), &r);
+        }
+        let after = w.emu.stats();
+        assert_eq!(
+            after.token_requests, before.token_requests,
+            "no refresh is sent when its answer could not be stored"
+        );
+
+        // Back with the keychain, the connection is as it was.
+        assert_eq!(w.keychain_tokens().as_deref(), Some(item.as_str()));
+        assert_eq!(w.status_json()[0]["state"], "connected");
+        assert!(w.amo(&["account"]).ok());
+        secrets.extend(w.keychain_token_values());
+        w.assert_no_secret_in_data(&secrets);
+    }
 }

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use amo_emulator::{Fault, FaultKind, FaultTarget};
 use common::*;
 
 /// The callback address the emulator sends the browser to for `authorize_url`, without
@@ -24,131 +22,12 @@ fn callback_of(w: &World, authorize_url: &url::Url) -> String {
     })
 }
 
-/// Waits until the emulator has received `n` token requests (at most 20 s).
-#[cfg(target_os = "linux")]
-fn await_token_requests(w: &World, n: u64) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while w.emu.stats().token_requests < n {
-        assert!(
-            Instant::now() < until,
-            "no token request reached the emulator"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn log_text(w: &World) -> String {
     let dir = w.home();
     ["activity.log.1", "activity.log"]
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
         .collect()
-}
-
-// Linux only: the browser script plays the user (Windows has no shell to write one in).
-#[cfg(target_os = "linux")]
-#[test]
-fn a_slow_token_endpoint_still_connects_promptly() {
-    let w = World::new();
-    w.emu
-        .set_fault(Fault::new(FaultTarget::Token, FaultKind::Slow).delay_ms(12_000));
-    let started = Instant::now();
-    let run = w.amo_env(
-        &["connect", "--timeout", "120"],
-        &[],
-        Duration::from_secs(60),
-    );
-    let took = started.elapsed();
-    assert!(run.ok(), "{run}");
-    assert!(took < Duration::from_secs(25), "connect took {took:?}");
-    assert!(w.keychain_tokens().is_some());
-}
-
-// Linux only: Windows discards what a reset connection brought before it was read, so
-// the request of a tab closed this abruptly never reaches any listener there.
-#[cfg(target_os = "linux")]
-#[test]
-fn a_tab_closed_during_the_exchange_still_connects() {
-    let w = World::new();
-    w.emu
-        .set_fault(Fault::new(FaultTarget::Token, FaultKind::Slow).delay_ms(3_000));
-    let mut c = w.start_connect(&[]);
-    let callback = url::Url::parse(&callback_of(&w, &c.authorize_url)).unwrap();
-    let target = &callback[url::Position::BeforePath..];
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.connect(&w.redirect_addr().into()).unwrap();
-    let mut stream: std::net::TcpStream = socket.into();
-    stream
-        .write_all(&get_request(target, &w.redirect_host()))
-        .unwrap();
-    // The tab is closed at once: the connection is reset, not closed.
-    socket2::SockRef::from(&stream)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap();
-    drop(stream);
-    let run = c.finish();
-    assert!(run.ok(), "{run}");
-    assert_eq!(w.emu.stats().code_grants, 1);
-    assert!(w.keychain_tokens().is_some());
-}
-
-// Linux only: Ctrl-C is sent as SIGINT.
-#[cfg(target_os = "linux")]
-#[test]
-fn cancel_during_the_exchange_reports_the_connection_it_made() {
-    let w = World::new();
-    w.emu
-        .set_fault(Fault::new(FaultTarget::Token, FaultKind::Slow).delay_ms(3_000));
-    let mut c = w.start_connect(&[]);
-    let url = c.authorize_url.to_string();
-    let browser = std::thread::scope(|s| {
-        let tab = s.spawn(|| w.browse(&url));
-        await_token_requests(&w, 1);
-        c.child.interrupt();
-        tab.join().unwrap()
-    });
-    let run = c.finish();
-    assert!(run.ok(), "cancelled while tokens were stored: {run}");
-    assert!(run.stdout.contains("Connected"), "{run}");
-    assert!(run.stderr.contains("under way finishes"), "{run}");
-    assert_eq!(browser.status, 200, "{browser:?}");
-    assert!(w.keychain_tokens().is_some());
-}
-
-// Linux only: Ctrl-C is sent as SIGINT.
-#[cfg(target_os = "linux")]
-#[test]
-fn cancel_with_no_exchange_under_way_cancels() {
-    let w = World::new();
-    let mut c = w.start_connect(&[]);
-    c.child.interrupt();
-    let run = c.finish();
-    assert_eq!(run.code, 1, "{run}");
-    assert!(run.stderr.contains("cancelled"), "{run}");
-}
-
-// Linux only: Ctrl-C is sent as SIGINT.
-#[cfg(target_os = "linux")]
-#[test]
-fn a_tab_from_a_cancelled_flow_cannot_complete_a_later_one() {
-    let w = World::new();
-    let mut old = w.start_connect(&[]);
-    let stale = callback_of(&w, &old.authorize_url);
-    old.child.interrupt();
-    assert_eq!(old.finish().code, 1);
-
-    let mut now = w.start_connect(&[]);
-    let page = w.browse(&stale);
-    assert_eq!(page.status, 400, "{page:?}");
-    assert!(page.body.contains("earlier sign-in"), "{}", page.body);
-    let pasted = w.amo(&["connect", "--paste", &stale]);
-    assert_eq!(pasted.code, 1, "{pasted}");
-    assert!(pasted.stderr.contains("already been used"), "{pasted}");
-    // The later flow still waits, and its own tab completes it.
-    let page = w.browse(now.authorize_url.as_str());
-    assert_eq!(page.status, 200, "{page:?}");
-    assert!(now.finish().ok());
-    assert_eq!(w.emu.stats().code_grants, 1);
 }
 
 #[test]
@@ -322,5 +201,132 @@ fn processes_opening_a_fresh_data_folder_at_once_all_succeed() {
             let run = child.finish(Duration::from_secs(30));
             assert!(run.ok(), "round {round}: {run}");
         }
+    }
+}
+
+/// What Linux alone can show: Ctrl-C arrives as SIGINT, the browser is a shell script, and a
+/// reset connection's request is still read (Windows discards it).
+#[cfg(target_os = "linux")]
+mod linux_only {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    use amo_emulator::{Fault, FaultKind, FaultTarget};
+
+    use super::callback_of;
+    use super::common::*;
+
+    /// Waits until the emulator has received `n` token requests (at most 20 s).
+    fn await_token_requests(w: &World, n: u64) {
+        let until = Instant::now() + Duration::from_secs(20);
+        while w.emu.stats().token_requests < n {
+            assert!(
+                Instant::now() < until,
+                "no token request reached the emulator"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    // Linux only: the browser script plays the user (Windows has no shell to write one in).
+    #[test]
+    fn a_slow_token_endpoint_still_connects_promptly() {
+        let w = World::new();
+        w.emu
+            .set_fault(Fault::new(FaultTarget::Token, FaultKind::Slow).delay_ms(12_000));
+        let started = Instant::now();
+        let run = w.amo_env(
+            &["connect", "--timeout", "120"],
+            &[],
+            Duration::from_secs(60),
+        );
+        let took = started.elapsed();
+        assert!(run.ok(), "{run}");
+        assert!(took < Duration::from_secs(25), "connect took {took:?}");
+        assert!(w.keychain_tokens().is_some());
+    }
+
+    // Linux only: Windows discards what a reset connection brought before it was read, so
+    // the request of a tab closed this abruptly never reaches any listener there.
+    #[test]
+    fn a_tab_closed_during_the_exchange_still_connects() {
+        let w = World::new();
+        w.emu
+            .set_fault(Fault::new(FaultTarget::Token, FaultKind::Slow).delay_ms(3_000));
+        let mut c = w.start_connect(&[]);
+        let callback = url::Url::parse(&callback_of(&w, &c.authorize_url)).unwrap();
+        let target = &callback[url::Position::BeforePath..];
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.connect(&w.redirect_addr().into()).unwrap();
+        let mut stream: std::net::TcpStream = socket.into();
+        stream
+            .write_all(&get_request(target, &w.redirect_host()))
+            .unwrap();
+        // The tab is closed at once: the connection is reset, not closed.
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(stream);
+        let run = c.finish();
+        assert!(run.ok(), "{run}");
+        assert_eq!(w.emu.stats().code_grants, 1);
+        assert!(w.keychain_tokens().is_some());
+    }
+
+    // Linux only: Ctrl-C is sent as SIGINT.
+    #[test]
+    fn cancel_during_the_exchange_reports_the_connection_it_made() {
+        let w = World::new();
+        w.emu
+            .set_fault(Fault::new(FaultTarget::Token, FaultKind::Slow).delay_ms(3_000));
+        let mut c = w.start_connect(&[]);
+        let url = c.authorize_url.to_string();
+        let browser = std::thread::scope(|s| {
+            let tab = s.spawn(|| w.browse(&url));
+            await_token_requests(&w, 1);
+            c.child.interrupt();
+            tab.join().unwrap()
+        });
+        let run = c.finish();
+        assert!(run.ok(), "cancelled while tokens were stored: {run}");
+        assert!(run.stdout.contains("Connected"), "{run}");
+        assert!(run.stderr.contains("under way finishes"), "{run}");
+        assert_eq!(browser.status, 200, "{browser:?}");
+        assert!(w.keychain_tokens().is_some());
+    }
+
+    // Linux only: Ctrl-C is sent as SIGINT.
+    #[test]
+    fn cancel_with_no_exchange_under_way_cancels() {
+        let w = World::new();
+        let mut c = w.start_connect(&[]);
+        c.child.interrupt();
+        let run = c.finish();
+        assert_eq!(run.code, 1, "{run}");
+        assert!(run.stderr.contains("cancelled"), "{run}");
+    }
+
+    // Linux only: Ctrl-C is sent as SIGINT.
+    #[test]
+    fn a_tab_from_a_cancelled_flow_cannot_complete_a_later_one() {
+        let w = World::new();
+        let mut old = w.start_connect(&[]);
+        let stale = callback_of(&w, &old.authorize_url);
+        old.child.interrupt();
+        assert_eq!(old.finish().code, 1);
+
+        let mut now = w.start_connect(&[]);
+        let page = w.browse(&stale);
+        assert_eq!(page.status, 400, "{page:?}");
+        assert!(page.body.contains("earlier sign-in"), "{}", page.body);
+        let pasted = w.amo(&["connect", "--paste", &stale]);
+        assert_eq!(pasted.code, 1, "{pasted}");
+        assert!(pasted.stderr.contains("already been used"), "{pasted}");
+        // The later flow still waits, and its own tab completes it.
+        let page = w.browse(now.authorize_url.as_str());
+        assert_eq!(page.status, 200, "{page:?}");
+        assert!(now.finish().ok());
+        assert_eq!(w.emu.stats().code_grants, 1);
     }
 }

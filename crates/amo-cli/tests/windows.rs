@@ -95,17 +95,26 @@ fn start_at_login_writes_and_removes_the_run_value() {
     let on = w.amo(&["config", "set", "autostart", "on"]);
     assert!(on.ok(), "{on}");
     let value = run_value().expect("the Run value is written");
-    let app = std::path::Path::new(common::AMO)
-        .with_file_name("amo-connector.exe")
-        .display()
-        .to_string();
+    // The program first, always quoted: the app beside `amo` (scripts/test-windows builds
+    // every binary before the tests).
+    let program = value
+        .strip_prefix('"')
+        .and_then(|v| v.split_once('"'))
+        .map(|(p, _)| p)
+        .unwrap_or_else(|| panic!("the program comes first, quoted: {value}"));
     assert!(
-        value.starts_with(&format!("\"{app}\"")) || value.starts_with("\"amo-connector.exe\""),
-        "the program comes first, quoted: {value}"
+        program.ends_with(r"\amo-connector.exe") && std::path::Path::new(program).is_file(),
+        "the Run value names the installed app: {value}"
     );
     assert!(value.ends_with(" --hidden"), "it starts hidden: {value}");
     let shown = w.amo(&["config", "show"]);
-    assert!(shown.ok(), "{shown}");
+    assert!(
+        shown
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("Start at login") && l.ends_with(" on")),
+        "{shown}"
+    );
 
     let off = w.amo(&["config", "set", "autostart", "off"]);
     assert!(off.ok(), "{off}");
