@@ -297,6 +297,9 @@ mod tests {
 
     /// The joined script runs as the modules would: in order, each in its own scope, with
     /// renamed imports. Needs Node.js (`scripts/setup` installs it).
+    // Unix only: the page is joined on the build machine, and the Windows tests run under
+    // Wine, which has no Node.js of its own.
+    #[cfg(unix)]
     #[test]
     fn the_joined_script_runs_as_the_modules_would() {
         let js = dir_with(&[
