@@ -9,6 +9,18 @@ use std::path::PathBuf;
 use amo_core::DataDir;
 use std::process::{Child, Command, Stdio};
 
+// How a process is detached and replaced: one file per platform, the same functions.
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as process;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as process;
+
+pub use process::replace_me;
+
 /// The window app's binary.
 pub const APP_BINARY: &str = amo_core::autostart::APP_BINARY;
 /// The tray process's binary, installed beside the window app's.
@@ -62,43 +74,8 @@ pub fn sibling(name: &str) -> io::Result<Command> {
     })?;
     let mut cmd = Command::new(path);
     cmd.stdin(Stdio::null());
-    detach(&mut cmd);
+    process::detach(&mut cmd);
     Ok(cmd)
-}
-
-/// A process group of its own, which a terminal's hang-up does not reach.
-#[cfg(unix)]
-fn detach(cmd: &mut Command) {
-    std::os::unix::process::CommandExt::process_group(cmd, 0);
-}
-
-/// A process group of its own (Ctrl+C in this console does not reach it) and no console to
-/// share (closing this one does not end it).
-#[cfg(windows)]
-fn detach(cmd: &mut Command) {
-    use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, DETACHED_PROCESS};
-    std::os::windows::process::CommandExt::creation_flags(
-        cmd,
-        CREATE_NEW_PROCESS_GROUP | DETACHED_PROCESS,
-    );
-}
-
-/// Runs `cmd` in this process's place: the same process, so whoever started this one (the
-/// session's autostart, say) keeps its pid. Returns only when `cmd` could not be started.
-#[cfg(unix)]
-pub fn replace_me(mut cmd: Command) -> io::Error {
-    std::os::unix::process::CommandExt::exec(&mut cmd)
-}
-
-/// Runs `cmd` in this process's place: Windows has no exec, so it starts detached and this
-/// process ends. Returns only when `cmd` could not be started.
-#[cfg(windows)]
-pub fn replace_me(mut cmd: Command) -> io::Error {
-    detach(&mut cmd);
-    match cmd.spawn() {
-        Ok(_) => std::process::exit(0),
-        Err(e) => e,
-    }
 }
 
 /// Starts `cmd` and reaps it when it ends, so a short-lived one leaves no zombie.
