@@ -16,13 +16,17 @@ use tokio::sync::Notify;
 
 use crate::desktop::{self, Note, OnClick};
 
-/// What hosts the schedule: shown the connections after each check, and asked what a
-/// notice's click does.
+/// What hosts the schedule: shown the connections after each check and the notices it
+/// gives, and asked what a notice's click does.
 pub trait Shell: Send + Sync {
     /// The connections as the check left them, in the engine's language.
     fn checked(&self, lang: Lang, all: Vec<ConnectionStatus>);
     /// What a click on a notice does with the account it names.
     fn on_click(&self) -> OnClick;
+    /// Shows one notice: the desktop's notification, whose click does [`Shell::on_click`].
+    fn show(&self, note: Note) {
+        desktop::notify(note, || self.on_click());
+    }
 }
 
 /// The host's state: the schedule's memory and what wakes it.
@@ -148,16 +152,20 @@ impl Host {
             return;
         }
         let lang = engine.lang();
-        for n in notices {
-            let (title, body) = n.text(lang);
-            let note = Note {
-                title,
-                body,
-                open_label: lang.tr("notice.open", &[]),
-                account: n.account.clone(),
-            };
-            desktop::notify(note, || shell.on_click());
+        for n in &notices {
+            shell.show(note(lang, n));
         }
+    }
+}
+
+/// The notification that tells `n` in `lang`.
+fn note(lang: Lang, n: &Notice) -> Note {
+    let (title, body) = n.text(lang);
+    Note {
+        title,
+        body,
+        open_label: lang.tr("notice.open", &[]),
+        account: n.account.clone(),
     }
 }
 
@@ -177,3 +185,6 @@ fn check_every() -> chrono::Duration {
         .filter(|s| (1..=30).contains(s))
         .map_or(CHECK_EVERY, chrono::Duration::seconds)
 }
+
+#[cfg(test)]
+mod tests;

@@ -62,7 +62,11 @@ fn make_window(names: &Instance) -> HWND {
             std::ptr::null(),
         )
     };
-    assert!(!window.is_null(), "no window: {}", io::Error::last_os_error());
+    assert!(
+        !window.is_null(),
+        "no window: {}",
+        io::Error::last_os_error()
+    );
     window
 }
 

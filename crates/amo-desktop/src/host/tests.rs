@@ -1,0 +1,273 @@
+//! The notifications the host builds from the schedule's notices, and the host itself on a
+//! real engine (a temporary data folder, the system keychain) against the in-process
+//! emulator, with a shell that records what it is handed instead of showing it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use amo_core::{ConnState, DataDir, NoticeKind, Vault};
+use amo_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Revoke};
+use chrono::{TimeZone, Utc};
+use tempfile::TempDir;
+
+use super::*;
+
+/// How long a hosted test may take: Wine and a busy machine are slow, a stuck host is not.
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn lang(code: &str) -> Lang {
+    Lang::from_code(code).expect("the catalogue is embedded")
+}
+
+fn notice(kind: NoticeKind, account: Option<&str>) -> Notice {
+    Notice {
+        kind,
+        account: account.map(str::to_owned),
+        reason: None,
+        expires_at: None,
+    }
+}
+
+#[test]
+fn a_note_tells_each_notice_in_the_language_asked() {
+    let ending = Utc.with_ymd_and_hms(2030, 5, 17, 9, 30, 0).unwrap();
+    let cases = [
+        (
+            notice(NoticeKind::ReconnectNeeded, Some("shop.amocrm.ru")),
+            "Reconnect",
+            "заново",
+        ),
+        (
+            Notice {
+                reason: Some("amoCRM did not answer.".into()),
+                ..notice(NoticeKind::RefreshFailing, Some("shop.amocrm.ru"))
+            },
+            "Cannot refresh",
+            "Не удаётся обновить",
+        ),
+        (
+            Notice {
+                expires_at: Some(ending),
+                ..notice(NoticeKind::LongLivedExpiring, Some("shop.amocrm.ru"))
+            },
+            "ends soon",
+            "скоро истечёт",
+        ),
+    ];
+    for (n, en, ru) in &cases {
+        for (code, word, open) in [("en", en, "Open"), ("ru", ru, "Открыть")] {
+            let note = note(lang(code), n);
+            assert_eq!((note.title.clone(), note.body.clone()), n.text(lang(code)));
+            assert!(note.title.contains(word), "{code}: {}", note.title);
+            assert!(
+                note.title.contains("shop.amocrm.ru"),
+                "{code}: {}",
+                note.title
+            );
+            assert_eq!(note.open_label, open, "{code}");
+            assert_eq!(note.account.as_deref(), Some("shop.amocrm.ru"), "{code}");
+        }
+    }
+    let failing = note(lang("en"), &cases[1].0);
+    assert!(
+        failing.body.contains("amoCRM did not answer."),
+        "{}",
+        failing.body
+    );
+    let expiring = note(lang("ru"), &cases[2].0);
+    assert!(
+        expiring.body.contains("2030-05-17 09:30"),
+        "{}",
+        expiring.body
+    );
+}
+
+#[test]
+fn a_note_about_no_account_opens_the_window_as_it_is() {
+    let n = Notice {
+        reason: Some("locked".into()),
+        ..notice(NoticeKind::KeychainUnavailable, None)
+    };
+    let note = note(lang("en"), &n);
+    assert!(note.title.contains("keychain"), "{}", note.title);
+    assert!(note.account.is_none());
+}
+
+/// An emulator, an engine on a fresh data folder with the system keychain, and one
+/// connection made through a real code exchange. Each emulator has an account host (its
+/// address) of its own, so tests running side by side never share a keychain item.
+struct World {
+    emu: EmulatorHandle,
+    engine: Engine,
+    account: AccountHost,
+    _dir: TempDir,
+}
+
+async fn connected(config: EmulatorConfig) -> World {
+    let emu = Emulator::start(config).await.unwrap();
+    let env: HashMap<&str, String> = HashMap::from([
+        ("AMO_BASE_URL", emu.base_url()),
+        ("AMO_CLIENT_ID", emu.client_id().to_owned()),
+        ("AMO_CLIENT_SECRET", emu.client_secret().to_owned()),
+        ("AMO_REDIRECT_URI", emu.redirect_uri().to_owned()),
+        ("AMO_LANG", "en".to_owned()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open_with(DataDir::at(dir.path()), Vault::system(), move |k| {
+        env.get(k).cloned()
+    })
+    .unwrap();
+    engine
+        .connect_with_code(&emu.issue_code(), &emu.account_host())
+        .await
+        .unwrap();
+    let account = AccountHost::parse(&emu.account_host()).unwrap();
+    World {
+        emu,
+        engine,
+        account,
+        _dir: dir,
+    }
+}
+
+/// The keychain outlives the data folder: what the test stored leaves with it.
+impl Drop for World {
+    fn drop(&mut self) {
+        let gone = self.engine.disconnect(&self.account);
+        if std::thread::panicking() {
+            return;
+        }
+        gone.unwrap();
+        let left = self.engine.vault().load_tokens(&self.account).unwrap();
+        assert!(left.is_none(), "the keychain still holds the tokens");
+    }
+}
+
+impl World {
+    /// Runs `test` while `host` runs the checks on this world's engine for `shell`.
+    async fn hosted<T>(&self, host: &Host, shell: &Recorder, test: impl Future<Output = T>) -> T {
+        tokio::select! {
+            () = host.run(&self.engine, shell) => unreachable!("the host runs until dropped"),
+            done = tokio::time::timeout(LIMIT, test) => done.expect("the host kept up"),
+        }
+    }
+}
+
+/// A shell that keeps what it is handed: the connections of each check, and the notices.
+#[derive(Default)]
+struct Recorder {
+    checks: Mutex<Vec<Vec<ConnectionStatus>>>,
+    notes: Mutex<Vec<Note>>,
+    checked: Notify,
+}
+
+impl Shell for Recorder {
+    fn checked(&self, _lang: Lang, all: Vec<ConnectionStatus>) {
+        self.checks.lock().unwrap().push(all);
+        self.checked.notify_one();
+    }
+
+    fn on_click(&self) -> OnClick {
+        Box::new(|_| {})
+    }
+
+    fn show(&self, note: Note) {
+        self.notes.lock().unwrap().push(note);
+    }
+}
+
+impl Recorder {
+    /// The connections of the `n`th check (from 1), once it has ended.
+    async fn check(&self, n: usize) -> Vec<ConnectionStatus> {
+        loop {
+            if let Some(all) = self.checks.lock().unwrap().get(n - 1) {
+                return all.clone();
+            }
+            self.checked.notified().await;
+        }
+    }
+
+    /// The titles and accounts of the notices shown so far.
+    fn shown(&self) -> Vec<(String, Option<String>)> {
+        let notes = self.notes.lock().unwrap();
+        notes
+            .iter()
+            .map(|n| (n.title.clone(), n.account.clone()))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_check_hands_the_shell_the_connection() {
+    let w = connected(EmulatorConfig::new()).await;
+    let (host, shell) = (Host::default(), Recorder::default());
+
+    let first = w.hosted(&host, &shell, shell.check(1)).await;
+
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].account, w.account.as_str());
+    assert_eq!(first[0].kind, TokenKind::Oauth);
+    assert_eq!(first[0].state, ConnState::Connected);
+    assert_eq!(w.emu.stats().refresh_grants, 0, "nothing was due");
+    assert!(shell.shown().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_access_token_is_due_is_refreshed() {
+    // A token this short-lived falls due a few seconds after it is issued.
+    let w = connected(EmulatorConfig {
+        access_ttl_secs: 10,
+        ..EmulatorConfig::new()
+    })
+    .await;
+    let (host, shell) = (Host::default(), Recorder::default());
+
+    let (due, second) = w
+        .hosted(&host, &shell, async {
+            let first = shell.check(1).await;
+            assert_eq!(w.emu.stats().refresh_grants, 0, "not due yet");
+            let due = host.due(&first)[w.account.as_str()];
+            let wait = (due.at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait + Duration::from_millis(200)).await;
+            host.wake();
+            (due, shell.check(2).await)
+        })
+        .await;
+
+    assert_eq!(due.reason, DueReason::Expiry);
+    let stats = w.emu.stats();
+    assert_eq!(stats.refresh_grants, 1);
+    assert_eq!(stats.revoked_refresh_used, 0);
+    assert!(second[0].last_refresh_at.is_some(), "{second:?}");
+    assert!(shell.shown().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_refresh_token_makes_the_host_ask_for_a_reconnect() {
+    let w = connected(EmulatorConfig::new()).await;
+    w.emu.revoke(Revoke::Refresh);
+    let (host, shell) = (Host::default(), Recorder::default());
+
+    let second = w
+        .hosted(&host, &shell, async {
+            shell.check(1).await;
+            host.refresh_all();
+            shell.check(2).await
+        })
+        .await;
+
+    assert_eq!(
+        w.emu.stats().revoked_refresh_used,
+        1,
+        "the refresh was tried"
+    );
+    assert_eq!(second[0].state, ConnState::ReconnectNeeded);
+    let account = w.account.to_string();
+    let expected = note(
+        lang("en"),
+        &notice(NoticeKind::ReconnectNeeded, Some(&account)),
+    );
+    assert_eq!(shell.shown(), [(expected.title, Some(account))]);
+}
