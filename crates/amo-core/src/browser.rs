@@ -14,6 +14,16 @@
 use std::io;
 use std::process::{Child, Command, Stdio};
 
+// How `$BROWSER` is read and a browser started apart: one file per platform, the same items.
+#[cfg(not(windows))]
+mod unix;
+#[cfg(not(windows))]
+use unix::{own_group, split_words, LIST_SEPARATOR};
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows::{own_group, split_words, LIST_SEPARATOR};
+
 /// Who took the address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Opened {
@@ -60,10 +70,6 @@ pub(crate) fn open(url: &str, browser_var: Option<&str>) -> Result<Opened, Strin
     }
 }
 
-/// The process creation flag that puts a Windows child in a process group of its own.
-#[cfg(windows)]
-const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
-
 /// Starts the first command of `browser_var` that can start, with `url` in its arguments;
 /// returns its program and process.
 ///
@@ -80,10 +86,7 @@ fn start(browser_var: &str, url: &str) -> Result<(String, Child), Vec<String>> {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // Its own process group: an interrupt of `amo` in a terminal leaves the browser be.
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        #[cfg(windows)]
-        std::os::windows::process::CommandExt::creation_flags(&mut cmd, CREATE_NEW_PROCESS_GROUP);
+        own_group(&mut cmd);
         match cmd.spawn() {
             Ok(child) => return Ok((program.clone(), child)),
             Err(e) => failures.push(format!("$BROWSER {program}: {}", reason(&e))),
@@ -107,10 +110,6 @@ fn reap(mut child: Child) {
     });
 }
 
-/// What separates the commands of `$BROWSER`: what separates the folders of `PATH`, so a
-/// Windows path keeps its drive's `:`.
-const LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
-
 /// The commands of `$BROWSER`, each as words; empty entries and entries that do not split
 /// (an unclosed quote) are skipped.
 fn commands(browser_var: &str) -> Vec<Vec<String>> {
@@ -119,106 +118,6 @@ fn commands(browser_var: &str) -> Vec<Vec<String>> {
         .filter_map(split_words)
         .filter(|w| !w.is_empty())
         .collect()
-}
-
-/// Splits `s` as a POSIX shell splits a word list, without any expansion: blanks separate
-/// words, `'…'` is literal, `"…"` is literal but for `\` before `$`, `` ` ``, `"`, `\` or a
-/// newline, and `\` outside quotes takes the next character as it is. `None` for an
-/// unclosed quote or a trailing `\`.
-#[cfg(not(windows))]
-fn split_words(s: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if let Some(w) = word.take() {
-                    words.push(w);
-                }
-            }
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => w.push(c),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => match chars.next()? {
-                            c @ ('$' | '`' | '"' | '\\') => w.push(c),
-                            '\n' => {}
-                            c => {
-                                w.push('\\');
-                                w.push(c);
-                            }
-                        },
-                        c => w.push(c),
-                    }
-                }
-            }
-            '\\' => match chars.next()? {
-                '\n' => {}
-                c => word.get_or_insert_with(String::new).push(c),
-            },
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Some(words)
-}
-
-/// Splits `s` as a Windows program splits its command line (the C runtime's rules, which
-/// `CommandLineToArgvW` shares): spaces and tabs separate words, `"` opens and closes a
-/// quoted run, and backslashes are literal but before a `"`, where 2n of them give n and the
-/// quote opens or closes, 2n+1 give n and a literal `"`. `None` for an unclosed quote.
-#[cfg(windows)]
-fn split_words(s: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut quoted = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' if !quoted => {
-                if let Some(w) = word.take() {
-                    words.push(w);
-                }
-            }
-            '\\' => {
-                let mut run = 1;
-                while chars.next_if_eq(&'\\').is_some() {
-                    run += 1;
-                }
-                let w = word.get_or_insert_with(String::new);
-                if chars.peek() == Some(&'"') {
-                    w.extend(std::iter::repeat_n('\\', run / 2));
-                    if run % 2 == 1 {
-                        w.push('"');
-                        chars.next();
-                    }
-                } else {
-                    w.extend(std::iter::repeat_n('\\', run));
-                }
-            }
-            '"' => {
-                word.get_or_insert_with(String::new);
-                quoted = !quoted;
-            }
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    if quoted {
-        return None;
-    }
-    words.extend(word);
-    Some(words)
 }
 
 /// The arguments for `url`: `%s` becomes the address, `%%` a `%`, `%c` a `:`; when no word
