@@ -2,6 +2,7 @@
 
 mod output;
 mod script;
+mod status;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -51,10 +52,10 @@ enum Command {
         #[arg(long, value_name = "HOST")]
         account: Option<String>,
     },
-    /// Show every connection and whether it is usable.
+    /// Show every connection, or those the filters choose, and whether it is usable.
     Status {
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        args: status::StatusArgs,
     },
     /// Refresh an account's tokens now.
     Refresh {
@@ -208,19 +209,7 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             out.connected(&status);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { json } => {
-            let all = engine.connections()?;
-            if json {
-                out.status_json(&all);
-            } else {
-                out.status_table(&all);
-            }
-            Ok(if all.iter().any(|c| c.usable) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Command::Status { args } => status::run(engine, out, args),
         Command::Refresh { account } => {
             let account = engine.resolve_account(account.as_deref())?;
             let status = engine.refresh(&account).await?;

@@ -161,11 +161,7 @@ impl Out {
 
     pub fn status_table(&self, all: &[ConnectionStatus]) {
         if all.is_empty() {
-            eprintln!(
-                "{} {}",
-                self.tr("error.no_connections", &[]),
-                self.tr("fix.no_connections", &[])
-            );
+            self.no_connections();
             return;
         }
         for (i, c) in all.iter().enumerate() {
@@ -219,6 +215,62 @@ impl Out {
                 println!("  {label}: {}", printable(e));
             }
         }
+    }
+
+    /// `--short`: a header, then one line per connection, the columns aligned.
+    pub fn status_short(&self, all: &[ConnectionStatus]) {
+        if all.is_empty() {
+            self.no_connections();
+            return;
+        }
+        // The local time alone: the state already says whether expiry is near, and the line
+        // stays short enough for a terminal.
+        let day = |t: Option<DateTime<Utc>>| {
+            t.map_or_else(
+                || "—".to_owned(),
+                |t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
+            )
+        };
+        let header = [
+            "cli.field.account",
+            "cli.field.name",
+            "cli.field.state",
+            "cli.field.expires",
+            "cli.field.refreshed",
+        ]
+        .map(|k| self.tr(k, &[]));
+        let mut lines = vec![header];
+        for c in all {
+            lines.push([
+                c.account.clone(),
+                printable(c.name.as_deref().unwrap_or("—")).into_owned(),
+                self.tr(&format!("state.{}", c.state.as_str()), &[]),
+                day(c.expires_at),
+                day(c.last_refresh_at),
+            ]);
+        }
+        let mut widths = [0; 5];
+        for line in &lines {
+            for (w, cell) in widths.iter_mut().zip(line) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for line in &lines {
+            let mut text = String::new();
+            for (w, cell) in widths.iter().zip(line) {
+                text.push_str(cell);
+                text.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+            println!("{}", text.trim_end());
+        }
+    }
+
+    fn no_connections(&self) {
+        eprintln!(
+            "{} {}",
+            self.tr("error.no_connections", &[]),
+            self.tr("fix.no_connections", &[])
+        );
     }
 
     pub fn config(&self, engine: &Engine) -> Result<(), Error> {
