@@ -325,3 +325,34 @@ fn short_is_one_aligned_line_per_account_under_a_header_in_english_and_russian()
         assert!(lines.iter().all(|l| !l.ends_with(' ')), "{r}");
     }
 }
+
+/// Listing reads the database alone: with the session bus out of reach (so the Secret
+/// Service cannot be asked anything), `amo status` in every form lists what it lists with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn listing_reads_no_secret_and_needs_no_keychain() {
+    let t = TwoAccounts::new();
+    let no_bus = |args: &[&str]| {
+        let mut cmd = t.w.cmd();
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .args(args);
+        common::Run::from(cmd.output().expect("amo runs"))
+    };
+    for form in [
+        &["status", "--json"][..],
+        &["status", "--short"],
+        &["status"],
+    ] {
+        let with = t.w.amo(form);
+        let without = no_bus(form);
+        assert!(with.ok() && without.ok(), "{form:?}: {with}\n{without}");
+        assert_eq!(with.stdout, without.stdout, "{form:?}");
+    }
+    let rows = t.rows(&[]);
+    let fine = rows.iter().find(|r| r["account"] == t.fine().as_str());
+    let masked = fine.and_then(|r| r["access_token"].as_str());
+    assert!(masked.is_some_and(|m| m.contains('…')), "{rows:?}");
+    // A token is still read from the keychain, and only there.
+    let token = no_bus(&["token", "--account", &t.fine()]);
+    assert!(!token.ok() && token.stdout.is_empty(), "{token}");
+}

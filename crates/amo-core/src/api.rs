@@ -131,8 +131,7 @@ impl Engine {
     /// # Errors
     /// As [`crate::Settings::account_url`].
     pub fn api_base(&self, account: &AccountHost) -> Result<String> {
-        let url = self.settings()?.account_url(account, "/api/v4")?;
-        Ok(url.as_str().trim_end_matches('/').to_owned())
+        api_base_in(&self.settings()?, account)
     }
 
     /// An access token valid for at least `min_valid`, refreshed first (under the account's
@@ -378,4 +377,13 @@ impl ApiSession {
         }
         Ok(answer)
     }
+}
+
+/// Where `account`'s API calls go under `settings`: `https://{host}/api/v4`.
+pub(crate) fn api_base_in(
+    settings: &crate::config::Settings,
+    account: &AccountHost,
+) -> Result<String> {
+    let url = settings.account_url(account, "/api/v4")?;
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }

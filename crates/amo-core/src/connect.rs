@@ -9,7 +9,7 @@ use chrono::Utc;
 use url::Url;
 
 use crate::callback::Callback;
-use crate::db::ConnectionRow;
+use crate::db::{ConnectionRow, TokenFacts};
 use crate::engine::{Engine, EngineEvent};
 use crate::error::{Error, Result};
 use crate::flow::Admitted;
@@ -164,6 +164,7 @@ impl Engine {
             last_refresh_at: None,
             last_error: None,
             reconnect_reason: None,
+            facts: Some(TokenFacts::of(set)),
         })?;
         drop(db);
         self.log("stored", Some(account.as_str()), "", true);

@@ -7,9 +7,12 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::paths::set_private;
-use crate::types::{AccountHost, TokenKind};
+use crate::types::{AccountHost, TokenKind, TokenSet};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_token_facts.sql"),
+];
 
 /// The database of one data folder.
 pub struct Db {
@@ -30,6 +33,27 @@ pub struct ConnectionRow {
     pub last_refresh_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub reconnect_reason: Option<String>,
+    /// What views show of the token set; `None` on a row stored before these were kept.
+    pub facts: Option<TokenFacts>,
+}
+
+/// What a view shows of a token set, kept beside its row whenever the set is stored, so
+/// listing connections reads SQLite alone. Nothing here is a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFacts {
+    /// The access token masked ([`crate::secret::AccessToken::masked`]).
+    pub access_masked: String,
+    /// Whether the set has a refresh token.
+    pub refreshable: bool,
+}
+
+impl TokenFacts {
+    pub fn of(set: &TokenSet) -> TokenFacts {
+        TokenFacts {
+            access_masked: set.access_token.masked(),
+            refreshable: set.refresh_token.is_some(),
+        }
+    }
 }
 
 impl Db {
@@ -112,17 +136,13 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The host `account` was last moved from, if amoCRM renamed it.
-    pub fn moved_from(&self, account: &AccountHost) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT substr(key, 10) FROM settings
-                 WHERE substr(key, 1, 9) = 'moved_to:' AND value = ?1 LIMIT 1",
-                [account.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?)
+    /// Every renamed account's current host, with the host it was last moved from.
+    pub fn moves(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT value, substr(key, 10) FROM settings WHERE substr(key, 1, 9) = 'moved_to:'",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -222,13 +242,15 @@ impl Db {
     pub fn upsert_connection(&self, c: &ConnectionRow) -> Result<()> {
         self.conn.execute(
             "INSERT INTO connections (account, account_id, name, kind, client_id, expires_at,
-                 created_at, updated_at, last_refresh_at, last_error, reconnect_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 created_at, updated_at, last_refresh_at, last_error, reconnect_reason,
+                 access_masked, refreshable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (account) DO UPDATE SET
                  account_id = excluded.account_id, name = excluded.name, kind = excluded.kind,
                  client_id = excluded.client_id, expires_at = excluded.expires_at,
                  updated_at = excluded.updated_at, last_refresh_at = excluded.last_refresh_at,
-                 last_error = excluded.last_error, reconnect_reason = excluded.reconnect_reason",
+                 last_error = excluded.last_error, reconnect_reason = excluded.reconnect_reason,
+                 access_masked = excluded.access_masked, refreshable = excluded.refreshable",
             params![
                 c.account.as_str(),
                 c.account_id,
@@ -241,6 +263,8 @@ impl Db {
                 c.last_refresh_at.map(|t| t.timestamp_millis()),
                 c.last_error,
                 c.reconnect_reason,
+                c.facts.as_ref().map(|f| f.access_masked.as_str()),
+                c.facts.as_ref().map(|f| f.refreshable),
             ],
         )?;
         Ok(())
@@ -272,24 +296,46 @@ impl Db {
         )? > 0)
     }
 
-    /// Records a successful refresh.
+    /// Records a successful refresh: the new set's expiry and facts.
     pub fn mark_refreshed(
         &self,
         account: &AccountHost,
-        expires_at: Option<DateTime<Utc>>,
+        set: &TokenSet,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let facts = TokenFacts::of(set);
         self.conn.execute(
             "UPDATE connections SET expires_at = ?2, updated_at = ?3, last_refresh_at = ?3,
-                 last_error = NULL, reconnect_reason = NULL
+                 last_error = NULL, reconnect_reason = NULL, access_masked = ?4,
+                 refreshable = ?5
              WHERE account = ?1",
             params![
                 account.as_str(),
-                expires_at.map(|t| t.timestamp_millis()),
-                now.timestamp_millis()
+                set.expires_at.map(|t| t.timestamp_millis()),
+                now.timestamp_millis(),
+                facts.access_masked,
+                facts.refreshable,
             ],
         )?;
         Ok(())
+    }
+
+    /// Brings the row's view of its token set in line with `set`, the keychain's: read
+    /// for a row stored before the facts were kept, or changed outside the connector.
+    /// True when the row changed.
+    pub fn note_tokens(&self, account: &AccountHost, set: &TokenSet) -> Result<bool> {
+        let facts = TokenFacts::of(set);
+        Ok(self.conn.execute(
+            "UPDATE connections SET expires_at = ?2, access_masked = ?3, refreshable = ?4
+             WHERE account = ?1 AND (access_masked IS NOT ?3 OR refreshable IS NOT ?4
+                 OR expires_at IS NOT ?2)",
+            params![
+                account.as_str(),
+                set.expires_at.map(|t| t.timestamp_millis()),
+                facts.access_masked,
+                facts.refreshable,
+            ],
+        )? > 0)
     }
 
     /// Records a failure; `reconnect` marks the connection as needing the user again.
@@ -311,7 +357,8 @@ impl Db {
 }
 
 const SELECT_CONNECTION: &str = "SELECT account, account_id, name, kind, client_id, expires_at,
-    created_at, updated_at, last_refresh_at, last_error, reconnect_reason FROM connections";
+    created_at, updated_at, last_refresh_at, last_error, reconnect_reason, access_masked,
+    refreshable FROM connections";
 
 fn read_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
     let bad = |i, what: &str| {
@@ -335,6 +382,16 @@ fn read_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
         last_refresh_at: r.get::<_, Option<i64>>(8)?.map(ts),
         last_error: r.get(9)?,
         reconnect_reason: r.get(10)?,
+        facts: match (
+            r.get::<_, Option<String>>(11)?,
+            r.get::<_, Option<bool>>(12)?,
+        ) {
+            (Some(access_masked), Some(refreshable)) => Some(TokenFacts {
+                access_masked,
+                refreshable,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -394,6 +451,10 @@ mod tests {
             last_refresh_at: None,
             last_error: None,
             reconnect_reason: None,
+            facts: Some(TokenFacts {
+                access_masked: "abc…wxyz".into(),
+                refreshable: true,
+            }),
         };
         db.upsert_connection(&row).unwrap();
         assert_eq!(db.connection(&row.account).unwrap().as_ref(), Some(&row));
@@ -404,14 +465,52 @@ mod tests {
             failed.reconnect_reason.as_deref(),
             Some("Token has been revoked")
         );
-        db.mark_refreshed(&row.account, Some(t + Duration::hours(48)), t)
-            .unwrap();
+        let set = TokenSet {
+            kind: TokenKind::Oauth,
+            access_token: crate::secret::AccessToken::new("new-access-token-0123456789"),
+            refresh_token: None,
+            expires_at: Some(t + Duration::hours(48)),
+        };
+        db.mark_refreshed(&row.account, &set, t).unwrap();
         let fresh = db.connection(&row.account).unwrap().unwrap();
         assert_eq!(fresh.reconnect_reason, None);
         assert_eq!(fresh.last_refresh_at, Some(t));
+        assert_eq!(fresh.expires_at, set.expires_at);
+        assert_eq!(fresh.facts, Some(TokenFacts::of(&set)));
+        assert!(!fresh.facts.unwrap().access_masked.contains("0123456789"));
+        assert!(
+            !db.note_tokens(&row.account, &set).unwrap(),
+            "nothing changed"
+        );
+        let outside = TokenSet {
+            refresh_token: Some(crate::secret::RefreshToken::new("r")),
+            ..set
+        };
+        assert!(db.note_tokens(&row.account, &outside).unwrap());
+        let noted = db.connection(&row.account).unwrap().unwrap();
+        assert_eq!(noted.facts, Some(TokenFacts::of(&outside)));
         assert_eq!(db.connections().unwrap().len(), 1);
         assert!(db.delete_connection(&row.account).unwrap());
         assert!(db.connections().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_row_from_before_token_facts_reads_as_unknown() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        Migrations::new(vec![M::up(MIGRATIONS[0])])
+            .to_latest(&mut conn)
+            .unwrap();
+        conn.execute(
+            "INSERT INTO connections (account, kind, created_at, updated_at)
+             VALUES ('old.amocrm.ru', 'oauth', 0, 0)",
+            [],
+        )
+        .unwrap();
+        let mut db = Db { conn };
+        db.migrate().unwrap();
+        let rows = db.connections().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].facts, None);
     }
 
     #[test]

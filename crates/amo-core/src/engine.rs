@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
 use crate::config::{Checked, NewSettings, Settings};
-use crate::db::{ConnectionRow, Db};
+use crate::db::{ConnectionRow, Db, TokenFacts};
 use crate::error::{Error, ErrorView, Result};
 use crate::http::Http;
 use crate::i18n::Lang;
@@ -284,16 +284,18 @@ impl Engine {
 
     // --- connections ----------------------------------------------------------------------
 
-    /// Every connection, with its state.
+    /// Every connection, with its state, from the database alone. The keychain is read only
+    /// for rows stored before their token facts were kept, once: they are filled in.
     ///
     /// # Errors
-    /// [`Error::Database`], [`Error::KeychainUnavailable`].
+    /// [`Error::Database`]; [`Error::KeychainUnavailable`] only while filling in old rows.
     pub fn connections(&self) -> Result<Vec<ConnectionStatus>> {
         let rows = self.db().connections()?;
-        rows.into_iter().map(|r| self.status_of(r)).collect()
+        let rows = self.fill_facts(rows)?;
+        self.statuses(rows)
     }
 
-    /// One connection's status.
+    /// One connection's status, from the database alone (as [`Engine::connections`]).
     ///
     /// # Errors
     /// [`Error::NotConnected`], [`Error::Database`], [`Error::KeychainUnavailable`].
@@ -302,22 +304,59 @@ impl Engine {
         let row = row.ok_or_else(|| Error::NotConnected {
             account: account.to_string(),
         })?;
-        self.status_of(row)
+        let rows = self.fill_facts(vec![row])?;
+        Ok(self.statuses(rows)?.remove(0))
     }
 
-    pub(crate) fn status_of(&self, row: ConnectionRow) -> Result<ConnectionStatus> {
-        let tokens = self.inner.store.vault().load_tokens(&row.account)?;
-        let seen = Seen {
-            now: Utc::now(),
-            // Worded only when needed: the language is a database read.
-            tokens_missing: tokens
-                .is_none()
-                .then(|| self.lang().tr("reason.tokens_missing", &[])),
-            storage: self.inner.store.vault().storage_key(),
-            api_base: self.api_base(&row.account).ok(),
-            moved_from: self.db().moved_from(&row.account)?,
-        };
-        Ok(ConnectionStatus::derive(row, tokens.as_ref(), seen))
+    fn statuses(&self, rows: Vec<ConnectionRow>) -> Result<Vec<ConnectionStatus>> {
+        let settings = self.settings();
+        let moved_from = self.db().moves()?;
+        let tokens_missing = self.lang().tr("reason.tokens_missing", &[]);
+        let storage = self.inner.store.vault().storage_key();
+        let now = Utc::now();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let seen = Seen {
+                    now,
+                    tokens_missing: Some(tokens_missing.clone()),
+                    storage,
+                    api_base: settings
+                        .as_ref()
+                        .ok()
+                        .and_then(|s| crate::api::api_base_in(s, &row.account).ok()),
+                    moved_from: moved_from.get(row.account.as_str()).cloned(),
+                };
+                ConnectionStatus::derive(row, seen)
+            })
+            .collect())
+    }
+
+    /// Fills in the token facts of rows stored before they were kept, from the keychain:
+    /// a row whose tokens are not there is marked as needing a new connection.
+    fn fill_facts(&self, mut rows: Vec<ConnectionRow>) -> Result<Vec<ConnectionRow>> {
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.facts.is_none() && r.reconnect_reason.is_none())
+        {
+            match self.inner.store.vault().load_tokens(&row.account)? {
+                Some(set) => {
+                    self.db().note_tokens(&row.account, &set)?;
+                    row.expires_at = set.expires_at;
+                    row.facts = Some(TokenFacts::of(&set));
+                }
+                None => row.reconnect_reason = Some(self.tokens_missing(&row.account)?),
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Records that the keychain holds no tokens for a connection the database has: it
+    /// needs to be made again. Returns the reason recorded.
+    pub(crate) fn tokens_missing(&self, account: &AccountHost) -> Result<String> {
+        let reason = self.lang().tr("reason.tokens_missing", &[]);
+        self.db().mark_failed(account, &reason, true, Utc::now())?;
+        Ok(reason)
     }
 
     /// Picks the connection `account` names, or the only one there is.

@@ -70,7 +70,7 @@ impl Engine {
             RefreshPolicy::ValidFor(d) => Some(d),
             _ => None,
         };
-        let seen = self.inner.store.load(account)?;
+        let seen = self.stored_tokens(account)?;
         if let RefreshPolicy::ValidFor(asked) = when {
             self.check_min_valid(account, &seen, asked)?;
         }
@@ -86,7 +86,7 @@ impl Engine {
             return Ok((account.clone(), seen));
         }
         let lock = self.inner.store.lock(account).await?;
-        let current = self.inner.store.load(account)?;
+        let current = self.stored_tokens(account)?;
         let changed = match (&current.refresh_token, &seen.refresh_token) {
             (Some(a), Some(b)) => !a.ct_eq(b),
             _ => false,
@@ -114,6 +114,25 @@ impl Engine {
         };
         drop(lock);
         result
+    }
+
+    /// The account's tokens as the keychain holds them now. The row follows what is found:
+    /// tokens gone from the keychain mark it as needing a new connection, and a set changed
+    /// outside the connector updates what views show of it.
+    fn stored_tokens(&self, account: &AccountHost) -> Result<TokenSet> {
+        match self.inner.store.load(account) {
+            Ok(set) => {
+                self.db().note_tokens(account, &set)?;
+                Ok(set)
+            }
+            Err(e @ Error::NotConnected { .. }) => {
+                if self.db().connection(account)?.is_some() {
+                    self.tokens_missing(account)?;
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Refuses, before anything is sent, a `min_valid` that even a token issued this moment
@@ -216,8 +235,7 @@ impl Engine {
             };
             return Err(self.refresh_failed(account, "new_tokens_unsaved", e));
         }
-        self.db()
-            .mark_refreshed(account, new.expires_at, Utc::now())?;
+        self.db().mark_refreshed(account, &new, Utc::now())?;
         self.log("refreshed", Some(account.as_str()), "", true);
         if issued.no_expires_in {
             let lang = self.lang();

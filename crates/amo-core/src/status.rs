@@ -1,12 +1,13 @@
-//! A connection as a person sees it, derived from its database row and the keychain's token
-//! set: its state (connected, expires soon, expired, must be made again) and whether a
-//! script can use it. No secret: the access token is masked.
+//! A connection as a person sees it, derived from its database row alone (the row keeps the
+//! token set's expiry and [`TokenFacts`] whenever the set is stored): its state (connected,
+//! expires soon, expired, must be made again) and whether a script can use it. No secret:
+//! the access token is masked.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::ConnectionRow;
-use crate::types::{TokenKind, TokenSet};
+use crate::types::TokenKind;
 
 /// Tokens this close to expiry show as "expires soon".
 pub const EXPIRES_SOON: chrono::Duration = chrono::Duration::hours(1);
@@ -59,7 +60,7 @@ impl ConnState {
 /// What a status is derived with besides the row and the tokens.
 pub(crate) struct Seen {
     pub now: DateTime<Utc>,
-    /// The reason shown when the keychain has no tokens for the row (given only then).
+    /// The reason shown when the row knows of no tokens in the keychain (given only then).
     pub tokens_missing: Option<String>,
     pub storage: &'static str,
     pub api_base: Option<String>,
@@ -67,15 +68,18 @@ pub(crate) struct Seen {
 }
 
 impl ConnectionStatus {
-    /// The status of `row` with `tokens` (the keychain's, if it has any).
-    pub(crate) fn derive(row: ConnectionRow, tokens: Option<&TokenSet>, seen: Seen) -> Self {
+    /// The status of `row`, from what it records of its token set (none: the keychain had
+    /// no tokens for it when last looked at).
+    pub(crate) fn derive(row: ConnectionRow, seen: Seen) -> Self {
         let now = seen.now;
-        let expires_at = tokens.and_then(|t| t.expires_at).or(row.expires_at);
+        let facts = row.facts;
+        let expires_at = row.expires_at;
         let expired = expires_at.is_some_and(|t| t <= now);
-        let can_refresh = tokens.is_some_and(|t| t.refresh_token.is_some());
-        let reconnect_reason = match tokens {
-            None => Some(seen.tokens_missing.unwrap_or_default()),
-            Some(_) => row.reconnect_reason,
+        let can_refresh = facts.as_ref().is_some_and(|f| f.refreshable);
+        let reconnect_reason = match (&facts, row.reconnect_reason) {
+            (_, Some(reason)) => Some(reason),
+            (None, None) => Some(seen.tokens_missing.unwrap_or_default()),
+            (Some(_), None) => None,
         };
         let state = if reconnect_reason.is_some() {
             ConnState::ReconnectNeeded
@@ -92,7 +96,7 @@ impl ConnectionStatus {
             name: row.name,
             account_id: row.account_id,
             kind: row.kind,
-            access_token_masked: tokens.map(|t| t.access_token.masked()),
+            access_token_masked: facts.map(|f| f.access_masked),
             expires_at,
             expired,
             created_at: row.created_at,
@@ -114,10 +118,11 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+    use crate::db::TokenFacts;
     use crate::secret::{AccessToken, RefreshToken};
-    use crate::types::AccountHost;
+    use crate::types::{AccountHost, TokenSet};
 
-    fn row(reconnect: Option<&str>) -> ConnectionRow {
+    fn row(reconnect: Option<&str>, tokens: Option<&TokenSet>) -> ConnectionRow {
         let t = Utc::now() - Duration::days(1);
         ConnectionRow {
             account: AccountHost::parse("example.amocrm.ru").unwrap(),
@@ -125,12 +130,13 @@ mod tests {
             name: Some("Example".into()),
             kind: TokenKind::Oauth,
             client_id: None,
-            expires_at: None,
+            expires_at: tokens.and_then(|t| t.expires_at),
             created_at: t,
             updated_at: t,
             last_refresh_at: None,
             last_error: None,
             reconnect_reason: reconnect.map(str::to_owned),
+            facts: tokens.map(TokenFacts::of),
         }
     }
 
@@ -188,7 +194,7 @@ mod tests {
             ),
         ];
         for (set, reason, state, usable) in cases {
-            let s = ConnectionStatus::derive(row(reason), Some(&set), seen());
+            let s = ConnectionStatus::derive(row(reason, Some(&set)), seen());
             assert_eq!(
                 (s.state, s.usable),
                 (state, usable),
@@ -202,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_row_without_tokens_must_be_made_again() {
-        let s = ConnectionStatus::derive(row(None), None, seen());
+        let s = ConnectionStatus::derive(row(None, None), seen());
         assert_eq!(s.state, ConnState::ReconnectNeeded);
         assert_eq!(s.reconnect_reason.as_deref(), Some("missing"));
         assert!(!s.usable);
