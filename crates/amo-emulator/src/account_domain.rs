@@ -12,18 +12,26 @@ use serde_json::json;
 use crate::problem::Problem;
 use crate::shared::Shared;
 
-/// The address one listener serves (`127.0.0.1:PORT`).
+/// What one listener serves: its address (`127.0.0.1:PORT`) and its account (by index).
 #[derive(Debug, Clone)]
-pub struct Here(pub String);
+pub struct Here {
+    pub host: String,
+    pub account: usize,
+}
+
+/// Where account `account` (by index) answers now.
+pub fn current_host(shared: &Shared, account: usize) -> String {
+    shared
+        .lock()
+        .moved_to
+        .get(&account)
+        .cloned()
+        .unwrap_or_else(|| shared.settings.accounts[account].info.host.clone())
+}
 
 /// Whether the account no longer answers at `here`: it was renamed to another address.
 pub fn moved_away(shared: &Shared, here: &Here) -> bool {
-    let st = shared.lock();
-    let current = st
-        .moved_to
-        .as_deref()
-        .unwrap_or(&shared.settings.account_host);
-    current != here.0
+    current_host(shared, here.account) != here.host
 }
 
 /// `GET /oauth2/account/current/subdomain` with `X-Refresh-Token`: the account's current
@@ -34,16 +42,12 @@ pub async fn current_subdomain(State(shared): State<Arc<Shared>>, headers: Heade
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .unwrap_or("");
-    let st = shared.lock();
-    if token.is_empty() || !st.knows_refresh(token) {
+    let Some(account) = shared.lock().refresh_account(token) else {
         return Problem::api_unauthorized().into_response();
-    }
-    let domain = st
-        .moved_to
-        .clone()
-        .unwrap_or_else(|| shared.settings.account_host.clone());
+    };
+    let domain = current_host(&shared, account);
     Json(json!({
-        "id": shared.settings.account_id,
+        "id": shared.settings.accounts[account].info.id,
         "subdomain": domain.split(['.', ':']).next().unwrap_or(""),
         "domain": domain,
         "top_level_domain": "ru",

@@ -36,10 +36,11 @@ pub async fn account(
         return refusal;
     }
     let s = &shared.settings;
+    let a = &s.accounts[here.account];
     let mut body = json!({
-        "id": s.account_id,
-        "name": s.account_name,
-        "subdomain": "emulator",
+        "id": a.info.id,
+        "name": a.info.name,
+        "subdomain": a.subdomain,
         "created_at": CREATED_AT,
         "created_by": 0,
         "updated_at": UPDATED_AT,
@@ -55,13 +56,13 @@ pub async fn account(
         "is_helpbot_enabled": false,
         "is_technical_account": false,
         "contact_name_display_order": 1,
-        "amojo_id": s.amojo_id,
+        "amojo_id": a.amojo_id,
         "version": 11,
-        "_links": { "self": { "href": format!("http://{}/api/v4/account", here.0) } },
+        "_links": { "self": { "href": format!("http://{}/api/v4/account", here.host) } },
     });
     let with = q.with.unwrap_or_default();
     if with.split(',').any(|w| w.trim() == "uuid") {
-        body["uuid"] = json!(s.uuid);
+        body["uuid"] = json!(a.uuid);
     }
     Json(body).into_response()
 }
@@ -79,7 +80,7 @@ pub async fn other(
 }
 
 /// Counts the request, serves a pending redirect or fault, then checks the Bearer token
-/// (refused at an address the account has left).
+/// (refused at an address the account has left, and when issued for another account).
 pub async fn guard(
     shared: &Shared,
     here: &Here,
@@ -107,18 +108,23 @@ pub async fn guard(
             return Err(answer);
         }
     }
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
+    let token = bearer(headers);
     let moved = account_domain::moved_away(shared, here);
     let mut st = shared.lock();
-    if !moved && token.is_some_and(|t| st.access_valid(t)) {
+    if !moved && token.is_some_and(|t| st.access_valid(t, here.account)) {
         Ok(())
     } else {
         st.stats.api_unauthorized += 1;
         Err(Problem::api_unauthorized().into_response())
     }
+}
+
+/// The token of an `Authorization: Bearer ...` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
 }

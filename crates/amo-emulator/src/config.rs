@@ -1,7 +1,9 @@
-//! The emulator's settings: the one registered integration and the one account it serves.
+//! The emulator's settings: the registered integration and the account it serves, how many
+//! more of each, and whether amoCRM's rate limits apply.
 
 use std::fmt;
 
+use crate::ratelimit::RateLimits;
 use crate::tokens;
 
 /// The redirect URI registered for the emulated integration unless told otherwise.
@@ -14,7 +16,8 @@ pub const DEFAULT_ACCOUNT_NAME: &str = "Emulated account";
 pub const DEFAULT_ACCESS_TTL_SECS: u64 = 86_400;
 
 /// What the emulator pretends to be: one integration (client id, secret, redirect URI)
-/// installed in one account.
+/// installed in one account, or in [`EmulatorConfig::accounts`] accounts, each on its own
+/// listener; with [`EmulatorConfig::integrations`], more integrations installed in them all.
 ///
 /// `Default` (and [`EmulatorConfig::new`]) generates a fresh UUID-like client id and a
 /// 64-character secret, so two emulators never share credentials by accident.
@@ -34,8 +37,17 @@ pub struct EmulatorConfig {
     pub auto_approve: bool,
     /// Access token lifetime in seconds (`expires_in`).
     pub access_ttl_secs: u64,
-    /// The port to bind on 127.0.0.1; 0 picks a free one.
+    /// The port to bind on 127.0.0.1 for the first account; 0 picks a free one. Other
+    /// accounts always get free ones.
     pub port: u16,
+    /// How many accounts it serves (at least 1), each on its own `127.0.0.1:PORT`.
+    pub accounts: usize,
+    /// How many integrations are installed in them (at least 1): this config's, then ones
+    /// with generated credentials and the same redirect URI.
+    pub integrations: usize,
+    /// amoCRM's request limits, answered with 429 when exceeded; `None` (the default):
+    /// every request is served, and only logged.
+    pub rate_limits: Option<RateLimits>,
 }
 
 impl EmulatorConfig {
@@ -50,7 +62,34 @@ impl EmulatorConfig {
             auto_approve: false,
             access_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             port: 0,
+            accounts: 1,
+            integrations: 1,
+            rate_limits: None,
         }
+    }
+
+    /// The same config serving `n` accounts of the same integration.
+    pub fn accounts(mut self, n: usize) -> Self {
+        self.accounts = n;
+        self
+    }
+
+    /// The same config with `n` integrations installed in every account.
+    pub fn integrations(mut self, n: usize) -> Self {
+        self.integrations = n;
+        self
+    }
+
+    /// The same config enforcing amoCRM's limits ([`RateLimits::AMOCRM`]), or none.
+    pub fn rate_limits(mut self, on: bool) -> Self {
+        self.rate_limits = on.then_some(RateLimits::AMOCRM);
+        self
+    }
+
+    /// The same config enforcing `limits`.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
     }
 
     /// The same config with `auto_approve` switched on.
@@ -83,6 +122,9 @@ impl fmt::Debug for EmulatorConfig {
             .field("auto_approve", &self.auto_approve)
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("port", &self.port)
+            .field("accounts", &self.accounts)
+            .field("integrations", &self.integrations)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }

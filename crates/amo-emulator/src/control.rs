@@ -6,14 +6,16 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::account_domain::Here;
 use crate::faults::Fault;
 use crate::shared::Shared;
-use crate::state::Revoke;
+use crate::state::{Grantee, Revoke};
 
 #[derive(Deserialize)]
 struct DenyBody {
@@ -104,10 +106,19 @@ pub async fn revoke(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     })
 }
 
-/// `POST /_emulator/long-lived-token` `{"days":N}` → `{"token","expires_at"}`.
-pub async fn long_lived_token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+/// `POST /_emulator/long-lived-token` `{"days":N}` → `{"token","expires_at"}`: a token of
+/// the first integration for the account of the listener asked.
+pub async fn long_lived_token(
+    State(shared): State<Arc<Shared>>,
+    Extension(here): Extension<Here>,
+    body: Bytes,
+) -> Response {
     with_body(&body, |b: LongLivedBody| {
-        let (token, expires_at) = shared.lock().issue_long_lived(&shared.settings, b.days);
+        let to = Grantee {
+            account: here.account,
+            integration: 0,
+        };
+        let (token, expires_at) = shared.lock().issue_long_lived(&shared.settings, to, b.days);
         Json(json!({ "token": token, "expires_at": expires_at })).into_response()
     })
 }
@@ -170,5 +181,33 @@ pub async fn access_ttl(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     with_body(&body, |b: AccessTtlBody| {
         shared.lock().access_ttl = Some(b.secs.max(1));
         Json(json!({ "ok": true, "secs": b.secs.max(1) })).into_response()
+    })
+}
+
+#[derive(Deserialize)]
+struct SelectAccountBody {
+    account: Option<usize>,
+}
+
+/// `POST /_emulator/select-account` `{"account":N|null}` → `{"ok","account","account_host"}`:
+/// the account (by number, from 1) the authorize step grants from now on when its request
+/// names none (`null`: the account of the listener reached again); 404 `{"error"}` for a
+/// number no account has.
+pub async fn select_account(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    with_body(&body, |b: SelectAccountBody| {
+        let index = match b.account {
+            None => None,
+            Some(n) => match shared.settings.account_number(n) {
+                Some(i) => Some(i),
+                None => {
+                    let error = format!("no account {n}");
+                    return (StatusCode::NOT_FOUND, Json(json!({ "error": error })))
+                        .into_response();
+                }
+            },
+        };
+        shared.lock().selected_account = index;
+        let host = index.map(|i| shared.settings.accounts[i].info.host.clone());
+        Json(json!({ "ok": true, "account": b.account, "account_host": host })).into_response()
     })
 }

@@ -43,7 +43,9 @@ pub async fn access_token(
         shared.lock().stats.token_errors += 1;
         return Problem::unsupported_grant().into_response();
     };
-    let result = shared.lock().exchange(&shared.settings, &params);
+    let result = shared
+        .lock()
+        .exchange(&shared.settings, here.account, &params);
     match result {
         Ok(answer) => {
             let mut answer = serde_json::to_value(answer).expect("a token answer serialises");

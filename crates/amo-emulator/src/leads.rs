@@ -46,7 +46,7 @@ pub async fn leads(
             json!({ "id": id, "name": format!("Lead #{}", i + 1), "price": i * 100 })
         })
         .collect();
-    let href = |p: u32| format!("http://{}/api/v4/leads?page={p}&limit={limit}", here.0);
+    let href = |p: u32| format!("http://{}/api/v4/leads?page={p}&limit={limit}", here.host);
     let mut links = json!({ "self": { "href": href(page) } });
     if last < total {
         let next = shared.lock().next_link.clone();

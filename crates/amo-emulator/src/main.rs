@@ -11,7 +11,7 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "amo-emulator", version)]
 struct Args {
-    /// Port to bind on 127.0.0.1 (0 = any free port).
+    /// Port to bind on 127.0.0.1 for the first account (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// The integration's client id (generated when absent).
@@ -35,6 +35,16 @@ struct Args {
     /// Access token lifetime in seconds.
     #[arg(long = "access-ttl", default_value_t = amo_emulator::DEFAULT_ACCESS_TTL_SECS)]
     access_ttl: u64,
+    /// How many accounts to serve, each on its own 127.0.0.1 port ("Account 1", ...).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    accounts: u16,
+    /// How many integrations are installed (the first with --client-id, --client-secret).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    integrations: u16,
+    /// Enforce amoCRM's rate limits (7 requests a second per integration, 50 per account):
+    /// answer 429 beyond them.
+    #[arg(long)]
+    rate_limits: bool,
 }
 
 #[tokio::main]
@@ -53,6 +63,9 @@ async fn main() -> ExitCode {
     config.auto_approve = args.auto_approve;
     config.access_ttl_secs = args.access_ttl;
     config.port = args.port;
+    config.accounts = usize::from(args.accounts);
+    config.integrations = usize::from(args.integrations);
+    config = config.rate_limits(args.rate_limits);
 
     let emulator = match Emulator::start(config).await {
         Ok(e) => e,
@@ -67,6 +80,10 @@ async fn main() -> ExitCode {
         "client_id": emulator.client_id(),
         "client_secret": emulator.client_secret(),
         "redirect_uri": emulator.redirect_uri(),
+        "account_hosts": emulator.account_hosts(),
+        "accounts": emulator.accounts(),
+        "integrations": emulator.integrations(),
+        "rate_limits": emulator.config().rate_limits,
     });
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {

@@ -1,34 +1,35 @@
-//! Starting and stopping the emulator: the router, the listener and the handle tests hold.
+//! Starting the emulator: the router, one listener per account, and the listeners a renamed
+//! account moves to.
 
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use axum::Json;
-use axum::Router;
+use axum::{Extension, Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::account_domain::{self, Here};
+use crate::accounts::{self, Account};
 use crate::config::EmulatorConfig;
-use crate::faults::Fault;
+use crate::handle::EmulatorHandle;
 use crate::leads;
 use crate::problem::Problem;
-use crate::request_log::{self, Logged};
+use crate::request_log;
 use crate::shared::Shared;
-use crate::state::{AccountState, Revoke, Settings, Stats};
-use crate::{api, control, exchange, oauth, tokens};
+use crate::state::{AccountState, Settings};
+use crate::{api, control, exchange, oauth};
 
 /// The emulated user who grants access.
 const USER_ID: u64 = 11_223_344;
 
-fn router(shared: Arc<Shared>, here: SocketAddr) -> Router {
+fn router(shared: Arc<Shared>, here: Here) -> Router {
     Router::new()
         .route("/", get(oauth::home))
         .route("/oauth", get(oauth::authorize))
@@ -59,40 +60,68 @@ fn router(shared: Arc<Shared>, here: SocketAddr) -> Router {
         .route("/_emulator/access-ttl", post(control::access_ttl))
         .route("/_emulator/next-link", post(control::next_link))
         .route("/_emulator/redirect", post(control::redirect))
+        .route("/_emulator/select-account", post(control::select_account))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             request_log::log_request,
         ))
-        .layer(axum::Extension(Here(here.to_string())))
+        .layer(Extension(here))
         .with_state(shared)
 }
 
-/// Serves the account on a new address (a new port on 127.0.0.1) from now on; returns it.
-pub(crate) async fn rename(shared: Arc<Shared>) -> io::Result<String> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let app = router(shared.clone(), addr);
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+/// Serves `here`'s router on `listener` until `stop` resolves.
+fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    here: Here,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> JoinHandle<()> {
+    let app = router(shared, here);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             eprintln!("amo-emulator: server stopped: {e}");
         }
-    });
+    })
+}
+
+/// Serves account `account` (by index) on a new address (a new port on 127.0.0.1) from now
+/// on; returns it.
+pub(crate) async fn rename(shared: Arc<Shared>, account: usize) -> io::Result<String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let host = listener.local_addr()?.to_string();
+    let here = Here {
+        host: host.clone(),
+        account,
+    };
+    // Never told to stop: the handle aborts these servers.
+    let task = serve(shared.clone(), listener, here, std::future::pending());
     shared
         .extra
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(task);
-    shared.lock().moved_to = Some(addr.to_string());
-    Ok(addr.to_string())
+    shared.lock().moved_to.insert(account, host.clone());
+    Ok(host)
 }
 
-/// `POST /_emulator/rename` → `{"ok","account_host"}`: the account answers on a new
-/// address from now on; the old one refuses its API calls (401) and refreshes (404).
-pub async fn rename_account(State(shared): State<Arc<Shared>>) -> Response {
-    match rename(shared).await {
+/// `POST /_emulator/rename` → `{"ok","account_host"}`: the account of the listener asked
+/// answers on a new address from now on; the old one refuses its API calls (401) and
+/// refreshes (404).
+pub async fn rename_account(
+    State(shared): State<Arc<Shared>>,
+    Extension(here): Extension<Here>,
+) -> Response {
+    match rename(shared, here.account).await {
         Ok(host) => Json(json!({ "ok": true, "account_host": host })).into_response(),
         Err(e) => Problem::internal_because(&e.to_string()).into_response(),
     }
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
 /// The emulator's entry point.
@@ -100,235 +129,62 @@ pub async fn rename_account(State(shared): State<Arc<Shared>>) -> Response {
 pub struct Emulator;
 
 impl Emulator {
-    /// Binds `127.0.0.1:config.port` (0 = any free port) and serves in a background task
-    /// until [`EmulatorHandle::shutdown`] or until the handle is dropped.
+    /// Binds `127.0.0.1:config.port` (0 = any free port) for the first account and a free
+    /// port for each other one, and serves them in background tasks until
+    /// [`EmulatorHandle::shutdown`] or until the handle is dropped.
     ///
     /// # Errors
-    /// The bind's error (port taken, ...), or `InvalidInput` when `redirect_uri` is not an
-    /// absolute URL.
+    /// A bind's error (port taken, ...), or `InvalidInput` when `redirect_uri` is not an
+    /// absolute URL or `accounts` or `integrations` is 0.
     pub async fn start(config: EmulatorConfig) -> io::Result<EmulatorHandle> {
         if url::Url::parse(&config.redirect_uri).is_err() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "redirect URI is not an absolute URL: {}",
-                    config.redirect_uri
-                ),
+            return Err(invalid(format!(
+                "redirect URI is not an absolute URL: {}",
+                config.redirect_uri
+            )));
+        }
+        if config.accounts == 0 || config.integrations == 0 {
+            return Err(invalid(
+                "an emulator serves at least one account and one integration".to_owned(),
             ));
         }
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
-        let addr = listener.local_addr()?;
+        let mut listeners = Vec::with_capacity(config.accounts);
+        for number in 1..=config.accounts {
+            let port = if number == 1 { config.port } else { 0 };
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+            let addr: SocketAddr = listener.local_addr()?;
+            listeners.push((listener, Account::new(&config, number, addr.to_string())));
+        }
         let settings = Settings {
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
-            redirect_uri: config.redirect_uri.clone(),
-            account_name: config.account_name.clone(),
-            account_id: config.account_id,
+            integrations: accounts::integrations_of(&config),
+            accounts: listeners.iter().map(|(_, a)| a.clone()).collect(),
             user_id: USER_ID,
             auto_approve: config.auto_approve,
             access_ttl_secs: i64::try_from(config.access_ttl_secs).unwrap_or(i64::MAX / 4),
-            account_host: addr.to_string(),
-            amojo_id: tokens::uuid_like(),
-            uuid: tokens::uuid_like(),
+            rate_limits: config.rate_limits,
         };
         let shared = Arc::new(Shared {
             settings,
             state: Mutex::new(AccountState::default()),
             extra: Mutex::new(Vec::new()),
         });
-        let app = router(shared.clone(), addr);
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let stop = async {
-                let _ = stop_rx.await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                eprintln!("amo-emulator: server stopped: {e}");
-            }
-        });
-        Ok(EmulatorHandle {
-            addr,
-            config,
-            shared,
-            stop: Some(stop_tx),
-            task: Some(task),
-        })
-    }
-}
-
-/// A running emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct EmulatorHandle {
-    addr: SocketAddr,
-    config: EmulatorConfig,
-    shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl EmulatorHandle {
-    /// `http://127.0.0.1:PORT`, with no trailing slash.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// `127.0.0.1:PORT`: the account host, as `referer` carries it.
-    pub fn account_host(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The registered integration's client id.
-    pub fn client_id(&self) -> &str {
-        &self.config.client_id
-    }
-
-    /// The registered integration's client secret.
-    pub fn client_secret(&self) -> &str {
-        &self.config.client_secret
-    }
-
-    /// The registered redirect URI.
-    pub fn redirect_uri(&self) -> &str {
-        &self.config.redirect_uri
-    }
-
-    /// The config it was started with (the port as asked, 0 included).
-    pub fn config(&self) -> &EmulatorConfig {
-        &self.config
-    }
-
-    /// A snapshot of the counters `GET /_emulator/stats` gives.
-    pub fn stats(&self) -> Stats {
-        self.shared.lock().stats.clone()
-    }
-
-    /// Queues a fault, like `POST /_emulator/fault`.
-    pub fn set_fault(&self, fault: Fault) {
-        self.shared.lock().faults.push(fault);
-    }
-
-    /// Drops every pending fault, like `DELETE /_emulator/fault`.
-    pub fn clear_faults(&self) {
-        self.shared.lock().faults.clear();
-    }
-
-    /// Makes the authorize step refuse (`error=access_denied`) or grant again, like
-    /// `POST /_emulator/deny`.
-    pub fn set_deny(&self, deny: bool) {
-        self.shared.lock().deny = deny;
-    }
-
-    /// Moves the emulator's clock by `secs` (negative goes back), like
-    /// `POST /_emulator/clock`; returns the total offset from real time.
-    pub fn advance_clock(&self, secs: i64) -> i64 {
-        self.shared.lock().advance_clock(secs)
-    }
-
-    /// Unix seconds on the emulator's clock.
-    pub fn now(&self) -> i64 {
-        self.shared.lock().now()
-    }
-
-    /// Revokes every current token of a kind, like `POST /_emulator/revoke`; returns how
-    /// many it revoked.
-    pub fn revoke(&self, what: Revoke) -> usize {
-        self.shared.lock().revoke(what)
-    }
-
-    /// A fresh authorization code, as the authorize page grants it when the user allows:
-    /// counted in `codes_issued`, exchangeable once, expiring with the emulator's clock. No
-    /// request is made, so `authorize_requests` and [`EmulatorHandle::requests`] stay as they
-    /// were, and neither auto-approve nor the deny switch applies.
-    pub fn issue_code(&self) -> String {
-        self.shared.lock().issue_code()
-    }
-
-    /// Issues a long-lived token valid for `days`, like `POST /_emulator/long-lived-token`.
-    pub fn issue_long_lived_token(&self, days: u32) -> String {
-        self.shared
-            .lock()
-            .issue_long_lived(&self.shared.settings, days)
-            .0
-    }
-
-    /// Renames the account, like `POST /_emulator/rename`: it answers on a new address,
-    /// returned, and its old one refuses API calls (401) and refreshes (404).
-    ///
-    /// # Errors
-    /// The new listener's bind error.
-    pub async fn rename(&self) -> io::Result<String> {
-        rename(self.shared.clone()).await
-    }
-
-    /// Sets how many leads `GET /api/v4/leads` lists, like `POST /_emulator/leads`.
-    pub fn set_leads(&self, count: u32) {
-        self.shared.lock().leads = count;
-    }
-
-    /// Sets the lifetime of access tokens issued from now on, like
-    /// `POST /_emulator/access-ttl`.
-    pub fn set_access_ttl(&self, secs: i64) {
-        self.shared.lock().access_ttl = Some(secs.max(1));
-    }
-
-    /// Makes every leads page that has a next page link to `href` instead of its own
-    /// (`None`: its own again), like `POST /_emulator/next-link`.
-    pub fn set_next_link(&self, href: Option<&str>) {
-        self.shared.lock().next_link = href.map(str::to_owned);
-    }
-
-    /// Answers the next `times` API requests `302 Found` to `location`, like
-    /// `POST /_emulator/redirect`.
-    pub fn redirect_api(&self, location: &str, times: u32) {
-        self.shared.lock().redirect = Some((location.to_owned(), times.max(1)));
-    }
-
-    /// Every protocol request so far, in order of arrival, like `GET /_emulator/requests`.
-    pub fn requests(&self) -> Vec<Logged> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Stops accepting connections, lets in-flight requests finish (up to 5 seconds),
-    /// and waits for the server task.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
-    }
-}
-
-impl Drop for EmulatorHandle {
-    fn drop(&mut self) {
-        for task in self
-            .shared
-            .extra
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            task.abort();
-        }
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        let (stop, stopped) = watch::channel(false);
+        let tasks = listeners
+            .into_iter()
+            .enumerate()
+            .map(|(account, (listener, a))| {
+                let here = Here {
+                    host: a.info.host,
+                    account,
+                };
+                let mut stopped = stopped.clone();
+                let stop = async move {
+                    // Told to stop, or the handle is gone.
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                serve(shared.clone(), listener, here, stop)
+            })
+            .collect();
+        Ok(EmulatorHandle::new(config, shared, stop, tasks))
     }
 }

@@ -5,8 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::{Account, Integration};
 use crate::faults::{Drawn, FaultQueue, FaultTarget};
 use crate::problem::Problem;
+use crate::ratelimit::{Limiter, RateLimits};
 use crate::tokens::{self, Claims};
 
 /// Authorization codes live 20 minutes.
@@ -40,6 +42,8 @@ pub struct Stats {
     pub api_unauthorized: u64,
     /// Requests that drew an injected fault.
     pub faults_served: u64,
+    /// Requests refused with 429 by the rate limits (injected 429s not included).
+    pub rate_limited: u64,
 }
 
 /// Which tokens `POST /_emulator/revoke` kills.
@@ -59,17 +63,29 @@ pub enum Revoke {
 /// The fixed facts every answer draws on.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub client_id: String,
-    pub client_secret: String,
-    pub redirect_uri: String,
-    pub account_name: String,
-    pub account_id: u64,
+    /// The registered integrations, the config's first.
+    pub integrations: Vec<Integration>,
+    /// The accounts, by index (account number - 1).
+    pub accounts: Vec<Account>,
     pub user_id: u64,
     pub auto_approve: bool,
     pub access_ttl_secs: i64,
-    pub account_host: String,
-    pub amojo_id: String,
-    pub uuid: String,
+    pub rate_limits: Option<RateLimits>,
+}
+
+impl Settings {
+    /// The index of the integration whose client id is `client_id`.
+    pub fn integration(&self, client_id: Option<&str>) -> Option<usize> {
+        let id = client_id?;
+        self.integrations.iter().position(|i| i.client_id == id)
+    }
+
+    /// The index of account `number` (from 1), if there is one.
+    pub fn account_number(&self, number: usize) -> Option<usize> {
+        (1..=self.accounts.len())
+            .contains(&number)
+            .then(|| number - 1)
+    }
 }
 
 /// The token endpoint's success body.
@@ -82,10 +98,18 @@ pub struct TokenAnswer {
     pub server_time: i64,
 }
 
+/// Whom a code or token was issued to: account and integration, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grantee {
+    pub account: usize,
+    pub integration: usize,
+}
+
 #[derive(Debug)]
 struct CodeRecord {
     issued_at: i64,
     used: bool,
+    to: Grantee,
 }
 
 #[derive(Debug)]
@@ -93,6 +117,7 @@ struct AccessRecord {
     expires_at: i64,
     revoked: bool,
     long_lived: bool,
+    to: Grantee,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -106,6 +131,7 @@ enum RefreshStatus {
 struct RefreshRecord {
     expires_at: i64,
     status: RefreshStatus,
+    to: Grantee,
 }
 
 /// Everything that changes, kept behind one `Mutex` so each request sees and changes it
@@ -119,8 +145,13 @@ pub struct AccountState {
     codes: HashMap<String, CodeRecord>,
     access: HashMap<String, AccessRecord>,
     refresh: HashMap<String, RefreshRecord>,
-    /// Where the account answers now, once renamed (`None`: its first address).
-    pub moved_to: Option<String>,
+    /// Where each renamed account (by index) answers now; the others, at their first address.
+    pub moved_to: HashMap<usize, String>,
+    /// `POST /_emulator/select-account`: the account (by index) the authorize step grants
+    /// when its request names none (`None`: the account of the listener it reached).
+    pub selected_account: Option<usize>,
+    /// The arrival times the rate limits count.
+    pub limiter: Limiter,
     /// `POST /_emulator/access-ttl`: the lifetime of access tokens issued from now on.
     pub access_ttl: Option<i64>,
     /// How many leads `GET /api/v4/leads` lists.
@@ -163,8 +194,8 @@ impl AccountState {
         drawn
     }
 
-    /// Hands out a new authorization code.
-    pub fn issue_code(&mut self) -> String {
+    /// Hands out a new authorization code for `to`.
+    pub fn issue_code(&mut self, to: Grantee) -> String {
         let code = tokens::authorization_code();
         let issued_at = self.now();
         self.codes.insert(
@@ -172,30 +203,37 @@ impl AccountState {
             CodeRecord {
                 issued_at,
                 used: false,
+                to,
             },
         );
         self.stats.codes_issued += 1;
         code
     }
 
-    /// Whether `token` is a refresh token this emulator issued (live, spent or revoked).
-    pub fn knows_refresh(&self, token: &str) -> bool {
-        self.refresh.contains_key(token)
+    /// The account (by index) of a refresh token this emulator issued (live, spent or
+    /// revoked).
+    pub fn refresh_account(&self, token: &str) -> Option<usize> {
+        self.refresh.get(token).map(|r| r.to.account)
     }
 
-    /// Whether `token` is an access token the API should honour now.
-    pub fn access_valid(&self, token: &str) -> bool {
+    /// Whether `token` is an access token account `account` (by index) should honour now.
+    pub fn access_valid(&self, token: &str, account: usize) -> bool {
         let now = self.now();
         self.access
             .get(token)
-            .is_some_and(|a| !a.revoked && now < a.expires_at)
+            .is_some_and(|a| !a.revoked && now < a.expires_at && a.to.account == account)
     }
 
-    /// Issues a long-lived token valid for `days`; returns it and its expiry.
-    pub fn issue_long_lived(&mut self, s: &Settings, days: u32) -> (String, i64) {
+    /// The integration (by index) that was issued access token `token`, whatever its state.
+    pub fn access_integration(&self, token: &str) -> Option<usize> {
+        self.access.get(token).map(|a| a.to.integration)
+    }
+
+    /// Issues a long-lived token for `to`, valid for `days`; returns it and its expiry.
+    pub fn issue_long_lived(&mut self, s: &Settings, to: Grantee, days: u32) -> (String, i64) {
         let now = self.now();
         let expires_at = now + i64::from(days) * 86_400;
-        let token = self.mint_access(s, now, expires_at, true);
+        let token = self.mint_access(s, to, now, expires_at, true);
         (token, expires_at)
     }
 
@@ -224,13 +262,15 @@ impl AccountState {
         n
     }
 
-    /// Answers one token request (its parameters already decoded), counting the outcome.
+    /// Answers one token request to account `account` (by index), its parameters already
+    /// decoded, counting the outcome.
     pub fn exchange(
         &mut self,
         s: &Settings,
+        account: usize,
         p: &HashMap<String, String>,
     ) -> Result<TokenAnswer, Problem> {
-        let result = self.exchange_inner(s, p);
+        let result = self.exchange_inner(s, account, p);
         if result.is_err() {
             self.stats.token_errors += 1;
         }
@@ -240,6 +280,7 @@ impl AccountState {
     fn exchange_inner(
         &mut self,
         s: &Settings,
+        account: usize,
         p: &HashMap<String, String>,
     ) -> Result<TokenAnswer, Problem> {
         let get = |k: &str| p.get(k).map(String::as_str);
@@ -247,15 +288,20 @@ impl AccountState {
         if !matches!(grant, Some("authorization_code" | "refresh_token")) {
             return Err(Problem::unsupported_grant());
         }
-        if get("client_id") != Some(s.client_id.as_str()) {
+        let Some(integration) = s.integration(get("client_id")) else {
             return Err(Problem::bad_request("Check the `client_id` parameter"));
-        }
-        if !get("client_secret").is_some_and(|x| tokens::ct_eq(x, &s.client_secret)) {
+        };
+        let to = Grantee {
+            account,
+            integration,
+        };
+        let client = &s.integrations[integration];
+        if !get("client_secret").is_some_and(|x| tokens::ct_eq(x, &client.client_secret)) {
             return Err(Problem::invalid_client());
         }
         match get("redirect_uri") {
             None => return Err(Problem::bad_request("Check the `redirect_uri` parameter")),
-            Some(uri) if uri != s.redirect_uri => {
+            Some(uri) if uri != client.redirect_uri => {
                 return Err(Problem::bad_request(
                     "Redirect URI is not associated with client",
                 ))
@@ -266,9 +312,11 @@ impl AccountState {
         if grant == Some("authorization_code") {
             let code =
                 get("code").ok_or_else(|| Problem::bad_request("Check the `code` parameter"))?;
+            // A code granted to another account or integration cannot be read here.
             let rec = self
                 .codes
                 .get_mut(code)
+                .filter(|c| c.to == to)
                 .ok_or_else(|| Problem::bad_request("Cannot decrypt the authorization code"))?;
             if now >= rec.issued_at + CODE_TTL_SECS {
                 return Err(Problem::bad_request("Authorization code has expired"));
@@ -282,10 +330,12 @@ impl AccountState {
             let token = get("refresh_token")
                 .ok_or_else(|| Problem::bad_request("Check the `refresh_token` parameter"))?;
             // A token this emulator never issued most likely belongs to another integration
-            // (or another emulator run): amoCRM calls that "not linked to client".
+            // (or another emulator run): amoCRM calls that "not linked to client". So is one
+            // issued to another integration, or for another account.
             let rec = self
                 .refresh
                 .get_mut(token)
+                .filter(|r| r.to == to)
                 .ok_or_else(|| Problem::bad_token("Token is not linked to client"))?;
             if rec.status != RefreshStatus::Live {
                 self.stats.revoked_refresh_used += 1;
@@ -297,18 +347,19 @@ impl AccountState {
             rec.status = RefreshStatus::Spent;
             self.stats.refresh_grants += 1;
         }
-        Ok(self.issue_pair(s, now))
+        Ok(self.issue_pair(s, to, now))
     }
 
-    fn issue_pair(&mut self, s: &Settings, now: i64) -> TokenAnswer {
+    fn issue_pair(&mut self, s: &Settings, to: Grantee, now: i64) -> TokenAnswer {
         let ttl = self.access_ttl.unwrap_or(s.access_ttl_secs);
-        let access_token = self.mint_access(s, now, now + ttl, false);
+        let access_token = self.mint_access(s, to, now, now + ttl, false);
         let refresh_token = tokens::refresh_token();
         self.refresh.insert(
             refresh_token.clone(),
             RefreshRecord {
                 expires_at: now + REFRESH_TTL_SECS,
                 status: RefreshStatus::Live,
+                to,
             },
         );
         TokenAnswer {
@@ -320,12 +371,20 @@ impl AccountState {
         }
     }
 
-    fn mint_access(&mut self, s: &Settings, now: i64, expires_at: i64, long_lived: bool) -> String {
+    fn mint_access(
+        &mut self,
+        s: &Settings,
+        to: Grantee,
+        now: i64,
+        expires_at: i64,
+        long_lived: bool,
+    ) -> String {
+        let account = &s.accounts[to.account].info;
         let token = tokens::access_token(&Claims {
-            client_id: &s.client_id,
+            client_id: &s.integrations[to.integration].client_id,
             user_id: s.user_id,
-            account_id: s.account_id,
-            api_domain: &s.account_host,
+            account_id: account.id,
+            api_domain: &account.host,
             issued_at: now,
             expires_at,
         });
@@ -335,6 +394,7 @@ impl AccountState {
                 expires_at,
                 revoked: false,
                 long_lived,
+                to,
             },
         );
         token

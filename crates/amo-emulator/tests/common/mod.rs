@@ -73,8 +73,13 @@ pub fn refresh_grant(emu: &EmulatorHandle, refresh_token: &str) -> Value {
 
 /// Posts a JSON body to the token endpoint; returns status, content type and body.
 pub async fn post_token(emu: &EmulatorHandle, body: &Value) -> (StatusCode, String, Value) {
+    post_token_at(&emu.base_url(), body).await
+}
+
+/// Posts a JSON body to the token endpoint of `base` (`http://HOST` of an account).
+pub async fn post_token_at(base: &str, body: &Value) -> (StatusCode, String, Value) {
     let resp = client()
-        .post(format!("{}/oauth2/access_token", emu.base_url()))
+        .post(format!("{base}/oauth2/access_token"))
         .json(body)
         .send()
         .await
@@ -124,8 +129,13 @@ pub async fn tokens(emu: &EmulatorHandle) -> Value {
 
 /// `GET /api/v4/account` with a Bearer token.
 pub async fn account(emu: &EmulatorHandle, token: &str) -> (StatusCode, String, Value) {
+    account_at(&emu.base_url(), token).await
+}
+
+/// `GET /api/v4/account` on `base` (`http://HOST` of an account) with a Bearer token.
+pub async fn account_at(base: &str, token: &str) -> (StatusCode, String, Value) {
     let resp = client()
-        .get(format!("{}/api/v4/account", emu.base_url()))
+        .get(format!("{base}/api/v4/account"))
         .bearer_auth(token)
         .send()
         .await
