@@ -2,7 +2,8 @@
 //! connections (masked), the keychain's health and the waiting flow.
 
 use amo_core::{
-    when, ConnState, ConnectionStatus, Due, Engine, ErrorView, Lang, Settings, TokenKind, When,
+    when, ConnState, ConnectionStatus, Due, Engine, ErrorView, Integration, Lang, Settings,
+    TokenKind, When,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -27,6 +28,8 @@ pub struct SettingsView {
     pub emulator: Option<String>,
     /// Enough is set to connect.
     pub configured: bool,
+    /// Every integration added, the chosen one marked: the form picks one or adds another.
+    pub integrations: Vec<Integration>,
 }
 
 /// The whole dashboard in one answer.
@@ -185,11 +188,14 @@ impl Messages {
 /// # Errors
 /// [`amo_core::Error::KeychainUnavailable`] from that look-up.
 pub fn settings(engine: &Engine, s: &Settings) -> amo_core::Result<SettingsView> {
-    Ok(shape(s, engine.has_client_secret()?))
+    let mut view = shape(s, engine.has_client_secret()?);
+    view.integrations = engine.integrations()?;
+    Ok(view)
 }
 
 fn shape(s: &Settings, client_secret_set: bool) -> SettingsView {
     SettingsView {
+        integrations: Vec::new(),
         client_id: s.client_id.clone(),
         client_secret_set,
         redirect_uri: s.redirect_uri.as_str().to_owned(),
@@ -204,7 +210,10 @@ fn shape(s: &Settings, client_secret_set: bool) -> SettingsView {
 
 /// Gathers the dashboard; each part that fails is reported beside the others.
 ///
-/// The keychain is probed only when nothing else read it: each read costs a D-Bus session.
+/// Everything shown comes from the database: no secret is read to draw the dashboard, with
+/// one connection or two hundred. The keychain is probed only on an empty setup, where it is
+/// the one thing to check before the first connection; later, the first use of a token or
+/// secret finds out and says so.
 pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
     let lang = engine.lang();
     let mut keychain = None;
@@ -220,10 +229,7 @@ pub fn overview(engine: &Engine, flow: Option<FlowView>) -> Overview {
     let mut touched = false;
     let settings = match engine.settings() {
         Ok(s) => {
-            // With an emulator the secret comes from the environment only (no keychain read).
-            touched |= s.client_id.is_some()
-                && s.base_url.is_none()
-                && !s.overridden.contains(&"AMO_CLIENT_SECRET");
+            touched |= s.client_id.is_some();
             Some(settings(engine, &s).unwrap_or_else(|e| {
                 report(e);
                 shape(&s, false)

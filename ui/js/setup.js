@@ -1,4 +1,5 @@
-// The setup form: client ID, client secret (kept in the keychain, never shown back),
+// The setup form: which integration new connections use (pick one added before, or add
+// another), its client ID, client secret (kept in the keychain, never shown back),
 // redirect URI and platform, with inline validation.
 
 import { call } from './tauri.js';
@@ -14,6 +15,8 @@ const ENV = {
 const INPUT = { client_id: 'client-id', client_secret: 'client-secret', redirect_uri: 'redirect-uri' };
 
 let current = null;
+/** Whether the integration the form shows has its secret stored (a new one has none). */
+let secretStored = false;
 
 /** Wires the form; `saved(settingsView)` runs after a successful save, `back()` on Back. */
 export function initSetup({ saved, back }) {
@@ -49,6 +52,50 @@ export function initSetup({ saved, back }) {
     toast(ok ? t('ui.copied') : t('ui.copy_failed'));
   });
   $('setup-cancel').addEventListener('click', () => back());
+  $('integration-select').addEventListener('change', () => showIntegration($('integration-select').value));
+  // A client ID typed by hand names an integration added before, or a new one to add.
+  $('client-id').addEventListener('input', () => {
+    const typed = $('client-id').value.trim();
+    const known = (current?.integrations || []).find((i) => i.client_id === typed);
+    secretStored = known ? known.secret_stored : false;
+    $('integration-select').value = known ? known.client_id : '';
+  });
+}
+
+/** Fills the integration picker: every integration added, then "add another". */
+function renderIntegrations(s) {
+  const list = s.integrations || [];
+  const select = $('integration-select');
+  select.replaceChildren();
+  for (const i of list) {
+    const platform = t(`ui.platform.${i.platform}`);
+    const text = t('ui.setup.integration_option', { id: i.client_id, platform, n: String(i.connections) });
+    select.append(new Option(text, i.client_id, false, i.current));
+  }
+  select.append(new Option(t('ui.setup.integration_new'), ''));
+  if (!list.some((i) => i.current)) select.value = list.length ? list[0].client_id : '';
+  // Only worth showing once there is one to choose or keep.
+  $('integration-field').hidden = list.length === 0;
+  select.disabled = new Set(s.overridden || []).has(ENV.client_id);
+}
+
+/** Shows the chosen integration's fields, or empty ones for a new integration. */
+function showIntegration(clientId) {
+  const s = current || {};
+  const chosen = (s.integrations || []).find((i) => i.client_id === clientId);
+  const secretFromEnv = new Set(s.overridden || []).has(ENV.client_secret);
+  if (!$('client-id').disabled) $('client-id').value = chosen ? chosen.client_id : '';
+  $('client-secret').value = '';
+  if (chosen && !$('redirect-uri').disabled) $('redirect-uri').value = chosen.redirect_uri;
+  if (chosen && !$('platform-kommo').disabled) {
+    $(chosen.platform === 'kommo' ? 'platform-kommo' : 'platform-amocrm').checked = true;
+  }
+  secretStored = chosen ? chosen.secret_stored : false;
+  $('client-secret').placeholder = secretStored && !secretFromEnv ? t('ui.setup.secret_placeholder') : '';
+  if (!secretFromEnv) {
+    $('client-secret-hint').textContent = t(secretStored ? 'ui.setup.secret_saved' : 'ui.setup.secret_hint');
+  }
+  for (const id of Object.values(INPUT)) fieldError(id, '');
 }
 
 /** Fills the form from the saved settings (the secret only as "set" or "not set"). */
@@ -83,6 +130,8 @@ export function renderSetup(settings) {
   $('emulator-note').hidden = !s.emulator;
   $('emulator-note').textContent = s.emulator ? t('ui.setup.emulator', { url: s.emulator }) : '';
   $('setup-cancel').hidden = !s.configured;
+  secretStored = !!s.client_secret_set;
+  renderIntegrations(s);
   showError('setup-error', null);
 }
 
@@ -114,7 +163,7 @@ function validate(field) {
     else if (/\s/.test(value)) problem = t('ui.validate.no_spaces');
     else if (value.length > 200) problem = t('ui.validate.too_long');
   } else if (field === 'client_secret') {
-    if (!value && !current?.client_secret_set) problem = t('ui.validate.required');
+    if (!value && !secretStored) problem = t('ui.validate.required');
   } else if (field === 'redirect_uri') {
     problem = redirectProblem(value);
   }

@@ -48,6 +48,9 @@ enum Command {
         /// Store a long-lived token read from standard input.
         #[arg(long, requires = "account")]
         long_lived_token: bool,
+        /// Connect with this added integration (its client ID) and keep it chosen.
+        #[arg(long, value_name = "CLIENT_ID")]
+        integration: Option<String>,
         /// The account's host, such as example.amocrm.ru.
         #[arg(long, value_name = "HOST")]
         account: Option<String>,
@@ -107,6 +110,13 @@ enum Command {
     },
     /// Delete expired sign-in states.
     Cleanup,
+    /// List the integrations added: client ID, platform, whether the secret is stored, how
+    /// many connections use each, and which one new connections are made with.
+    Integrations {
+        /// A JSON list for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show or change the settings.
     Config {
         #[command(subcommand)]
@@ -164,7 +174,11 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             code,
             long_lived_token,
             account,
+            integration,
         } => {
+            if let Some(id) = integration {
+                engine.choose_integration(&id)?;
+            }
             let status = if let Some(url) = paste {
                 let url = value_or_stdin(out, url)?;
                 engine.connect_pasted_url(&url).await?
@@ -246,6 +260,10 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             let account = engine.resolve_account(account.as_deref())?;
             engine.disconnect(&account)?;
             out.line("cli.disconnected", &[("account", account.as_str())]);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Integrations { json } => {
+            out.integrations(&engine.integrations()?, json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Cleanup => {

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use amo_core::{
-    amo_said, rfc3339, AccountHost, AccountInfo, ConnectionStatus, Engine, Error, Lang,
-    PendingConnect,
+    amo_said, rfc3339, AccountHost, AccountInfo, ConnectionStatus, Engine, Error, Integration,
+    Lang, PendingConnect,
 };
 use chrono::{DateTime, Local, Utc};
 
@@ -249,20 +249,50 @@ impl Out {
                 day(c.last_refresh_at),
             ]);
         }
-        let mut widths = [0; 5];
-        for line in &lines {
-            for (w, cell) in widths.iter_mut().zip(line) {
-                *w = (*w).max(cell.chars().count());
-            }
+        aligned(&lines);
+    }
+
+    /// `amo integrations`: one aligned line each under a header, or a JSON list.
+    pub fn integrations(&self, all: &[Integration], json: bool) {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(all).expect("integrations serialise")
+            );
+            return;
         }
-        for line in &lines {
-            let mut text = String::new();
-            for (w, cell) in widths.iter().zip(line) {
-                text.push_str(cell);
-                text.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-            println!("{}", text.trim_end());
+        if all.is_empty() {
+            eprintln!("{}", self.tr("cli.no_integrations", &[]));
+            return;
         }
+        let header = [
+            "cli.field.current",
+            "cli.field.client_id",
+            "cli.field.platform",
+            "cli.field.client_secret_short",
+            "cli.field.connections",
+            "cli.field.redirect_uri",
+        ]
+        .map(|k| self.tr(k, &[]));
+        let mut lines = vec![header];
+        for i in all {
+            lines.push([
+                if i.current { "*" } else { "" }.to_owned(),
+                printable(&i.client_id).into_owned(),
+                i.platform.to_owned(),
+                self.tr(
+                    if i.secret_stored {
+                        "cli.secret_set"
+                    } else {
+                        "cli.not_set"
+                    },
+                    &[],
+                ),
+                i.connections.to_string(),
+                printable(&i.redirect_uri).into_owned(),
+            ]);
+        }
+        aligned(&lines);
     }
 
     fn no_connections(&self) {
@@ -395,5 +425,23 @@ mod tests {
         assert_eq!(printable("Acme\u{1b}[2J\n"), "Acme\\u{1b}[2J\\u{a}");
         assert_eq!(printable("a\u{202e}b\u{9b}c"), "a\\u{202e}b\\u{9b}c");
         assert_eq!(printable("Рога и копыта — «ООО»"), "Рога и копыта — «ООО»");
+    }
+}
+
+/// Prints `lines` as columns two spaces apart, each as wide as its widest cell.
+fn aligned<const N: usize>(lines: &[[String; N]]) {
+    let mut widths = [0; N];
+    for line in lines {
+        for (w, cell) in widths.iter_mut().zip(line) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for line in lines {
+        let mut text = String::new();
+        for (w, cell) in widths.iter().zip(line) {
+            text.push_str(cell);
+            text.push_str(&" ".repeat(w - cell.chars().count() + 2));
+        }
+        println!("{}", text.trim_end());
     }
 }

@@ -127,11 +127,17 @@ mod without_a_secret_service {
         let item = w.keychain_tokens().unwrap();
         let before = w.emu.stats();
         let limit = Duration::from_secs(20);
-        // (`amo account`, `amo token` and `amo api` answer from the kernel keyring's copy of
-        // the access token while it is good: tests/token.rs.)
+        // Listing reads the database alone: it answers as it does with the keychain.
+        for args in [&["status"][..], &["status", "--json"]] {
+            let r = w.amo_env(args, &[NO_BUS], limit);
+            assert!(r.ok(), "{args:?}: {r}");
+            assert_eq!(r.stdout, w.amo(args).stdout, "{args:?}");
+        }
+        // Everything that uses or changes a token needs the keychain, and says so.
         for args in [
-            &["status"][..],
-            &["status", "--json"],
+            &["token"][..],
+            &["account"],
+            &["api", "api/v4/account"],
             &["refresh"],
             &["disconnect"],
         ] {

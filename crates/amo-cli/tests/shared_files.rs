@@ -4,23 +4,47 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::World;
+
+/// The request windows of the data folder `home` whose file names begin with `kind`
+/// (`integration` or `account`).
+fn windows(home: &Path, kind: &str) -> Vec<PathBuf> {
+    let folder = home.join("locks").join("rate");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(kind))
+        .collect();
+    found.sort();
+    found
+}
 
 #[test]
 fn a_request_window_of_junk_bytes_is_taken_as_empty_and_rewritten() {
     let w = World::new();
     w.connect();
-    let window = w.home().join("locks").join("rate-window");
-    std::fs::write(&window, b"\xff\xfe\x00\x01junk\n\xc3(\n17\n").unwrap();
+    let all: Vec<PathBuf> = ["integration", "account"]
+        .iter()
+        .flat_map(|kind| windows(w.home(), kind))
+        .collect();
+    assert_eq!(all.len(), 2, "one window of each budget: {all:?}");
+    for window in &all {
+        std::fs::write(window, b"\xff\xfe\x00\x01junk\n\xc3(\n17\n").unwrap();
+    }
     for args in [&["api", "api/v4/account"][..], &["account"]] {
         let r = w.amo(args);
         assert!(r.ok(), "{args:?}: {r}");
     }
-    let text = String::from_utf8(std::fs::read(&window).unwrap()).expect("written back as text");
-    assert!(
-        text.lines().all(|l| l.parse::<u64>().is_ok()),
-        "only send times: {text:?}"
-    );
+    for window in &all {
+        let bytes = std::fs::read(window).unwrap();
+        let text = String::from_utf8(bytes).expect("written back as text");
+        assert!(
+            text.lines().all(|l| l.parse::<u64>().is_ok()),
+            "only send times: {text:?}"
+        );
+    }
 }
 
 // Linux only: the holder is flock(1) stopped by SIGSTOP, and the holder's pid comes from
@@ -108,7 +132,7 @@ mod stopped_holder {
     fn a_stopped_holder_of_the_request_window_is_named_within_the_deadline() {
         let w = World::new();
         w.connect();
-        let window = w.home().join("locks").join("rate-window");
+        let window = super::windows(w.home(), "integration").remove(0);
         let holder = StoppedHolder::hold(&window);
         let r = w.amo_env(
             &["api", "api/v4/account"],
@@ -116,7 +140,8 @@ mod stopped_holder {
             Duration::from_secs(60),
         );
         assert_eq!(r.code, 1, "{r}");
-        assert!(r.stderr.contains("rate-window"), "names the file: {r}");
+        let name = window.file_name().unwrap().to_string_lossy();
+        assert!(r.stderr.contains(&*name), "names the file: {r}");
         assert!(
             r.stderr.contains(&holder.pid().to_string()),
             "names the holder: {r}"

@@ -226,6 +226,18 @@ impl Engine {
         Ok(())
     }
 
+    /// The integration whose budget a call to `account` counts against: the one that issued
+    /// the connection's tokens (the configured one while a connection is being made), none
+    /// for a long-lived token, whose integration is not known.
+    pub(crate) fn integration_of(&self, account: &AccountHost) -> Result<Option<String>> {
+        let row = self.db().connection(account)?;
+        Ok(match row {
+            Some(r) if r.client_id.is_some() => r.client_id,
+            Some(r) if r.kind != TokenKind::Oauth => None,
+            _ => self.settings()?.client_id,
+        })
+    }
+
     /// `GET /api/v4/account` with a token not stored yet (a connection being made).
     pub(crate) async fn account_with(
         &self,
@@ -261,8 +273,10 @@ impl Engine {
             })?;
         let started = std::time::Instant::now();
         let mut backoff = FIRST_BACKOFF;
+        let client_id = self.integration_of(account)?;
         for attempt in 1.. {
-            let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
+            let slot =
+                crate::ratelimit::acquire(&self.inner.dir, client_id.as_deref(), account).await?;
             let mut builder = self
                 .inner
                 .http

@@ -106,6 +106,9 @@ pub struct Settings {
     pub overridden: Vec<&'static str>,
     /// Hosts connections moved to when their accounts were renamed.
     pub moved_hosts: Vec<String>,
+    /// `AMO_EMULATOR_ACCOUNTS` (with `AMO_BASE_URL` only): the other accounts the emulator
+    /// serves, each on a port of its own address.
+    pub emulator_accounts: Vec<AccountHost>,
 }
 
 impl Settings {
@@ -125,11 +128,30 @@ impl Settings {
             .filter(|k| env(k).is_some())
             .collect();
         let client_id = env("AMO_CLIENT_ID").or(db.setting("client_id")?);
+        // The chosen integration's own redirect URI and platform, else the saved defaults.
+        let integration = match &client_id {
+            Some(id) => db.integration(id)?,
+            None => None,
+        };
+        let own = |pick: fn(&crate::db::IntegrationRow) -> Option<String>| {
+            integration.as_ref().and_then(pick)
+        };
         let redirect = env("AMO_REDIRECT_URI")
+            .or(own(|i| i.redirect_uri.clone()))
             .or(db.setting("redirect_uri")?)
             .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_owned());
-        let platform = env("AMO_PLATFORM").or(db.setting("platform")?);
+        let platform = env("AMO_PLATFORM")
+            .or(own(|i| i.platform.clone()))
+            .or(db.setting("platform")?);
+        let base_url = env("AMO_BASE_URL")
+            .map(|v| parse_base_url(&v))
+            .transpose()?;
+        let emulator_accounts = match (&base_url, env("AMO_EMULATOR_ACCOUNTS")) {
+            (Some(base), Some(list)) => emulator_accounts(base, &list)?,
+            _ => Vec::new(),
+        };
         Ok(Settings {
+            emulator_accounts,
             client_id,
             redirect_uri: RedirectUri::parse(&redirect)?,
             platform: platform
@@ -137,9 +159,7 @@ impl Settings {
                 .map(Platform::parse)
                 .transpose()?
                 .unwrap_or_default(),
-            base_url: env("AMO_BASE_URL")
-                .map(|v| parse_base_url(&v))
-                .transpose()?,
+            base_url,
             lang: db.setting("lang")?,
             theme: db.setting("theme")?.filter(|t| !t.is_empty()),
             overridden,
@@ -169,15 +189,17 @@ impl Settings {
     }
 
     /// Checks that a secret may be sent to `account`: an account host of amoCRM or Kommo
-    /// ([`is_account_host`]), or the emulator's own address when `AMO_BASE_URL` is set.
+    /// ([`is_account_host`]), or with `AMO_BASE_URL` the emulator's own address, the other
+    /// accounts it serves (`AMO_EMULATOR_ACCOUNTS`), and the addresses it moved renamed
+    /// accounts to.
     ///
     /// # Errors
     /// [`Error::RefererNotAllowed`].
     pub fn check_account_host(&self, account: &AccountHost) -> Result<()> {
         let allowed = match &self.base_url {
-            // The emulator's own address, or one it moved a renamed account to.
             Some(base) => {
                 account.as_str() == authority(base)
+                    || self.emulator_accounts.iter().any(|h| h == account)
                     || (self.moved_hosts.iter().any(|h| h == account.as_str())
                         && self.may_move_to(account))
             }
@@ -295,6 +317,26 @@ pub fn is_account_host(account: &AccountHost) -> bool {
 fn is_local(account: &AccountHost) -> bool {
     let h = account.hostname();
     h == "localhost" || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `AMO_EMULATOR_ACCOUNTS`: comma-separated `HOST:PORT`s, each on the emulator's own
+/// loopback host.
+fn emulator_accounts(base: &Url, list: &str) -> Result<Vec<AccountHost>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            let fail = || Error::BaseUrlNotLoopback {
+                value: h.chars().take(200).collect(),
+            };
+            let host = AccountHost::parse(h).map_err(|_| fail())?;
+            let same = host.hostname() == base.host_str().unwrap_or_default();
+            if !same || !h.contains(':') {
+                return Err(fail());
+            }
+            Ok(host)
+        })
+        .collect()
 }
 
 fn parse_base_url(v: &str) -> Result<Url> {

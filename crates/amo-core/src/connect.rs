@@ -152,6 +152,10 @@ impl Engine {
         let now = Utc::now();
         let db = self.db();
         let old = db.connection(account)?;
+        if let Some(id) = &client_id {
+            // Every connection's integration is one the user can see and choose.
+            db.upsert_integration(id, None, None, now)?;
+        }
         db.upsert_connection(&ConnectionRow {
             account: account.clone(),
             account_id: old.as_ref().and_then(|o| o.account_id),

@@ -12,6 +12,7 @@ use crate::types::{AccountHost, TokenKind, TokenSet};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_token_facts.sql"),
+    include_str!("../migrations/003_integrations.sql"),
 ];
 
 /// The database of one data folder.
@@ -35,6 +36,17 @@ pub struct ConnectionRow {
     pub reconnect_reason: Option<String>,
     /// What views show of the token set; `None` on a row stored before these were kept.
     pub facts: Option<TokenFacts>,
+}
+
+/// An integration the user added: its redirect URI and platform (`None`: the saved
+/// defaults), and whether its client secret is in the keychain (`None`: not known yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationRow {
+    pub client_id: String,
+    pub redirect_uri: Option<String>,
+    pub platform: Option<String>,
+    pub secret_stored: Option<bool>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// What a view shows of a token set, kept beside its row whenever the set is stored, so
@@ -237,6 +249,75 @@ impl Db {
         )?)
     }
 
+    // --- integrations ---------------------------------------------------------------------
+
+    /// Adds the integration `client_id`, or changes what is given of it.
+    pub fn upsert_integration(
+        &self,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+        platform: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO integrations (client_id, redirect_uri, platform, secret_stored, created_at)
+             VALUES (?1, ?2, ?3, 0, ?4)
+             ON CONFLICT (client_id) DO UPDATE SET
+                 redirect_uri = coalesce(excluded.redirect_uri, redirect_uri),
+                 platform = coalesce(excluded.platform, platform)",
+            params![client_id, redirect_uri, platform, now.timestamp_millis()],
+        )?;
+        Ok(())
+    }
+
+    /// Records whether the integration's client secret is in the keychain.
+    pub fn set_secret_stored(&self, client_id: &str, stored: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE integrations SET secret_stored = ?2 WHERE client_id = ?1",
+            params![client_id, stored],
+        )?;
+        Ok(())
+    }
+
+    pub fn integration(&self, client_id: &str) -> Result<Option<IntegrationRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{SELECT_INTEGRATION} WHERE client_id = ?1"),
+                [client_id],
+                read_integration,
+            )
+            .optional()?)
+    }
+
+    /// Every integration, oldest first.
+    pub fn integrations(&self) -> Result<Vec<IntegrationRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{SELECT_INTEGRATION} ORDER BY created_at, client_id"
+        ))?;
+        let rows = stmt.query_map([], read_integration)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many connections each integration's tokens serve, by client ID.
+    pub fn connections_by_integration(&self) -> Result<std::collections::HashMap<String, usize>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT client_id, count(*) FROM connections WHERE client_id IS NOT NULL
+             GROUP BY client_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.map(|r| r.map(|(id, n)| (id, usize::try_from(n).unwrap_or(0))))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into)
+    }
+
+    pub fn delete_integration(&self, client_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM integrations WHERE client_id = ?1", [client_id])?
+            > 0)
+    }
+
     // --- connections ----------------------------------------------------------------------
 
     pub fn upsert_connection(&self, c: &ConnectionRow) -> Result<()> {
@@ -395,6 +476,19 @@ fn read_connection(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
     })
 }
 
+const SELECT_INTEGRATION: &str =
+    "SELECT client_id, redirect_uri, platform, secret_stored, created_at FROM integrations";
+
+fn read_integration(r: &rusqlite::Row<'_>) -> rusqlite::Result<IntegrationRow> {
+    Ok(IntegrationRow {
+        client_id: r.get(0)?,
+        redirect_uri: r.get(1)?,
+        platform: r.get(2)?,
+        secret_stored: r.get(3)?,
+        created_at: ts(r.get(4)?),
+    })
+}
+
 fn ts(millis: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(millis)
         .single()
@@ -511,6 +605,55 @@ mod tests {
         let rows = db.connections().unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].facts, None);
+    }
+
+    #[test]
+    fn the_integration_saved_before_and_those_connections_used_are_kept_as_integrations() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        Migrations::new(vec![M::up(MIGRATIONS[0]), M::up(MIGRATIONS[1])])
+            .to_latest(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO settings VALUES ('client_id', 'current');
+             INSERT INTO connections (account, kind, client_id, created_at, updated_at)
+             VALUES ('a.amocrm.ru', 'oauth', 'older', 0, 0),
+                    ('b.amocrm.ru', 'oauth', 'current', 0, 0),
+                    ('c.amocrm.ru', 'long_lived', NULL, 0, 0);",
+        )
+        .unwrap();
+        let mut db = Db { conn };
+        db.migrate().unwrap();
+        let mut ids: Vec<String> = db
+            .integrations()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.client_id)
+            .collect();
+        ids.sort();
+        assert_eq!(ids, ["current", "older"]);
+        assert_eq!(
+            db.integration("older").unwrap().unwrap().secret_stored,
+            None
+        );
+        let used = db.connections_by_integration().unwrap();
+        assert_eq!((used["older"], used["current"]), (1, 1));
+    }
+
+    #[test]
+    fn an_integration_keeps_what_is_not_given_again() {
+        let db = Db::open_in_memory().unwrap();
+        let t = now();
+        db.upsert_integration("id", Some("http://127.0.0.1:1/cb"), Some("kommo"), t)
+            .unwrap();
+        db.upsert_integration("id", None, Some("amocrm"), t)
+            .unwrap();
+        db.set_secret_stored("id", true).unwrap();
+        let row = db.integration("id").unwrap().unwrap();
+        assert_eq!(row.redirect_uri.as_deref(), Some("http://127.0.0.1:1/cb"));
+        assert_eq!(row.platform.as_deref(), Some("amocrm"));
+        assert_eq!(row.secret_stored, Some(true));
+        assert!(db.delete_integration("id").unwrap());
+        assert!(db.integrations().unwrap().is_empty());
     }
 
     #[test]

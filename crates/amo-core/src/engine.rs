@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
-use crate::config::{Checked, NewSettings, Settings};
+use crate::config::{Checked, NewSettings, RedirectUri, Settings, DEFAULT_REDIRECT_URI};
 use crate::db::{ConnectionRow, Db, TokenFacts};
 use crate::error::{Error, ErrorView, Result};
 use crate::http::Http;
@@ -18,7 +18,7 @@ use crate::paths::DataDir;
 use crate::secret::ClientSecret;
 use crate::status::{ConnectionStatus, Seen};
 use crate::token_store::TokenStore;
-use crate::types::AccountHost;
+use crate::types::{AccountHost, Platform};
 use crate::vault::Vault;
 
 /// Access tokens this close to expiry are refreshed before use.
@@ -27,6 +27,20 @@ pub const REFRESH_MARGIN: Duration = Duration::minutes(10);
 pub const STATE_TTL: Duration = Duration::minutes(15);
 
 type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// An integration as the setup form and `amo integrations` show it: no secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Integration {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub platform: &'static str,
+    /// Its client secret is in the keychain (or given by `AMO_CLIENT_SECRET`).
+    pub secret_stored: bool,
+    /// How many connections its tokens serve.
+    pub connections: usize,
+    /// The one new connections are made with.
+    pub current: bool,
+}
 
 /// Something the window may want to follow.
 #[derive(Debug, Clone, Serialize)]
@@ -211,10 +225,24 @@ impl Engine {
             }
             self.vault()
                 .save_client_secret(&id, &ClientSecret::new(secret.expose().trim()))?;
+            let db = self.db();
+            db.upsert_integration(&id, None, None, Utc::now())?;
+            db.set_secret_stored(&id, true)?;
         }
+        let current = self.db().setting("client_id")?;
         let db = self.db();
         if let Some(id) = &client_id {
             db.set_setting("client_id", id)?;
+        }
+        // The integration chosen (or added) keeps its own redirect URI and platform; they are
+        // also the defaults an integration added later starts from.
+        if let Some(id) = client_id.as_ref().or(current.as_ref()) {
+            db.upsert_integration(
+                id,
+                redirect.as_ref().map(RedirectUri::as_str),
+                platform.map(|p| p.as_str()),
+                Utc::now(),
+            )?;
         }
         if let Some(r) = &redirect {
             db.set_setting("redirect_uri", r.as_str())?;
@@ -260,26 +288,126 @@ impl Engine {
         if self.emulator_mode() {
             return Err(Error::EmulatorSecret);
         }
-        self.vault()
-            .load_client_secret(client_id)?
-            .ok_or(Error::NotConfigured {
-                what: "client_secret",
-            })
+        let secret = self.vault().load_client_secret(client_id)?;
+        if secret.is_none() {
+            // Removed outside the connector: the form asks for it again.
+            self.db().set_secret_stored(client_id, false)?;
+        }
+        secret.ok_or(Error::NotConfigured {
+            what: "client_secret",
+        })
     }
 
-    /// Whether a client secret is available, without reading it into the caller.
+    /// Whether the chosen integration's client secret is available, from the database: the
+    /// keychain is asked only about an integration kept from before this was recorded.
     ///
     /// # Errors
-    /// [`Error::KeychainUnavailable`].
+    /// [`Error::KeychainUnavailable`] from that one look-up; [`Error::Database`].
     pub fn has_client_secret(&self) -> Result<bool> {
         match self.settings()?.client_id {
-            Some(id) => match self.client_secret(&id) {
-                Ok(_) => Ok(true),
-                Err(Error::NotConfigured { .. } | Error::EmulatorSecret) => Ok(false),
-                Err(e) => Err(e),
-            },
+            Some(id) => self.secret_stored(&id),
             None => Ok(false),
         }
+    }
+
+    /// Whether the client secret of `client_id` is available (see
+    /// [`Engine::has_client_secret`]).
+    fn secret_stored(&self, client_id: &str) -> Result<bool> {
+        if self
+            .env_var("AMO_CLIENT_SECRET")
+            .is_some_and(|s| !s.trim().is_empty())
+        {
+            return Ok(true);
+        }
+        if self.emulator_mode() {
+            return Ok(false);
+        }
+        let known = self.db().integration(client_id)?;
+        if let Some(stored) = known.as_ref().and_then(|i| i.secret_stored) {
+            return Ok(stored);
+        }
+        let stored = self.vault().load_client_secret(client_id)?.is_some();
+        if known.is_some() {
+            self.db().set_secret_stored(client_id, stored)?;
+        }
+        Ok(stored)
+    }
+
+    /// Every integration added, with what is known of it (no secret).
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::KeychainUnavailable`] only for an integration kept
+    /// from before its secret's presence was recorded.
+    pub fn integrations(&self) -> Result<Vec<Integration>> {
+        let settings = self.settings()?;
+        let rows = self.db().integrations()?;
+        let used = self.db().connections_by_integration()?;
+        rows.into_iter()
+            .map(|row| {
+                let redirect_uri = self.redirect_uri_of(&row.client_id)?;
+                Ok(Integration {
+                    current: settings.client_id.as_deref() == Some(row.client_id.as_str()),
+                    secret_stored: self.secret_stored(&row.client_id)?,
+                    connections: used.get(&row.client_id).copied().unwrap_or(0),
+                    redirect_uri: redirect_uri.as_str().to_owned(),
+                    platform: row
+                        .platform
+                        .as_deref()
+                        .and_then(|p| Platform::parse(p).ok())
+                        .unwrap_or(settings.platform)
+                        .as_str(),
+                    client_id: row.client_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes the added integration `client_id` the one new connections are made with.
+    ///
+    /// # Errors
+    /// [`Error::UnknownIntegration`] when it was never added; [`Error::Database`].
+    pub fn choose_integration(&self, client_id: &str) -> Result<()> {
+        let client_id = client_id.trim();
+        let db = self.db();
+        if db.integration(client_id)?.is_none() {
+            let known: Vec<String> = db
+                .integrations()?
+                .into_iter()
+                .map(|i| i.client_id)
+                .collect();
+            return Err(Error::UnknownIntegration {
+                client_id: client_id.chars().take(200).collect(),
+                known: if known.is_empty() {
+                    "—".to_owned()
+                } else {
+                    known.join(", ")
+                },
+            });
+        }
+        db.set_setting("client_id", client_id)
+    }
+
+    /// The redirect URI the integration `client_id` was registered with: its own, else the
+    /// saved default; `AMO_REDIRECT_URI` overrides both.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; a saved URI that does not parse.
+    pub fn redirect_uri_of(&self, client_id: &str) -> Result<RedirectUri> {
+        if let Some(uri) = self
+            .env_var("AMO_REDIRECT_URI")
+            .filter(|u| !u.trim().is_empty())
+        {
+            return RedirectUri::parse(&uri);
+        }
+        let own = self
+            .db()
+            .integration(client_id)?
+            .and_then(|i| i.redirect_uri);
+        let saved = match own {
+            Some(uri) => Some(uri),
+            None => self.db().setting("redirect_uri")?,
+        };
+        RedirectUri::parse(saved.as_deref().unwrap_or(DEFAULT_REDIRECT_URI))
     }
 
     // --- connections ----------------------------------------------------------------------
@@ -417,3 +545,6 @@ impl Engine {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -130,6 +130,9 @@ pub enum Error {
     NoConnections,
     #[error("{}", self.describe(Lang::default()))]
     ChooseAccount { accounts: String },
+    /// No integration with this client ID was added.
+    #[error("{}", self.describe(Lang::default()))]
+    UnknownIntegration { client_id: String, known: String },
     #[error("{}", self.describe(Lang::default()))]
     ReconnectNeeded { account: String, reason: String },
     #[error("{}", self.describe(Lang::default()))]
@@ -208,6 +211,7 @@ impl Error {
             Error::NotConnected { .. } => "not_connected",
             Error::NoConnections => "no_connections",
             Error::ChooseAccount { .. } => "choose_account",
+            Error::UnknownIntegration { .. } => "unknown_integration",
             Error::ReconnectNeeded { .. } => "reconnect_needed",
             Error::CannotRefresh { .. } => "cannot_refresh",
             Error::TokenExpiresTooSoon { .. } => "token_expires_too_soon",
@@ -311,6 +315,9 @@ impl Error {
                 ("secs", waited_secs.to_string()),
             ],
             Error::ChooseAccount { accounts } => vec![("accounts", accounts.clone())],
+            Error::UnknownIntegration { client_id, known } => {
+                vec![("client_id", client_id.clone()), ("known", known.clone())]
+            }
             Error::ReconnectNeeded { account, reason } => {
                 vec![("account", account.clone()), ("reason", reason.clone())]
             }

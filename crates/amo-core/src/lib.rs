@@ -42,14 +42,14 @@ pub use config::{
     is_account_host, NewSettings, RedirectUri, Settings, ACCOUNT_DOMAINS, DEFAULT_REDIRECT_URI,
     ENV_KEYS, SERVICE_SUBDOMAINS,
 };
-pub use engine::{Engine, EngineEvent, REFRESH_MARGIN, STATE_TTL};
+pub use engine::{Engine, EngineEvent, Integration, REFRESH_MARGIN, STATE_TTL};
 pub use error::{amo_said, AmoProblem, Error, ErrorView, Result};
 pub use flow::{CancelHandle, ConnectOptions, PendingConnect};
 pub use i18n::Lang;
 pub use journal::{redact, rfc3339, Entry, EntryView};
 pub use moved::is_api_domain;
 pub use paths::DataDir;
-pub use ratelimit::{PER_WINDOW, WINDOW};
+pub use ratelimit::{PER_ACCOUNT, PER_INTEGRATION, WINDOW};
 pub use schedule::{Action, Clock, Due, DueReason, Notice, NoticeKind, Schedule, SystemClock};
 pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
 pub use status::{ConnState, ConnectionStatus, EXPIRES_SOON};

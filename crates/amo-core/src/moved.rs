@@ -100,7 +100,9 @@ impl Engine {
             None => url::Url::parse(&format!("https://{gateway}{path}")),
         }
         .map_err(|_| refused(&claim))?;
-        let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
+        let client_id = self.integration_of(account)?;
+        let slot =
+            crate::ratelimit::acquire(&self.inner.dir, client_id.as_deref(), account).await?;
         self.log(
             "account_lookup",
             Some(account.as_str()),

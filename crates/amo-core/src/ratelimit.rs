@@ -1,68 +1,159 @@
-//! The request limiter every `amo` process and the app share: at most [`PER_WINDOW`] calls
-//! to amoCRM in any [`WINDOW`], kept as a sliding window of send times in one file of the
-//! data folder (`locks/rate-window`) under an exclusive file lock.
+//! The request limiter every `amo` process and the app share, keyed the way amoCRM counts:
+//! at most [`PER_INTEGRATION`] calls of one integration (its client ID) and at most
+//! [`PER_ACCOUNT`] calls to one account in any [`WINDOW`]. Each budget is a sliding window of
+//! send times in a file of its own under the data folder (`locks/rate/`), changed under an
+//! exclusive file lock, so accounts on different integrations never wait for each other and
+//! accounts on one integration share its budget across every process.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest, Sha256};
+
 use crate::error::{Error, Result};
 use crate::paths::{set_private, DataDir};
+use crate::types::AccountHost;
 
 /// amoCRM's limit: 7 requests a second per integration.
-pub const PER_WINDOW: usize = 7;
+pub const PER_INTEGRATION: usize = 7;
+/// amoCRM's limit: 50 requests a second per account.
+pub const PER_ACCOUNT: usize = 50;
 /// The window: a second, and a margin for the time between our send and amoCRM's count of
-/// it (two requests sent a second apart may arrive closer than that).
-pub const WINDOW: Duration = Duration::from_millis(1_150);
+/// it. A slot is counted from when its answer's head came back (see [`Slot`]), the latest
+/// the request can have reached amoCRM, so the margin covers only a clock's granularity.
+pub const WINDOW: Duration = Duration::from_millis(1_050);
 
-/// A request's place in the window. It is counted from when it was taken; when dropped
+/// What a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget<'a> {
+    /// The integration, by client ID. A long-lived token's integration is not known: its
+    /// account stands in for it.
+    Integration(Option<&'a str>),
+    Account(&'a AccountHost),
+}
+
+impl Budget<'_> {
+    fn limit(self) -> usize {
+        match self {
+            Budget::Integration(_) => PER_INTEGRATION,
+            Budget::Account(_) => PER_ACCOUNT,
+        }
+    }
+
+    /// The budget's file: its kind and a digest of its key, so that any client ID or host
+    /// makes a plain file name.
+    fn path(self, dir: &DataDir, account: &AccountHost) -> PathBuf {
+        let (kind, key) = match self {
+            Budget::Integration(Some(id)) => ("integration", format!("client:{id}")),
+            Budget::Integration(None) => ("integration", format!("account:{account}")),
+            Budget::Account(host) => ("account", host.to_string()),
+        };
+        let digest = Sha256::digest(key.as_bytes());
+        let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        dir.locks().join("rate").join(format!("{kind}-{name}"))
+    }
+}
+
+/// A request's place in its windows. It is counted from when it was taken; when dropped
 /// (the answer's head came back, or the send failed) it is counted from then instead, the
 /// latest the request can have reached amoCRM: a request held up on its way (a busy machine)
 /// cannot bunch up with the ones sent after it.
 #[must_use = "keep the slot until the answer's head is back"]
 pub(crate) struct Slot {
-    path: PathBuf,
+    windows: Vec<(PathBuf, usize)>,
     taken: u64,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let _ = with_window(&self.path, |sent, now| {
-            if let Some(t) = sent.iter_mut().find(|t| **t == self.taken) {
-                *t = now.max(self.taken);
+        let _ = with_windows(&self.windows, |sent, now| {
+            for times in sent {
+                if let Some(t) = times.iter_mut().find(|t| **t == self.taken) {
+                    *t = now.max(self.taken);
+                }
+                times.sort_unstable();
             }
-            sent.sort_unstable();
         });
     }
 }
 
-/// Waits until a request may be sent, then counts it. One limiter for the data folder:
-/// the integrations a person connects share it, which is never more than amoCRM allows.
-/// Keep the slot until the answer's head has come back.
+/// Waits until a request of `client_id` (the integration whose token or secret it carries)
+/// to `account` may be sent, then counts it against both budgets. Keep the slot until the
+/// answer's head has come back.
 ///
 /// # Errors
-/// [`Error::DataFolder`] when the window file cannot be opened, locked or written.
-pub(crate) async fn acquire(dir: &DataDir) -> Result<Slot> {
-    let path = dir.locks().join("rate-window");
+/// [`Error::DataFolder`] when a window file cannot be opened, locked or written.
+pub(crate) async fn acquire(
+    dir: &DataDir,
+    client_id: Option<&str>,
+    account: &AccountHost,
+) -> Result<Slot> {
+    // Always the integration's first, then the account's: two processes never hold one each
+    // while waiting for the other.
+    let windows: Vec<(PathBuf, usize)> = [Budget::Integration(client_id), Budget::Account(account)]
+        .into_iter()
+        .map(|b| (b.path(dir, account), b.limit()))
+        .collect();
+    let folder = dir.locks().join("rate");
+    std::fs::create_dir_all(&folder).map_err(|e| Error::DataFolder {
+        path: folder.clone(),
+        reason: e.to_string(),
+    })?;
+    set_private(&folder, 0o700).map_err(|e| Error::DataFolder {
+        path: folder,
+        reason: e.to_string(),
+    })?;
     loop {
-        let p = path.clone();
-        let taken = tokio::task::spawn_blocking(move || try_take(&p))
+        let w = windows.clone();
+        let taken = tokio::task::spawn_blocking(move || try_take(&w))
             .await
             .map_err(|e| Error::DataFolder {
-                path: path.clone(),
+                path: windows[0].0.clone(),
                 reason: e.to_string(),
             })??;
         match taken {
-            Ok(taken) => return Ok(Slot { path, taken }),
+            Ok(taken) => return Ok(Slot { windows, taken }),
             Err(wait) => tokio::time::sleep(wait).await,
         }
     }
 }
 
-/// Under the file lock, reads the window's send times, lets `change` edit them, and writes
-/// them back; answers what `change` answered.
-fn with_window<T>(path: &Path, change: impl FnOnce(&mut Vec<u64>, u64) -> T) -> Result<T> {
+/// Under the files' locks, taken in order, reads each window's send times, lets `change`
+/// edit them, and writes them back; answers what `change` answered.
+fn with_windows<T>(
+    windows: &[(PathBuf, usize)],
+    change: impl FnOnce(&mut [Vec<u64>], u64) -> T,
+) -> Result<T> {
+    let mut files = Vec::with_capacity(windows.len());
+    let mut sent = Vec::with_capacity(windows.len());
+    for (path, _) in windows {
+        let (file, times) = open_window(path)?;
+        files.push((file, path));
+        sent.push(times);
+    }
+    let answer = change(&mut sent, now_ms());
+    for ((file, path), times) in files.iter_mut().zip(&sent) {
+        let fail = |e: std::io::Error| Error::DataFolder {
+            path: PathBuf::from(*path),
+            reason: e.to_string(),
+        };
+        let mut out: String = times.iter().map(|t| format!("{t}\n")).collect();
+        if out.is_empty() {
+            out.push('\n');
+        }
+        file.set_len(0).map_err(fail)?;
+        file.seek(SeekFrom::Start(0)).map_err(fail)?;
+        file.write_all(out.as_bytes()).map_err(fail)?;
+    }
+    Ok(answer)
+}
+
+/// Opens and locks one window file and reads its send times. A file spoiled by a crash or
+/// a disk error (junk, bytes that are not text) is read for what it still says and written
+/// back clean: it must never stop every call.
+fn open_window(path: &Path) -> Result<(File, Vec<u64>)> {
     let fail = |e: std::io::Error| Error::DataFolder {
         path: PathBuf::from(path),
         reason: e.to_string(),
@@ -76,58 +167,49 @@ fn with_window<T>(path: &Path, change: impl FnOnce(&mut Vec<u64>, u64) -> T) -> 
         .map_err(fail)?;
     set_private(path, 0o600).map_err(fail)?;
     crate::lockfile::lock(&file, path, crate::lockfile::Wait::RateWindow)?;
-    // A file spoiled by a crash or a disk error (junk, bytes that are not text) is read for
-    // what it still says and written back clean: it must never stop every call.
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(fail)?;
-    let mut sent: Vec<u64> = String::from_utf8_lossy(&bytes)
+    let times = String::from_utf8_lossy(&bytes)
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect();
-    let answer = change(&mut sent, now_ms());
-    let mut out = sent
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
-    out.push('\n');
-    file.set_len(0).map_err(fail)?;
-    file.seek(SeekFrom::Start(0)).map_err(fail)?;
-    file.write_all(out.as_bytes()).map_err(fail)?;
-    Ok(answer)
+    Ok((file, times))
 }
 
-/// Under the file lock: takes a slot (its time) or says how long until the oldest leaves
-/// the window.
-fn try_take(path: &Path) -> Result<std::result::Result<u64, Duration>> {
-    let window = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
-    with_window(path, |sent, now| {
-        let text: String = sent.iter().map(|t| format!("{t}\n")).collect();
-        let (kept, wait) = decide(&text, now, window);
-        *sent = kept;
-        match wait {
-            Some(wait) => Err(wait),
-            None => Ok(now),
+/// Under the files' locks: takes a slot in every window (its time) or says how long until
+/// each one that is full has room.
+fn try_take(windows: &[(PathBuf, usize)]) -> Result<std::result::Result<u64, Duration>> {
+    let span = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
+    let limits: Vec<usize> = windows.iter().map(|(_, limit)| *limit).collect();
+    with_windows(windows, |sent, now| {
+        let mut wait = None;
+        for (times, limit) in sent.iter_mut().zip(&limits) {
+            if let Some(w) = room(times, now, span, *limit) {
+                wait = Some(wait.map_or(w, |x: Duration| x.max(w)));
+            }
         }
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for times in sent.iter_mut() {
+            times.push(now);
+        }
+        Ok(now)
     })
 }
 
-/// The window's send times after a request at `now` (when one may go), or the wait.
-fn decide(text: &str, now: u64, window: u64) -> (Vec<u64>, Option<Duration>) {
-    let mut sent: Vec<u64> = text
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        // A time in the future (a clock set back) counts as now.
-        .map(|t: u64| t.min(now))
-        .filter(|t| now - t < window)
-        .collect();
+/// Keeps in `sent` only the times still in the window at `now` and answers how long until
+/// one more request fits under `limit`, or `None` when it fits now.
+fn room(sent: &mut Vec<u64>, now: u64, span: u64, limit: usize) -> Option<Duration> {
+    // A time in the future (a clock set back) counts as now.
+    sent.iter_mut().for_each(|t| *t = (*t).min(now));
+    sent.retain(|t| now - t < span);
     sent.sort_unstable();
-    if sent.len() >= PER_WINDOW {
-        let oldest = sent[sent.len() - PER_WINDOW];
-        return (sent, Some(Duration::from_millis(oldest + window - now)));
+    if sent.len() >= limit {
+        let oldest = sent[sent.len() - limit];
+        return Some(Duration::from_millis(oldest + span - now));
     }
-    sent.push(now);
-    (sent, None)
+    None
 }
 
 fn now_ms() -> u64 {
@@ -138,37 +220,4 @@ fn now_ms() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_eighth_request_in_a_window_waits_for_the_oldest_to_leave() {
-        let text: String = (0..7).map(|i| format!("{}\n", 1_000 + i * 10)).collect();
-        let (_, wait) = decide(&text, 1_100, 1_150);
-        assert_eq!(wait, Some(Duration::from_millis(1_050)));
-        let (sent, wait) = decide(&text, 2_150, 1_150);
-        assert_eq!(wait, None);
-        assert_eq!(
-            sent.len(),
-            7,
-            "the oldest left, the new one came in: {sent:?}"
-        );
-    }
-
-    #[test]
-    fn a_window_file_of_bytes_that_are_not_text_is_taken_as_empty_and_rewritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rate-window");
-        std::fs::write(&path, b"\xff\xfe\x00garbage\n\xc3(\n").unwrap();
-        let taken = try_take(&path).expect("the spoiled file does not stop the call");
-        assert!(taken.is_ok(), "{taken:?}");
-        let text = String::from_utf8(std::fs::read(&path).unwrap()).expect("rewritten as text");
-        assert_eq!(text.lines().count(), 1, "only the new send time: {text:?}");
-    }
-
-    #[test]
-    fn a_damaged_window_file_is_read_as_what_it_still_says() {
-        let (sent, wait) = decide("junk\n\n5\n", 10, 1_150);
-        assert_eq!((sent, wait), (vec![5, 10], None));
-    }
-}
+mod tests;

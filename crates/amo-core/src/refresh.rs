@@ -189,14 +189,14 @@ impl Engine {
             return Err(self.refresh_failed(account, "refresh_failed", e));
         }
         // A refresh counts against amoCRM's 7 requests a second like any other call.
-        let slot = crate::ratelimit::acquire(&self.inner.dir).await?;
+        let slot = crate::ratelimit::acquire(&self.inner.dir, Some(&client_id), account).await?;
         self.log("refresh_started", Some(account.as_str()), "", true);
         let answer = crate::token_endpoint::issue(
             &self.inner.http,
             url,
             &client_id,
             &secret,
-            settings.redirect_uri.as_str(),
+            self.redirect_uri_of(&client_id)?.as_str(),
             Grant::Refresh(refresh_token),
         )
         .await;

@@ -19,6 +19,8 @@ pub struct ConnectionStatus {
     pub name: Option<String>,
     pub account_id: Option<i64>,
     pub kind: TokenKind,
+    /// The integration the tokens were issued to (not a secret); none for a long-lived token.
+    pub client_id: Option<String>,
     pub access_token_masked: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub expired: bool,
@@ -96,6 +98,7 @@ impl ConnectionStatus {
             name: row.name,
             account_id: row.account_id,
             kind: row.kind,
+            client_id: row.client_id,
             access_token_masked: facts.map(|f| f.access_masked),
             expires_at,
             expired,

@@ -10,11 +10,15 @@ use amo_core::{
     AccountHost, Action, Clock, ConnectionStatus, Due, DueReason, Engine, Lang, Notice, Schedule,
     SystemClock, TokenKind,
 };
-use std::collections::HashMap;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 
 use crate::desktop::{self, Note, OnClick};
+
+/// A refresh waiting its turn: when it fell due, the account, why.
+type Queued = (DateTime<Utc>, String, DueReason);
 
 /// What hosts the schedule: shown the connections after each check and the notices it
 /// gives, and asked what a notice's click does.
@@ -116,17 +120,11 @@ impl Host {
                 .collect();
         }
         let refreshed_any = !due.is_empty();
-        for (account, reason) in due {
-            let Ok(h) = AccountHost::parse(&account) else {
-                continue;
-            };
-            let result = match reason {
-                DueReason::Expiry => engine.refresh_if_needed(&h).await,
-                DueReason::KeepAlive | DueReason::Retry => engine.refresh(&h).await,
-            };
+        let mut done = self.refresh(engine, &all, due);
+        while let Some((account, result)) = done.recv().await {
             let mut s = self.lock();
             match result {
-                Ok(_) => s.refreshed(&account),
+                Ok(()) => s.refreshed(&account),
                 Err(err) => notices.extend(s.failed(&account, SystemClock.now(), &err, lang)),
             }
         }
@@ -140,6 +138,51 @@ impl Host {
             all
         };
         shell.checked(lang, all);
+    }
+
+    /// Refreshes `due`, soonest due first, one integration's at a time and the integrations
+    /// side by side: each integration has a budget of its own at amoCRM (the engine's limiter
+    /// keeps every call within it), so a week's worth of refreshes after a sleep go out at
+    /// the rate amoCRM allows, with no 429, and one integration's queue never holds up
+    /// another's. Each outcome comes back as it is known.
+    fn refresh(
+        &self,
+        engine: &Engine,
+        all: &[ConnectionStatus],
+        due: Vec<(String, DueReason)>,
+    ) -> mpsc::UnboundedReceiver<(String, amo_core::Result<()>)> {
+        let schedule = self.lock();
+        let mut queues: BTreeMap<Option<&str>, Vec<Queued>> = BTreeMap::new();
+        for (account, reason) in due {
+            let Some(c) = all.iter().find(|c| c.account == account) else {
+                continue;
+            };
+            let at = schedule.next(c).map_or(DateTime::<Utc>::MIN_UTC, |d| d.at);
+            let queue = queues.entry(c.client_id.as_deref()).or_default();
+            queue.push((at, account, reason));
+        }
+        drop(schedule);
+        let (tx, rx) = mpsc::unbounded_channel();
+        for mut queue in queues.into_values() {
+            queue.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            let (engine, tx) = (engine.clone(), tx.clone());
+            tokio::spawn(async move {
+                for (_, account, reason) in queue {
+                    let result = match AccountHost::parse(&account) {
+                        Ok(h) => match reason {
+                            DueReason::Expiry => engine.refresh_if_needed(&h).await,
+                            DueReason::KeepAlive | DueReason::Retry => engine.refresh(&h).await,
+                        },
+                        Err(e) => Err(e),
+                    };
+                    // The host stopped: the rest waits for the next check.
+                    if tx.send((account, result.map(|_| ()))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        rx
     }
 
     /// Shows `notices` (unless turned off) and remembers what was told.

@@ -194,6 +194,7 @@ mod tests {
             name: None,
             account_id: None,
             kind: TokenKind::Oauth,
+            client_id: None,
             access_token_masked: None,
             expires_at: None,
             expired: state == ConnState::Expired,

@@ -30,7 +30,7 @@ fn only_account_hosts_of_amocrm_and_kommo_are_trusted() {
 }
 
 #[test]
-fn with_an_emulator_only_its_address_and_its_moves_are_trusted() {
+fn with_an_emulator_only_its_address_its_accounts_and_its_moves_are_trusted() {
     let s = settings(Some("http://127.0.0.1:4567"));
     assert!(s
         .check_account_host(&AccountHost::parse("127.0.0.1:4567").unwrap())
@@ -46,6 +46,14 @@ fn with_an_emulator_only_its_address_and_its_moves_are_trusted() {
         ..s.clone()
     };
     assert!(moved.check_account_host(&other_port).is_ok());
+    let serving = Settings {
+        emulator_accounts: vec![other_port.clone()],
+        ..s.clone()
+    };
+    assert!(serving.check_account_host(&other_port).is_ok());
+    assert!(serving
+        .check_account_host(&AccountHost::parse("127.0.0.1:4569").unwrap())
+        .is_err());
     assert!(s
         .check_account_host(&AccountHost::parse("localhost:4567").unwrap())
         .is_err());
@@ -93,4 +101,30 @@ fn authorize_url_carries_client_and_state() {
         u.as_str(),
         "https://www.amocrm.ru/oauth?client_id=cid&state=st&mode=post_message"
     );
+}
+
+#[test]
+fn the_emulators_other_accounts_must_be_ports_of_its_own_address() {
+    let db = Db::open_in_memory().unwrap();
+    let with = |list: &'static str| {
+        Settings::resolve(&db, move |k| match k {
+            "AMO_BASE_URL" => Some("http://127.0.0.1:4567".to_owned()),
+            "AMO_EMULATOR_ACCOUNTS" => Some(list.to_owned()),
+            _ => None,
+        })
+    };
+    let s = with(" 127.0.0.1:4568, 127.0.0.1:4569 ,").unwrap();
+    assert_eq!(s.emulator_accounts.len(), 2);
+    for bad in ["127.0.0.2:4568", "example.amocrm.ru", "127.0.0.1", "a b"] {
+        assert!(
+            matches!(with(bad), Err(Error::BaseUrlNotLoopback { .. })),
+            "{bad}"
+        );
+    }
+    // Without an emulator the list means nothing.
+    let none = Settings::resolve(&db, |k| {
+        (k == "AMO_EMULATOR_ACCOUNTS").then(|| "127.0.0.1:4568".to_owned())
+    })
+    .unwrap();
+    assert!(none.emulator_accounts.is_empty());
 }

@@ -112,6 +112,10 @@ samples! {
     Error::ChooseAccount { .. } => Error::ChooseAccount {
         accounts: "a.amocrm.ru, b.kommo.com".into(),
     },
+    Error::UnknownIntegration { .. } => Error::UnknownIntegration {
+        client_id: "0000-typo".into(),
+        known: "1111-first, 2222-second".into(),
+    },
     Error::ReconnectNeeded { .. } => Error::ReconnectNeeded {
         account: "example.amocrm.ru".into(),
         reason: "Token has been revoked".into(),

@@ -33,6 +33,7 @@ fn oauth(account: &str, now: DateTime<Utc>, lives: Duration) -> ConnectionStatus
         name: None,
         account_id: None,
         kind: TokenKind::Oauth,
+        client_id: None,
         access_token_masked: None,
         expires_at: Some(now + lives),
         expired: false,
