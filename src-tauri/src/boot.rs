@@ -108,9 +108,11 @@ impl FirstPage {
     }
 }
 
-/// How long `setup` waits for the early thread. It is done well before (reading the
-/// keychain takes milliseconds); a keychain that asks to be unlocked holds it up, and then
-/// the window comes without its data and the page asks for it as the keychain answers.
+/// How long `setup` waits for the early thread. It is done well before: the first page
+/// reads the database alone, with one connection or two hundred. Only a keychain asked on
+/// an empty setup, or once for connections kept from before their facts were recorded, can
+/// hold it up (one that asks to be unlocked); then the window comes without its data and
+/// the page asks for it as the keychain answers.
 const EARLY_WAIT: Duration = Duration::from_millis(500);
 
 /// The early thread, until `setup` takes what it made (managed state).

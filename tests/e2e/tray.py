@@ -28,6 +28,11 @@ The app is two processes: the window (`amo-connector`, with WebKit) and the tray
                   the reason; a refresh that works again ends the incident
   long-lived      a long-lived token that ends within 7 days, connected with `amo` while the
                   tray runs: one notice, in Russian, naming the account and when it ends
+  many-accounts   seven accounts (`amo-emulator --accounts 7`): the one that needs attention on
+                  top, every account by host in the *All accounts (7)* submenu, read over
+                  dbusmenu; the menu is not made again when nothing shown changed; a second
+                  account that needs attention joins the top; a submenu line opens the
+                  window at its account; the language changed, the submenu's label follows
   keychain        the Secret Service stops (the scenario's own bus and gnome-keyring): one
                   notice; started again, the incident is over, and a second stop is told again
   no-tray-host    with no tray watcher on the bus, no tray process: the open window does
@@ -146,8 +151,35 @@ class TrayItem:
     def labels(self):
         return [label for (_, label, _) in self.items()]
 
+    def layout(self):
+        """(revision, entries) of the whole menu: each entry (id, label, entries of its
+        submenu, or None for a plain line), separators left out. The revision grows each
+        time the menu is made again."""
+        revision, (_, _, children) = self.menu().GetLayout(
+            0, -1, [], dbus_interface="com.canonical.dbusmenu")
+
+        def entries(children):
+            out = []
+            for (cid, props, kids) in children:
+                if props.get("type") == "separator":
+                    continue
+                sub = entries(kids) if props.get("children-display") == "submenu" else None
+                out.append((int(cid), str(props.get("label", "")), sub))
+            return out
+
+        return int(revision), entries(children)
+
+    def submenu(self, label):
+        """[(id, label)] of the submenu `label`'s lines, else None."""
+        _, entries = self.layout()
+        sub = next((s for (_, l, s) in entries if l == label), None)
+        return None if sub is None else [(cid, l) for (cid, l, _) in sub]
+
     def click(self, label):
         cid = next(i for (i, l, _) in self.items() if l == label)
+        self.click_id(cid)
+
+    def click_id(self, cid):
         self.menu().Event(dbus.Int32(cid), "clicked", dbus.String("", variant_level=1),
                           dbus.UInt32(0), dbus_interface="com.canonical.dbusmenu")
 
@@ -292,13 +324,16 @@ def close_window(app=None):
 
 
 class World:
-    """A data folder, an emulator with a short access-token life and `amo` connected to it."""
+    """A data folder, an emulator with a short access-token life and `amo` connected to it.
+    With `accounts`, the emulator serves that many accounts, each on a port of its own (the
+    first is `account`; `hosts` lists them all), and the data folder trusts them all."""
 
-    def __init__(self, work, access_ttl, lang="en_US.UTF-8"):
+    def __init__(self, work, access_ttl, lang="en_US.UTF-8", accounts=1):
         self.work = work
         redirect = f"http://127.0.0.1:{free_port()}/amocrm/callback"
         self.emu = spawn([EMULATOR, "--port", "0", "--auto-approve", "--redirect-uri", redirect,
-                          "--access-ttl", str(access_ttl)], stdout=subprocess.PIPE,
+                          "--access-ttl", str(access_ttl), "--accounts", str(accounts)],
+                         stdout=subprocess.PIPE,
                          stderr=open(os.path.join(work, "emulator.log"), "a"), text=True)
         self.info = json.loads(self.emu.stdout.readline())
         browser = os.path.join(work, "browser")
@@ -319,6 +354,9 @@ class World:
             "AMO_CHECK_SECS": str(CHECK_SECS),
         })
         self.account = self.info["account_host"]
+        self.hosts = self.info["account_hosts"]
+        if accounts > 1:
+            self.env["AMO_EMULATOR_ACCOUNTS"] = ",".join(self.hosts[1:])
         self.home = self.env["AMO_CONNECTOR_HOME"]
 
     def amo(self, *args, env=None, input=None):
@@ -326,7 +364,11 @@ class World:
         return subprocess.run([AMO, *args], env=e, capture_output=True, text=True, timeout=90,
                               input=input)
 
-    def connect(self):
+    def connect(self, number=None):
+        """`amo connect` through the loopback flow; the account granted is the emulator's
+        `number` (from 1), else its first."""
+        if number:
+            self.control("select-account", {"account": number})
         r = self.amo("connect", "--timeout", "60")
         if r.returncode != 0:
             raise RuntimeError(f"amo connect failed: {r.stdout} {r.stderr}")
@@ -645,6 +687,87 @@ def long_lived(work):
     stop(w.emu)
 
 
+MANY = 7  # accounts in many-accounts: more than the 5 the tray lists one by one
+
+
+def needs_reconnect(w, host):
+    """The refresh tokens revoked (the emulator revokes every account's), `amo refresh` of
+    `host` fails: that connection is to be made again, the others do not know yet (the tray
+    refreshes none of them within the scenario: their access tokens are due in a day).
+    Returns the state `amo status` gives `host`."""
+    w.control("revoke", {"what": "refresh"})
+    w.amo("refresh", "--account", host)
+    r = w.amo("status", "--json")
+    return next((c.get("state") for c in json.loads(r.stdout or "[]")
+                 if c.get("account") == host), None)
+
+
+def many_accounts(work):
+    """More accounts than the menu lists one by one: those that need attention on top, each
+    account in *All accounts*."""
+    notes = Notes(work)
+    w = World(work, access_ttl=86400, accounts=MANY)
+    for number in range(1, MANY + 1):
+        w.connect(number)
+    hosts = sorted(w.hosts)
+    first, second = w.hosts[3], w.hosts[1]
+    check("many-accounts: a refresh token revoked, amo says reconnect_needed",
+          needs_reconnect(w, first) == "reconnect_needed")
+    app = w.app("--hidden")
+    item = wait_until("the tray item", lambda: tray_item(w.home))
+    everyone = f"All accounts ({MANY})"
+    sub = wait_check(f"many-accounts: the menu has {everyone}, a submenu",
+                     lambda: item.submenu(everyone), timeout=WAIT)
+
+    def line(host, bad=()):
+        return f"{host}: {'Reconnect needed' if host in bad else 'Connected'}"
+
+    check("many-accounts: All accounts lists every account by host, with its state",
+          [l for (_, l) in sub] == [line(h, [first]) for h in hosts], sub)
+    check("many-accounts: the account that needs attention is on top, the others only in "
+          "All accounts", item.labels() == [line(first, [first]), everyone,
+                                             "Open amo-connector", "Refresh all now", "Quit"],
+          item.labels())
+    check("many-accounts: the tray icon has its attention look",
+          bool(eventually(lambda: item.icon_is("tray-attention.png"), timeout=10)))
+    # The tray checks every CHECK_SECS and on each change of the database: a change that
+    # shows nothing new does not make the menu again.
+    revision = item.layout()[0]
+    r = w.amo("config", "set", "notifications", "on")
+    time.sleep(5 * CHECK_SECS)
+    check("many-accounts: checks and a change that shows nothing new leave the menu as it was",
+          r.returncode == 0 and item.layout()[0] == revision, (r.stderr, revision,
+                                                               item.layout()[0]))
+    needs_reconnect(w, second)
+    bad = sorted([first, second])
+    check("many-accounts: a second account that needs attention joins the top, by host",
+          eventually(lambda: item.labels()[:3] == [*(line(h, bad) for h in bad), everyone],
+                     timeout=WAIT), item.labels())
+    check("many-accounts: All accounts shows its new state",
+          [l for (_, l) in item.submenu(everyone) or []] == [line(h, bad) for h in hosts],
+          item.submenu(everyone))
+    fine = next(h for h in hosts if h not in bad)
+    cid = next((i for (i, l) in item.submenu(everyone) or [] if l == line(fine)), None)
+    if cid is not None:
+        item.click_id(cid)
+
+    def window_at(host):
+        return [p for p in ours(w.home) if comm(p) == "amo-connector"
+                and host in open(f"/proc/{p}/cmdline").read().split("\0")]
+
+    check("many-accounts: an account in All accounts opens the window at it",
+          cid is not None and bool(eventually(lambda: windows() and window_at(fine),
+                                              timeout=WAIT)), (cid, windows()))
+    close_window()
+    w.amo("config", "set", "lang", "ru")
+    check("many-accounts: in Russian, Все аккаунты (7)",
+          bool(eventually(lambda: f"Все аккаунты ({MANY})" in item.labels(), timeout=WAIT)),
+          item.labels())
+    stop(app)
+    notes.close()
+    stop(w.emu)
+
+
 SESSION_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -796,6 +919,7 @@ SCENARIOS = [("keeps-running", keeps_running, 21),
              ("closed-window-dunst-ru", lambda d: closed_window(d, "ru", "dunst"), 9),
              ("refresh-failing", refresh_failing, 10),
              ("long-lived", long_lived, 7),
+             ("many-accounts", many_accounts, 10),
              ("keychain", keychain, 8),
              ("no-tray-host", no_tray_host, 4)]
 LOGS = ("app.log", "second.log", "third.log", "again.log", "keyring.log")

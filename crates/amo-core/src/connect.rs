@@ -115,6 +115,8 @@ impl Engine {
         self.inner.store.vault().probe()?;
         let url = settings.account_url(account, "/oauth2/access_token")?;
         let grant = Grant::Code(code);
+        // The exchange counts against amoCRM's limits like any other call.
+        let slot = crate::ratelimit::acquire(&self.inner.dir, Some(client_id), account).await?;
         let set = crate::token_endpoint::issue(
             &self.inner.http,
             url,
@@ -125,6 +127,7 @@ impl Engine {
         )
         .await?
         .set;
+        drop(slot);
         self.log("code_exchanged", Some(account.as_str()), "", true);
         self.store(account, &set, Some(client_id.to_owned()))?;
         if settings.account_url(account, "/api/v4/account").is_ok() {

@@ -11,11 +11,16 @@ use amo_core::{
     SystemClock, TokenKind,
 };
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::{mpsc, Notify};
 
 use crate::desktop::{self, Note, OnClick};
+
+/// Refreshes of one integration under way at once: enough that one waiting on the keychain
+/// or the network does not leave the integration's budget unused, few enough that they
+/// queue in order of due time rather than race for the limiter.
+const WORKERS_PER_INTEGRATION: usize = 3;
 
 /// A refresh waiting its turn: when it fell due, the account, why.
 type Queued = (DateTime<Utc>, String, DueReason);
@@ -104,6 +109,16 @@ impl Host {
                 return;
             }
         };
+        // Listing read the database alone: ask the keychain once whether it still answers,
+        // so that its going away is told while there is something it keeps.
+        if !all.is_empty() {
+            if let Some(Err(err)) = reachable(engine).await {
+                notices.extend(self.lock().check_failed(&err, lang));
+                self.tell(engine, shell, notices);
+                shell.checked(lang, all);
+                return;
+            }
+        }
         let now = SystemClock.now();
         let mut due = Vec::new();
         for action in self.lock().check(now, &all) {
@@ -140,8 +155,8 @@ impl Host {
         shell.checked(lang, all);
     }
 
-    /// Refreshes `due`, soonest due first, one integration's at a time and the integrations
-    /// side by side: each integration has a budget of its own at amoCRM (the engine's limiter
+    /// Refreshes `due`, soonest due first, a few of one integration's at a time and the
+    /// integrations side by side: each integration has a budget of its own at amoCRM (the engine's limiter
     /// keeps every call within it), so a week's worth of refreshes after a sleep go out at
     /// the rate amoCRM allows, with no 429, and one integration's queue never holds up
     /// another's. Each outcome comes back as it is known.
@@ -165,22 +180,29 @@ impl Host {
         let (tx, rx) = mpsc::unbounded_channel();
         for mut queue in queues.into_values() {
             queue.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-            let (engine, tx) = (engine.clone(), tx.clone());
-            tokio::spawn(async move {
-                for (_, account, reason) in queue {
-                    let result = match AccountHost::parse(&account) {
-                        Ok(h) => match reason {
-                            DueReason::Expiry => engine.refresh_if_needed(&h).await,
-                            DueReason::KeepAlive | DueReason::Retry => engine.refresh(&h).await,
-                        },
-                        Err(e) => Err(e),
-                    };
-                    // The host stopped: the rest waits for the next check.
-                    if tx.send((account, result.map(|_| ()))).is_err() {
-                        return;
+            let queue = Arc::new(Mutex::new(VecDeque::from(queue)));
+            for _ in 0..WORKERS_PER_INTEGRATION {
+                let (engine, tx, queue) = (engine.clone(), tx.clone(), queue.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                        let Some((_, account, reason)) = next else {
+                            return;
+                        };
+                        let result = match AccountHost::parse(&account) {
+                            Ok(h) => match reason {
+                                DueReason::Expiry => engine.refresh_if_needed(&h).await,
+                                DueReason::KeepAlive | DueReason::Retry => engine.refresh(&h).await,
+                            },
+                            Err(e) => Err(e),
+                        };
+                        // The host stopped: the rest waits for the next check.
+                        if tx.send((account, result.map(|_| ()))).is_err() {
+                            return;
+                        }
                     }
-                }
-            });
+                });
+            }
         }
         rx
     }
@@ -216,6 +238,15 @@ fn note(lang: Lang, n: &Notice) -> Note {
 async fn connections(engine: &Engine) -> Option<amo_core::Result<Vec<ConnectionStatus>>> {
     let e = engine.clone();
     tokio::task::spawn_blocking(move || e.connections())
+        .await
+        .ok()
+}
+
+/// Whether the keychain answers (one read of a name nothing is stored under), off the
+/// runtime; `None` when the task could not run.
+async fn reachable(engine: &Engine) -> Option<amo_core::Result<()>> {
+    let e = engine.clone();
+    tokio::task::spawn_blocking(move || e.vault().check_reachable())
         .await
         .ok()
 }

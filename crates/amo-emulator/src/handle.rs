@@ -223,6 +223,13 @@ impl EmulatorHandle {
         self.shared.lock().leads = count;
     }
 
+    /// Stops (`true`) or resumes enforcing the configured rate limits: a test sets up many
+    /// accounts at full speed, then measures with the limits on. Requests are logged either
+    /// way.
+    pub fn suspend_rate_limits(&self, suspended: bool) {
+        self.shared.lock().limits_suspended = suspended;
+    }
+
     /// Sets the lifetime of access tokens issued from now on, like
     /// `POST /_emulator/access-ttl`.
     pub fn set_access_ttl(&self, secs: i64) {

@@ -141,7 +141,7 @@ pub async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: 
         });
         let at_ms = now_ms();
         let admitted = match (&settings.rate_limits, counted) {
-            (Some(limits), true) => {
+            (Some(limits), true) if !st.limits_suspended => {
                 st.limiter
                     .admit(limits, at_ms, here.account, client_id.as_deref())
             }

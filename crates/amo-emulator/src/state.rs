@@ -152,6 +152,9 @@ pub struct AccountState {
     pub selected_account: Option<usize>,
     /// The arrival times the rate limits count.
     pub limiter: Limiter,
+    /// The configured rate limits are not enforced for now (a test setting up many accounts
+    /// before it measures); requests are still logged.
+    pub limits_suspended: bool,
     /// `POST /_emulator/access-ttl`: the lifetime of access tokens issued from now on.
     pub access_ttl: Option<i64>,
     /// How many leads `GET /api/v4/leads` lists.

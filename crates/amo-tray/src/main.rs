@@ -8,6 +8,7 @@
 // Keeps a console window from opening beside the tray on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod menu;
 mod platform;
 mod tray;
 
@@ -20,7 +21,8 @@ use amo_desktop::launch::{self, ACCOUNT_ARG, APP_BINARY, QUIT_ARG};
 use amo_desktop::{Host, Note, OnClick, Shell};
 use tray_icon::menu::MenuEvent;
 
-use crate::tray::{Tray, ACCOUNT, OPEN, QUIT, REFRESH_ALL};
+use crate::menu::{ACCOUNT, MORE_ACCOUNTS, MORE_ATTENTION, OPEN, QUIT, REFRESH_ALL};
+use crate::tray::Tray;
 
 fn main() -> std::process::ExitCode {
     platform::prepare();
@@ -114,7 +116,7 @@ fn lock(engine: &Engine) -> Result<Option<File>, String> {
 
 fn on_menu(host: &Host, id: &str) {
     match id {
-        OPEN => open_window(None),
+        OPEN | MORE_ATTENTION | MORE_ACCOUNTS => open_window(None),
         REFRESH_ALL => host.refresh_all(),
         QUIT => quit(),
         other => {
@@ -132,8 +134,9 @@ fn app_command() -> std::io::Result<std::process::Command> {
     Ok(cmd)
 }
 
-/// *Open* and a notice's click: the window app, shown (a running one is brought forward by
-/// its single-instance handling), at `account`.
+/// *Open*, the lines that count what the menu leaves out (*N more need attention*, *Open
+/// amo-connector to see all N*) and a notice's click: the window app, shown (a running one
+/// is brought forward by its single-instance handling), at `account`.
 fn open_window(account: Option<String>) {
     let started = app_command().and_then(|mut cmd| {
         if let Some(a) = account {
