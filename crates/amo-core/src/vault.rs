@@ -32,6 +32,13 @@ use limits::{split, ItemLimit, SYSTEM_LIMIT};
 /// The keychain service name every item is filed under.
 pub const SERVICE: &str = "amo-connector";
 
+/// The item [`Vault::probe`] rewrites, and what it holds.
+const PROBE_KEY: &str = "probe";
+const PROBE_VALUE: &str = "amo-connector can write here";
+
+/// A name under which nothing is ever stored, for a read that finds nothing.
+const NEVER_STORED_KEY: &str = "reachable";
+
 /// Typed access to the OS keychain.
 pub struct Vault {
     backend: Backend,
@@ -95,27 +102,42 @@ impl Vault {
         }
     }
 
-    /// Checks that the keychain keeps what it is given: writes a throwaway item (nothing
-    /// secret, under a name of its own so two processes never meet) and removes it. A
-    /// keychain that answers reads but refuses writes (locked, read-only) fails here.
+    /// Checks that the keychain keeps what it is given: writes the probe item (nothing
+    /// secret). A keychain that answers reads but refuses writes (locked, read-only) fails
+    /// here.
+    ///
+    /// The item stays and is rewritten in place: only the first probe on a keychain adds it.
+    /// A throwaway item added and removed at each connect and refresh made GNOME Keyring
+    /// lock megabytes more over some hundred connects of different accounts, until it passed
+    /// its limit: it keeps part of the locked memory such short-lived items and sessions held
+    /// each time it reads a changed collection back.
     ///
     /// # Errors
     /// [`Error::KeychainUnavailable`] naming what is missing, locked or refused.
     pub fn probe(&self) -> Result<()> {
-        let key = format!("probe:{:016x}", rand::rng().random::<u64>());
-        self.set(&key, "amo-connector can write here")?;
-        // The write is the proof; a probe item left behind is only untidy.
-        let _ = self.delete(&key);
-        Ok(())
+        match self.write(PROBE_KEY, PROBE_VALUE) {
+            Ok(()) => Ok(()),
+            // Two first probes at once, on a keychain that kept both items: keep one.
+            Err(keyring::Error::Ambiguous(copies)) => {
+                for copy in copies {
+                    let _ = copy.delete_credential();
+                }
+                self.set(PROBE_KEY, PROBE_VALUE)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// Checks that the keychain answers, with one read and nothing written: enough for the
     /// window to show whether it is there. Before anything is stored, use [`Vault::probe`].
     ///
+    /// It looks for a name nothing is stored under, so a locked keychain is not asked to
+    /// unlock for it.
+    ///
     /// # Errors
     /// [`Error::KeychainUnavailable`] naming what is missing or locked.
     pub fn check_reachable(&self) -> Result<()> {
-        self.get("probe").map(|_| ())
+        self.get(NEVER_STORED_KEY).map(|_| ())
     }
 
     // --- token sets -----------------------------------------------------------------------
@@ -267,15 +289,19 @@ impl Vault {
     // --- backend --------------------------------------------------------------------------
 
     fn get(&self, key: &str) -> Result<Option<String>> {
-        let got = match &self.backend {
-            Backend::Keychain => entry(key)?.get_password(),
-            #[cfg(test)]
-            Backend::Double(d) => d.get(key),
-        };
-        match got {
+        match self.read(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if gone(&e) => Ok(None),
             Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Reads one item, with the keychain's own answer.
+    fn read(&self, key: &str) -> std::result::Result<String, keyring::Error> {
+        match &self.backend {
+            Backend::Keychain => entry(key)?.get_password(),
+            #[cfg(test)]
+            Backend::Double(d) => d.get(key),
         }
     }
 
@@ -301,17 +327,21 @@ impl Vault {
                 ),
             });
         }
-        let done = match &self.backend {
+        self.write(key, value).map_err(unavailable)
+    }
+
+    /// Writes one item as it is, with the keychain's own answer.
+    fn write(&self, key: &str, value: &str) -> std::result::Result<(), keyring::Error> {
+        match &self.backend {
             Backend::Keychain => entry(key)?.set_password(value),
             #[cfg(test)]
             Backend::Double(d) => d.set(key, value),
-        };
-        done.map_err(unavailable)
+        }
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
         let done = match &self.backend {
-            Backend::Keychain => entry(key)?.delete_credential(),
+            Backend::Keychain => entry(key).and_then(|e| e.delete_credential()),
             #[cfg(test)]
             Backend::Double(d) => d.delete(key),
         };
@@ -335,8 +365,8 @@ fn secret_key(client_id: &str) -> String {
     format!("client-secret:{client_id}")
 }
 
-fn entry(key: &str) -> Result<keyring::Entry> {
-    keyring::Entry::new(SERVICE, key).map_err(unavailable)
+fn entry(key: &str) -> std::result::Result<keyring::Entry, keyring::Error> {
+    keyring::Entry::new(SERVICE, key)
 }
 
 /// Whether `e` says the item is not there. Besides `NoEntry`, Windows' credential store can

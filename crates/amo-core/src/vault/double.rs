@@ -19,6 +19,9 @@ struct State {
     items: BTreeMap<String, String>,
     /// Every write refused: a keychain that still answers reads (locked, read-only).
     refuse_writes: bool,
+    /// Locked: an item found is not handed out, and nothing is written or removed; a search
+    /// that finds nothing still says so.
+    locked: bool,
     /// After letting `pass_token_writes` through, the next this many writes of token items
     /// (`tokens:…`) refused.
     refuse_token_writes: u32,
@@ -39,6 +42,11 @@ impl Double {
 
     pub(crate) fn refuse_writes(&self, on: bool) {
         self.lock().refuse_writes = on;
+    }
+
+    /// Locks or unlocks the keychain.
+    pub(crate) fn set_locked(&self, on: bool) {
+        self.lock().locked = on;
     }
 
     /// Refuses the next `times` writes of token items.
@@ -73,11 +81,12 @@ impl Double {
     }
 
     pub(super) fn get(&self, key: &str) -> Answer<String> {
-        self.lock()
-            .items
-            .get(key)
-            .cloned()
-            .ok_or(keyring::Error::NoEntry)
+        let st = self.lock();
+        let item = st.items.get(key).cloned().ok_or(keyring::Error::NoEntry)?;
+        if st.locked {
+            return Err(refused("the collection is locked"));
+        }
+        Ok(item)
     }
 
     pub(super) fn set(&self, key: &str, value: &str) -> Answer<()> {
@@ -85,6 +94,9 @@ impl Double {
         let token_item = key.starts_with("tokens:");
         if token_item {
             st.token_writes += 1;
+        }
+        if st.locked {
+            return Err(refused("the collection is locked"));
         }
         if st.refuse_writes {
             return Err(refused("the collection is read-only"));
@@ -102,7 +114,7 @@ impl Double {
 
     pub(super) fn delete(&self, key: &str) -> Answer<()> {
         let mut st = self.lock();
-        if st.refuse_deletes {
+        if st.locked || st.refuse_deletes {
             return Err(refused("removal was refused"));
         }
         st.items.remove(key).ok_or(keyring::Error::NoEntry)?;

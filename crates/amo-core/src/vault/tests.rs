@@ -211,11 +211,42 @@ fn probe_fails_when_the_keychain_reads_but_refuses_writes() {
     let d = Double::new();
     let v = Vault::with_double(d.clone());
     v.probe().unwrap();
-    assert!(d.items().is_empty(), "the probe leaves nothing behind");
     d.refuse_writes(true);
     assert!(v.load_tokens(&acc()).unwrap().is_none(), "reads still work");
     let e = v.probe().unwrap_err();
     assert!(matches!(e, Error::KeychainUnavailable { .. }), "{e:?}");
+}
+
+#[test]
+fn probe_fails_when_the_keychain_is_locked() {
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    v.probe().unwrap();
+    d.set_locked(true);
+    let e = v.probe().unwrap_err();
+    assert!(matches!(e, Error::KeychainUnavailable { .. }), "{e:?}");
+    d.set_locked(false);
+    v.probe().unwrap();
+}
+
+#[test]
+fn probes_rewrite_one_item_and_never_add_or_remove_another() {
+    // Items added and removed at each connect and refresh cost GNOME Keyring locked memory
+    // it does not give back: the probe keeps one item and rewrites it.
+    let d = Double::new();
+    let v = Vault::with_double(d.clone());
+    for _ in 0..5 {
+        v.probe().unwrap();
+    }
+    let names: Vec<String> = d.items().into_keys().collect();
+    assert_eq!(names, [PROBE_KEY], "one probe item, kept");
+    assert!(
+        d.log().iter().all(|op| *op == format!("set {PROBE_KEY}")),
+        "{:?}",
+        d.log()
+    );
+    v.check_reachable().unwrap();
+    assert_eq!(d.log().len(), 5, "checking reachability writes nothing");
 }
 
 #[test]
