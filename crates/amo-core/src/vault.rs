@@ -120,7 +120,7 @@ impl Vault {
             // Two first probes at once, on a keychain that kept both items: keep one.
             Err(keyring::Error::Ambiguous(copies)) => {
                 for copy in copies {
-                    let _ = copy.delete_credential();
+                    let _ = one_at_a_time(|| copy.delete_credential());
                 }
                 self.set(PROBE_KEY, PROBE_VALUE)
             }
@@ -299,7 +299,7 @@ impl Vault {
     /// Reads one item, with the keychain's own answer.
     fn read(&self, key: &str) -> std::result::Result<String, keyring::Error> {
         match &self.backend {
-            Backend::Keychain => entry(key)?.get_password(),
+            Backend::Keychain => one_at_a_time(|| entry(key)?.get_password()),
             #[cfg(test)]
             Backend::Double(d) => d.get(key),
         }
@@ -333,7 +333,7 @@ impl Vault {
     /// Writes one item as it is, with the keychain's own answer.
     fn write(&self, key: &str, value: &str) -> std::result::Result<(), keyring::Error> {
         match &self.backend {
-            Backend::Keychain => entry(key)?.set_password(value),
+            Backend::Keychain => one_at_a_time(|| entry(key)?.set_password(value)),
             #[cfg(test)]
             Backend::Double(d) => d.set(key, value),
         }
@@ -341,7 +341,7 @@ impl Vault {
 
     fn delete(&self, key: &str) -> Result<bool> {
         let done = match &self.backend {
-            Backend::Keychain => entry(key).and_then(|e| e.delete_credential()),
+            Backend::Keychain => one_at_a_time(|| entry(key).and_then(|e| e.delete_credential())),
             #[cfg(test)]
             Backend::Double(d) => d.delete(key),
         };
@@ -363,6 +363,16 @@ fn part_key(account: &AccountHost, gen: &str, i: usize) -> String {
 
 fn secret_key(client_id: &str) -> String {
     format!("client-secret:{client_id}")
+}
+
+/// Runs one keychain call while no other thread of this process makes one. The background
+/// schedule refreshes several connections at once; their keychain calls go one after
+/// another, each its own session, rather than side by side: GNOME Keyring has been seen to
+/// abort under a burst of parallel sessions that change a large collection.
+fn one_at_a_time<T>(call: impl FnOnce() -> T) -> T {
+    static KEYCHAIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = KEYCHAIN.lock().unwrap_or_else(|p| p.into_inner());
+    call()
 }
 
 fn entry(key: &str) -> std::result::Result<keyring::Entry, keyring::Error> {

@@ -271,3 +271,181 @@ async fn a_revoked_refresh_token_makes_the_host_ask_for_a_reconnect() {
     );
     assert_eq!(shell.shown(), [(expected.title, Some(account))]);
 }
+
+/// Many connections due at once (a week asleep) against emulators that enforce amoCRM's
+/// limits. Linux only: the scale is the Secret Service's to carry; under Wine the same host
+/// is proven on one connection above.
+#[cfg(not(windows))]
+mod many {
+    use std::time::Instant;
+
+    use amo_core::NewSettings;
+    use amo_emulator::RateSummary;
+
+    use super::*;
+
+    /// One data folder with every account of `emus` connected, each through its emulator's
+    /// integration, their access tokens already due.
+    struct Many {
+        emus: Vec<EmulatorHandle>,
+        engine: Engine,
+        accounts: Vec<AccountHost>,
+        _dir: TempDir,
+    }
+
+    impl Drop for Many {
+        fn drop(&mut self) {
+            // The keychain outlives the data folder.
+            for a in &self.accounts {
+                let _ = self.engine.disconnect(a);
+            }
+        }
+    }
+
+    /// Emulators of `accounts` accounts each, one integration each, all with the first's
+    /// secret and redirect URI (an emulator's secret comes from the environment).
+    async fn emulators(n: usize, accounts: usize) -> Vec<EmulatorHandle> {
+        let mut emus: Vec<EmulatorHandle> = Vec::new();
+        for _ in 0..n {
+            let mut c = EmulatorConfig::new().accounts(accounts).rate_limits(true);
+            if let Some(first) = emus.first() {
+                c.client_secret = first.client_secret().to_owned();
+                c.redirect_uri = first.redirect_uri().to_owned();
+            }
+            let emu = Emulator::start(c).await.unwrap();
+            // Set up at full speed, measured with the limits on; tokens that live a second
+            // are due a few seconds after they are issued.
+            emu.suspend_rate_limits(true);
+            emu.set_access_ttl(1);
+            emus.push(emu);
+        }
+        emus
+    }
+
+    async fn connect_all(emus: Vec<EmulatorHandle>) -> Many {
+        let first = &emus[0];
+        let others: Vec<String> = emus
+            .iter()
+            .flat_map(EmulatorHandle::account_hosts)
+            .filter(|h| *h != first.account_host())
+            .collect();
+        let env: HashMap<&str, String> = HashMap::from([
+            ("AMO_BASE_URL", first.base_url()),
+            ("AMO_EMULATOR_ACCOUNTS", others.join(",")),
+            ("AMO_CLIENT_SECRET", first.client_secret().to_owned()),
+            ("AMO_REDIRECT_URI", first.redirect_uri().to_owned()),
+            ("AMO_LANG", "en".to_owned()),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open_with(DataDir::at(dir.path()), Vault::system(), move |k| {
+            env.get(k).cloned()
+        })
+        .unwrap();
+        let mut accounts = Vec::new();
+        for emu in &emus {
+            engine
+                .save_settings(NewSettings {
+                    client_id: Some(emu.client_id().to_owned()),
+                    ..NewSettings::default()
+                })
+                .unwrap();
+            for a in emu.accounts() {
+                let code = emu.issue_code_for(a.number, emu.client_id()).unwrap();
+                engine.connect_with_code(&code, &a.host).await.unwrap();
+                accounts.push(AccountHost::parse(&a.host).unwrap());
+            }
+        }
+        Many {
+            emus,
+            engine,
+            accounts,
+            _dir: dir,
+        }
+    }
+
+    impl Many {
+        /// Waits until every connection is due, then has the emulators issue day-long
+        /// tokens and enforce their limits; answers where each emulator's log stands.
+        async fn all_due(&self) -> Vec<usize> {
+            let all = self.engine.connections().unwrap();
+            assert_eq!(all.len(), self.accounts.len());
+            let due = Host::default().due(&all);
+            assert_eq!(due.len(), all.len(), "every connection has a due time");
+            let last = due.values().map(|d| d.at).max().unwrap();
+            let wait = (last - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait + Duration::from_millis(100)).await;
+            self.emus
+                .iter()
+                .map(|emu| {
+                    emu.set_access_ttl(86_400);
+                    emu.suspend_rate_limits(false);
+                    emu.requests().len()
+                })
+                .collect()
+        }
+
+        /// Runs the host's first check: every connection refreshed, how long it took.
+        async fn first_check(&self) -> (Vec<ConnectionStatus>, Duration) {
+            let (host, shell) = (Host::default(), Recorder::default());
+            let started = Instant::now();
+            let checked = tokio::select! {
+                () = host.run(&self.engine, &shell) => unreachable!("the host runs until dropped"),
+                done = tokio::time::timeout(Duration::from_secs(180), shell.check(1)) => {
+                    done.expect("the host kept up")
+                }
+            };
+            (checked, started.elapsed())
+        }
+
+        /// The requests each emulator logged since `marks`.
+        fn summaries(&self, marks: &[usize]) -> Vec<RateSummary> {
+            self.emus
+                .iter()
+                .zip(marks)
+                .map(|(emu, mark)| RateSummary::of(&emu.requests()[*mark..]))
+                .collect()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_hundred_due_at_once_are_refreshed_at_amocrms_rate_without_a_429() {
+        let w = connect_all(emulators(1, 200).await).await;
+        let marks = w.all_due().await;
+
+        let (checked, took) = w.first_check().await;
+
+        assert_eq!(w.emus[0].stats().refresh_grants, 200);
+        assert!(
+            checked.iter().all(|c| c.last_refresh_at.is_some()),
+            "every one refreshed"
+        );
+        let [s] = w.summaries(&marks)[..] else {
+            unreachable!()
+        };
+        assert_eq!(s.counted, 200, "one request each: {s:?}");
+        assert!(s.max_per_integration <= 7, "{s:?}");
+        assert_eq!(s.too_many_requests, 0, "{s:?}");
+        let goal = Duration::from_secs_f64(200.0 / 7.0 * 1.2);
+        assert!(took <= goal, "{took:?} for 200, goal {goal:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_integrations_refresh_side_by_side_each_at_its_own_rate() {
+        let w = connect_all(emulators(2, 20).await).await;
+        let marks = w.all_due().await;
+
+        let (checked, took) = w.first_check().await;
+
+        assert!(checked.iter().all(|c| c.last_refresh_at.is_some()));
+        for (emu, s) in w.emus.iter().zip(w.summaries(&marks)) {
+            assert_eq!(emu.stats().refresh_grants, 20);
+            assert_eq!(s.counted, 20, "{s:?}");
+            assert!(s.max_per_integration <= 7, "{s:?}");
+            assert_eq!(s.too_many_requests, 0, "{s:?}");
+        }
+        // One budget of 7 a second (in windows of 1.05 s) needs at least five windows past
+        // the first for 40 requests: two budgets side by side need two.
+        let shared = amo_core::WINDOW * 5;
+        assert!(took < shared, "{took:?}: not faster than one shared budget");
+    }
+}
