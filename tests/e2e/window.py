@@ -7,6 +7,9 @@ fresh data folder, a fresh emulator, a fresh tauri-driver and a fresh app:
                       Disconnect, visible words in that language, no secret in the page,
                       the "emulator mode" banner up all along
   failure-en          a wrong client secret: amoCRM's 401 and our explanation, no card
+  many-accounts       200 accounts (AMO_E2E_ACCOUNTS): the list past a handful, its filters,
+                      orders and keys, the selected row's card and its buttons, what a
+                      re-render keeps, axe in both languages and themes
 
 The app runs with AMO_BASE_URL (the emulator), so its client secret comes from
 AMO_CLIENT_SECRET only: the form shows that field as set by the environment.
@@ -22,6 +25,7 @@ goes through, and they share the driver and the page's selectors kept here; the 
 that are not about the window live in kit.py.
 """
 
+import concurrent.futures
 import json
 import os
 import re
@@ -39,7 +43,8 @@ import urllib3
 from kit import (Interrupted, WaitTimeout, check, free_port, log, run_scenarios, spawn, stop,
                  stop_all, wait_check, wait_until)
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import (ElementNotInteractableException,
+                                        StaleElementReferenceException, WebDriverException)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -72,6 +77,7 @@ WORDS = {
         "tested": "amoCRM answered",
         "bad_secret": "amoCRM did not accept the client ID and secret",
         "emulator": "Emulator mode",
+        "shown": "{} of {}",
     },
     "ru": {
         "LANG": "ru_RU.UTF-8",
@@ -85,6 +91,7 @@ WORDS = {
         "tested": "amoCRM ответил",
         "bad_secret": None,  # taken from locales/ru.json below
         "emulator": "Режим эмулятора",
+        "shown": "{} из {}",
     },
 }
 
@@ -141,13 +148,15 @@ class Driver:
 
     def on_element(self, css, act):
         """Runs `act(element)` on the element `css` finds; when the page has just
-        re-rendered it (cards are rebuilt on every update), finds the new one."""
+        re-rendered it (cards and rows are rebuilt on every update), finds the new one. An
+        element replaced while it was being clicked can read as not interactable too."""
         for attempt in range(5):
             try:
                 return act(self.wd.find_element(By.CSS_SELECTOR, css))
-            except StaleElementReferenceException:
+            except (StaleElementReferenceException, ElementNotInteractableException):
                 if attempt == 4:
                     raise
+                time.sleep(0.1)
 
     def click(self, css):
         self.on_element(css, lambda el: el.click())
@@ -201,10 +210,10 @@ class Driver:
 # --- the world around the window -----------------------------------------------------
 
 
-def start_emulator(env, name, client_secret=None):
+def start_emulator(env, name, client_secret=None, extra=()):
     callback_port = free_port()
     args = [EMULATOR, "--auto-approve", "--port", "0",
-            "--redirect-uri", f"http://127.0.0.1:{callback_port}/amocrm/callback"]
+            "--redirect-uri", f"http://127.0.0.1:{callback_port}/amocrm/callback", *extra]
     if client_secret:
         args += ["--client-secret", client_secret]
     with open(os.path.join(ARTIFACTS, f"e2e-window-{name}-emulator.log"), "w") as err:
@@ -296,10 +305,17 @@ def publish(path):
 class Scenario:
     """A fresh data folder, emulator, tauri-driver and app, all stopped on leaving."""
 
-    def __init__(self, lang, emulator_secret=None, app_secret=None):
+    def __init__(self, lang, emulator_secret=None, app_secret=None, label=None, emulator_args=(),
+                 before_app=None):
+        """`label` names the scenario's logs (else the language); `emulator_args` go to its
+        emulator; `before_app(scenario, env)` runs once the emulator is up, before the app
+        starts with `env`, which it may change."""
         self.lang = lang
         self.emulator_secret = emulator_secret
         self.app_secret = app_secret
+        self.label = label
+        self.emulator_args = emulator_args
+        self.before_app = before_app
 
     def __enter__(self):
         self.tmp = tempfile.mkdtemp(prefix=f"amo-e2e-{self.lang}-")
@@ -307,7 +323,8 @@ class Scenario:
                if not k.startswith("AMO_") or k == "AMO_ARTIFACTS_DIR"}
         for k in ("XDG_CURRENT_DESKTOP", "DESKTOP_SESSION", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
             env.pop(k, None)
-        self.emu_proc, self.emu = start_emulator(env, self.name(), self.emulator_secret)
+        self.emu_proc, self.emu = start_emulator(env, self.name(), self.emulator_secret,
+                                                 self.emulator_args)
         env.update({
             "AMO_CONNECTOR_HOME": os.path.join(self.tmp, "home"),
             "AMO_BASE_URL": self.emu["base_url"],
@@ -316,6 +333,9 @@ class Scenario:
             "LANG": WORDS[self.lang]["LANG"],
             "BROWSER": write_browser(self.tmp),
         })
+        if self.before_app:
+            self.before_app(self, env)
+        self.env = env
         # Appended: the scenarios of one language share the file, each keeps its part.
         self.driver_log = open(os.path.join(ARTIFACTS, f"e2e-window-{self.name()}-driver.log"), "a")
         self._start_driver(env)
@@ -338,7 +358,7 @@ class Scenario:
         wait_until("tauri-driver to answer", self._driver_up, timeout=30)
 
     def name(self):
-        return f"{self.lang}{'-failure' if self.emulator_secret else ''}"
+        return self.label or f"{self.lang}{'-failure' if self.emulator_secret else ''}"
 
     def _driver_up(self):
         if self.driver_proc.poll() is not None:
@@ -497,6 +517,28 @@ def fill_setup(d, w, client_id, redirect_uri):
     check("the secret field is emptied after saving", secret_in_form == "", repr(secret_in_form))
 
 
+def integration_picker(d, client_id):
+    """The setup form lists the integration added, chosen, and offers to add another."""
+    d.click("[data-testid=settings-button]")
+    d.wait_visible("#setup-view")
+    picker = "[data-testid=integration-select]"
+    check("setup: the Integration list shows once one was added", d.visible(picker))
+    options = d.js("return [...document.querySelectorAll(arguments[0] + ' option')]"
+                   ".map((o) => [o.value, o.selected]);", picker)
+    check("setup: it lists the integration, chosen, then Add another",
+          options == [[client_id, True], ["", False]], options)
+    d.js("const s = document.querySelector(arguments[0]); s.value = '';"
+         "s.dispatchEvent(new Event('change'));", picker)
+    check("setup: Add another empties the client ID",
+          d.js("return document.getElementById('client-id').value;") == "")
+    d.js("const s = document.querySelector(arguments[0]); s.value = arguments[1];"
+         "s.dispatchEvent(new Event('change'));", picker, client_id)
+    check("setup: choosing it again brings its client ID back",
+          d.js("return document.getElementById('client-id').value;") == client_id)
+    d.click("[data-testid=setup-cancel]")
+    d.wait("the dashboard again", lambda: not d.visible("#setup-view"))
+
+
 def press_connect(d, w):
     label = d.text("[data-testid=connect-button]")
     check(f"Connect button reads “{w['connect']}…”", label.startswith(w["connect"]), repr(label))
@@ -566,6 +608,10 @@ def happy(lang):
         check(f"card shows the account's name “{ACCOUNT_NAME}”", name == ACCOUNT_NAME, repr(name))
         host = d.text(f"{card} [data-testid=card-host]")
         check("card shows the account host", host == account, repr(host))
+        integration = d.text(f"{card} [data-testid=card-integration]")
+        check("card says which integration it uses (its client ID)",
+              integration == emu["client_id"], repr(integration))
+        integration_picker(d, emu["client_id"])
         token_command = f"{card} [data-testid=card-token-command]"
         check("card's Use from scripts is folded at first", not d.visible(token_command))
         d.click(f"{card} [data-testid=card-scripts-toggle]")
@@ -729,8 +775,11 @@ def two_accounts_then_reconnect(sc, lang):
     d.wait("the card again", lambda: d.visible(card))
     second_proc, second = amo_connect_second(sc)
     d.js("location.reload()")
-    d.wait("two cards", lambda: d.js(
-        "return document.querySelectorAll('[data-testid=connection-card]').length === 2"))
+    d.wait_check("two accounts show as two cards, with no list of accounts", lambda: d.js(
+        "return document.querySelectorAll('[data-testid=connection-card]').length === 2"
+        " && document.getElementById('accounts').hidden"
+        " && !document.getElementById('connections-list').hidden"
+        " && document.querySelectorAll('[data-testid=account-row]').length === 0"))
     d.toast_gone()
     d.frame_painted()
     screenshot(f"two-accounts-{lang}.png", d)
@@ -922,13 +971,334 @@ def moved(lang):
         inspect_state(d, lang, "an account that moved")
 
 
+# --- many accounts ----------------------------------------------------------------------
+
+# How many accounts `many-accounts` connects (AMO_E2E_ACCOUNTS, at least 8); past a handful
+# (CARDS_UP_TO in ui/js/accounts.js) the window lists them. Each is an emulator of its own,
+# all of one integration; in emulator mode the window calls only the first (AMO_BASE_URL's),
+# so the card's buttons are tried on that one.
+MANY = max(8, int(os.environ.get("AMO_E2E_ACCOUNTS") or 200))
+MANY_ID, MANY_SECRET = "e2e-many-client", "e2e-many-secret"
+MANY_OAUTH = 3  # the first ones connect through the browser (refreshable); the rest by long-lived tokens
+ODD_NAME = "Northwind Traders"
+AMO = os.path.join(ROOT, "target/debug/amo")
+
+# A row as the tests read it; the list draws only the rows in sight and a few around them.
+READ_ROW_JS = """const read = (r) => ({
+  account: r.dataset.account, state: r.dataset.state, id: r.id,
+  name: r.querySelector('[data-testid=row-name]').textContent,
+  expires: r.querySelector('time')?.dateTime || null,
+  selected: r.getAttribute('aria-selected') === 'true',
+  at: Number(r.getAttribute('aria-posinset')), size: Number(r.getAttribute('aria-setsize'))});"""
+ROWS_JS = READ_ROW_JS + "return [...document.querySelectorAll('[data-testid=account-row]')].map(read);"
+# Every row, read as the list is scrolled from its top to its end a view at a time; then it
+# is scrolled back.
+ALL_ROWS_JS = READ_ROW_JS + """
+const done = arguments[arguments.length - 1];
+const list = document.getElementById('account-list');
+const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+(async () => {
+  const was = list.scrollTop, seen = new Map();
+  for (let y = 0; !list.hidden; y += Math.max(1, list.clientHeight)) {
+    list.scrollTop = y;
+    await frame();
+    for (const r of list.querySelectorAll('[data-testid=account-row]')) seen.set(r.id, read(r));
+    if (list.scrollTop + list.clientHeight >= list.scrollHeight - 1) break;
+  }
+  list.scrollTop = was;
+  await frame();
+  done([...seen.values()].sort((a, b) => a.at - b.at));
+})();"""
+DETAIL_JS = ("return document.querySelector('#account-detail [data-testid=connection-card]')"
+             "?.dataset.account || null;")
+
+
+def many_name(i):
+    return ODD_NAME if i == MANY // 2 else f"Store {i:03d}"
+
+
+def connect_many(sc, env):
+    """MANY accounts in the scenario's data folder before the window starts: the first
+    MANY_OAUTH through the browser with `amo connect`, the others with long-lived tokens that
+    end days to months apart, four at a time."""
+    started = time.monotonic()
+    plain = {k: v for k, v in env.items() if not k.startswith("AMO_") or k == "AMO_ARTIFACTS_DIR"}
+    plain["AMO_CONNECTOR_HOME"] = env["AMO_CONNECTOR_HOME"]
+    redirect = sc.emu["redirect_uri"]
+    sc.accounts = [dict(sc.emu, name=many_name(0))]
+    with open(os.path.join(ARTIFACTS, f"e2e-window-{sc.name()}-emulators.log"), "w") as err:
+        for i in range(1, MANY):
+            p = spawn([EMULATOR, "--auto-approve", "--port", "0", "--client-id", MANY_ID,
+                       "--client-secret", MANY_SECRET, "--redirect-uri", redirect,
+                       "--account-name", many_name(i)],
+                      plain, stdout=subprocess.PIPE, stderr=err, text=True)
+            sc.accounts.append(dict(json.loads(p.stdout.readline()), name=many_name(i)))
+            threading.Thread(target=p.stdout.read, daemon=True).start()
+    follow = os.path.join(sc.tmp, "follow")
+    with open(follow, "w") as f:
+        f.write('#!/bin/sh\nexec curl -sSL --max-time 30 "$1" -o /dev/null\n')
+    os.chmod(follow, 0o755)
+
+    def connect(i):
+        a = sc.accounts[i]
+        e = dict(plain, AMO_BASE_URL=a["base_url"], AMO_CLIENT_ID=MANY_ID,
+                 AMO_CLIENT_SECRET=MANY_SECRET, AMO_REDIRECT_URI=redirect, BROWSER=follow)
+        if i < MANY_OAUTH:
+            r = subprocess.run([AMO, "connect", "--timeout", "60"], env=e, capture_output=True,
+                               text=True, timeout=120)
+        else:
+            token = emulator_post(a, "/_emulator/long-lived-token", {"days": 2 + i * 37 % 300})
+            r = subprocess.run([AMO, "connect", "--long-lived-token", "--account", a["account_host"]],
+                               env=e, input=token["token"], capture_output=True, text=True,
+                               timeout=120)
+        return r.returncode == 0 or f"{a['account_host']}: {r.stderr.strip()}"
+
+    # Browser flows one after another (they share the redirect's port), then the rest.
+    failures = [r for r in map(connect, range(MANY_OAUTH)) if r is not True]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        failures += [r for r in pool.map(connect, range(MANY_OAUTH, MANY)) if r is not True]
+    log(f"{MANY} accounts connected in {time.monotonic() - started:.1f}s")
+    check(f"amo connects {MANY} accounts into one data folder", not failures, "; ".join(failures[:3]))
+    # The window is set up for the integration they share.
+    env.update({"AMO_CLIENT_ID": MANY_ID, "AMO_REDIRECT_URI": redirect})
+
+
+def rows(d):
+    """The rows drawn now."""
+    return d.js(ROWS_JS)
+
+
+def all_rows(d):
+    """Every row of the list, in its order (each says its place: aria-posinset)."""
+    return d.js_async(ALL_ROWS_JS)
+
+
+def filter_rows(d, text):
+    """Empties the filter, then types `text` into it key by key."""
+    d.js("const f = document.getElementById('account-filter'); f.value = '';"
+         " f.dispatchEvent(new Event('input'));")
+    if text:
+        d.on_element("[data-testid=account-filter]", lambda e: e.send_keys(text))
+
+
+def shown(d):
+    return sorted(r["account"] for r in all_rows(d))
+
+
+def choose_sort(d, order):
+    d.js("const s = document.getElementById('account-sort'); s.value = arguments[0];"
+         " s.dispatchEvent(new Event('change'));", order)
+
+
+def row_css(account):
+    return f"[data-testid=account-row][data-account='{account}']"
+
+
+def many_accounts():
+    """Dozens of accounts: the list past a handful, its filter, the attention filter, the
+    orders, the keys, the selected card's buttons, what survives a re-render, both
+    languages and themes."""
+    # In Russian: what the engine logs and says as it goes is worded in the language it has then.
+    lang = "ru"
+    log(f"{MANY} accounts, LANG={WORDS[lang]['LANG']}")
+    args = ["--client-id", MANY_ID, "--account-name", many_name(0)]
+    with Scenario(lang, emulator_secret=MANY_SECRET, app_secret=MANY_SECRET, label="many-accounts",
+                  emulator_args=args, before_app=connect_many) as sc:
+        d = sc.d
+        hosts = sorted(a["account_host"] for a in sc.accounts)
+        names = {a["account_host"]: a["name"] for a in sc.accounts}
+        d.wait_check(f"{MANY} accounts show as a list", lambda: d.js(
+            "return document.querySelector('[data-testid=account-row]')?.getAttribute('aria-setsize')")
+            == str(MANY), timeout=180)
+        timing = d.js("const m = performance.getEntriesByName('dashboard-drawn')[0];"
+                      " const n = performance.getEntriesByType('navigation')[0];"
+                      " return {drawn: m && m.startTime, script: n && n.domInteractive};")
+        log(f"the page with {MANY} accounts: its first dashboard drawn {timing['drawn'] or 0:.0f} ms"
+            f" after it was asked for (document parsed at {timing['script'] or 0:.0f} ms)")
+        drawn = rows(d)
+        check(f"the list draws only the rows in sight and a few more: {len(drawn)} of {MANY}",
+              0 < len(drawn) <= min(MANY, 24), str(len(drawn)))
+        got = all_rows(d)
+        check("scrolled through, every row carries its account's host in data-account, each once,"
+              " and says its place in the list", sorted(r["account"] for r in got) == hosts
+              and [r["at"] for r in got] == list(range(1, MANY + 1))
+              and {r["size"] for r in got} == {MANY}, f"{len(got)} rows")
+        check("past a handful of accounts there is one card, the selected row's, under the list",
+              d.js("return document.querySelectorAll('[data-testid=connection-card]').length === 1"
+                   " && document.getElementById('connections-list').hidden")
+              and d.js(DETAIL_JS) == next(r["account"] for r in got if r["selected"]))
+        # The filter: a name or a host, whatever the case.
+        odd = next(h for h, n in names.items() if n == ODD_NAME)
+        filter_rows(d, "NORTHwind")
+        d.wait_check("the filter finds an account by its name, whatever the case",
+                     lambda: shown(d) == [odd])
+        expected = sorted(h for h, n in names.items() if "store 01" in n.lower())
+        filter_rows(d, "store 01")
+        d.wait_check(f"the filter narrows the list to the {len(expected)} names it is part of,"
+                     " and says how many", lambda: shown(d) == expected
+                     and WORDS[lang]["shown"].format(len(expected), MANY)
+                     in d.text("[data-testid=accounts-shown]"))
+        # An engine event draws the list again: the filter, the selection and the scroll stay.
+        filter_rows(d, "store 0")
+        d.wait("the rows of “store 0”", lambda: 0 < rows(d)[0]["size"] < MANY)
+        middle = d.js_async(
+            "const done = arguments[arguments.length - 1];"
+            " const l = document.getElementById('account-list');"
+            " l.scrollTop = (l.scrollHeight - l.clientHeight) / 2;"
+            " requestAnimationFrame(() => requestAnimationFrame(() => {"
+            " const box = l.getBoundingClientRect();"
+            " done([...l.querySelectorAll('[role=option]')]"
+            ".find((x) => x.getBoundingClientRect().top > box.top + 40)"
+            ".dataset.account); }));")
+        d.click(row_css(middle))
+        d.frame_painted()  # the rows its scrolling into sight brings are drawn
+        before = d.js("const l = document.getElementById('account-list');"
+                      " window.amoTestRow = l.querySelector('[data-testid=account-row]');"
+                      " return l.scrollTop;")
+        # The engine refreshes an account and says so; the page reads everything again.
+        d.js("window.__TAURI_INTERNALS__.invoke('refresh_connection', {account: arguments[0]})"
+             ".catch(() => {})", sc.accounts[0]["account_host"])
+        d.wait("the list drawn again after the refresh", lambda: d.js(
+            "return document.querySelector('[data-testid=account-row]') !== window.amoTestRow"),
+            timeout=120)
+        after = d.js("const l = document.getElementById('account-list'); return {top: l.scrollTop,"
+                     " filter: document.getElementById('account-filter').value};")
+        check("drawn again, the list keeps its filter, its scroll position and the selected row",
+              after["filter"] == "store 0" and abs(after["top"] - before) <= 2 and before > 0
+              and d.js(DETAIL_JS) == middle
+              and [r["account"] for r in rows(d) if r["selected"]] == [middle],
+              f"{after}, scrolled {before} before")
+
+        # In emulator mode the window calls only the emulator of AMO_BASE_URL: the first one.
+        target = sc.accounts[0]
+        filter_rows(d, target["account_host"])
+        d.wait_check("the filter finds an account by its host",
+                     lambda: shown(d) == [target["account_host"]])
+
+        # It needs attention: its refresh token is revoked and a refresh fails.
+        d.click(row_css(target["account_host"]))
+        d.wait_check("choosing a row shows its account's card",
+                     lambda: d.js(DETAIL_JS) == target["account_host"])
+        emulator_post(target, "/_emulator/revoke", {"what": "refresh"})
+        card = f"#account-detail [data-testid=connection-card][data-account='{target['account_host']}']"
+        d.click(f"{card} [data-testid=refresh-button]")
+        d.wait_check("Refresh on the selected card works on that account: it now needs a new"
+                     " connection", lambda: d.js(
+                         "return document.querySelector(arguments[0])?.dataset.state", card)
+                     == "reconnect_needed" and d.js(
+                         "return document.querySelector(arguments[0])?.dataset.state",
+                         row_css(target["account_host"])) == "reconnect_needed", timeout=120)
+        filter_rows(d, "")
+        d.click("[data-testid=attention-only]")
+        d.wait_check("“needs attention” lists only the account that needs it",
+                     lambda: shown(d) == [target["account_host"]]
+                     and "(1)" in d.text("#attention-label"))
+        d.click("[data-testid=attention-only]")
+        d.wait("every row again", lambda: rows(d)[0]["size"] == MANY)
+
+        # Orders: the worst state first (the default), the soonest expiry, the name.
+        first = all_rows(d)[0]
+        check("by state, the account that needs attention comes first",
+              first["account"] == target["account_host"] and first["state"] == "reconnect_needed",
+              repr(first))
+        choose_sort(d, "expiry")
+        times = [r["expires"] for r in all_rows(d)]
+        stamps = [time.mktime(time.strptime(x[:19], "%Y-%m-%dT%H:%M:%S")) for x in times if x]
+        check("by expiry, the soonest comes first", stamps == sorted(stamps)
+              and len(stamps) == MANY, str(times[:4]))
+        choose_sort(d, "name")
+        listed = [r["name"].lower() for r in all_rows(d)]
+        check("by name, in order", listed == sorted(listed), str(listed[:4]))
+        choose_sort(d, "state")
+
+        # The keys: Tab into the list, Home, arrows, Enter, End, Space.
+        tab_to(d, "account-list")
+        check("keyboard: the list shows its focus ring", d.js(RING_JS))
+        ends = all_rows(d)
+        d.keys(Keys.HOME)
+        d.keys(Keys.ARROW_DOWN)
+        got = rows(d)
+        active = d.js("return document.getElementById('account-list')"
+                      ".getAttribute('aria-activedescendant')")
+        check("keyboard: Down moves the active row to the second", active == got[1]["id"],
+              f"{active} vs {got[1]['id']}")
+        d.keys(ENTER)
+        d.wait_check("keyboard: Enter selects the active row and shows its card",
+                     lambda: d.js(DETAIL_JS) == got[1]["account"]
+                     and [r["selected"] for r in rows(d)][:2] == [False, True])
+        d.keys(Keys.END)
+        d.frame_painted()
+        check("keyboard: End makes the last row active, drawn and in sight", d.js(
+            "const l = document.getElementById('account-list');"
+            " const row = l.querySelector(`[data-account='${arguments[0]}']`);"
+            " const r = row.getBoundingClientRect(), box = l.getBoundingClientRect();"
+            " return l.getAttribute('aria-activedescendant') === row.id"
+            " && row.getAttribute('aria-posinset') === String(arguments[1])"
+            " && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;",
+            ends[-1]["account"], MANY))
+        d.keys(Keys.HOME)
+        d.keys(SPACE)
+        d.wait_check("keyboard: Home goes back to the first row; Space shows its card",
+                     lambda: d.js(DETAIL_JS) == got[0]["account"] == target["account_host"])
+        d.click("#account-detail [data-testid=test-button]")
+        d.wait_check("Test connection on the selected card asks that account", lambda: names[
+            target["account_host"]] in d.text("#account-detail [data-testid=test-result]"))
+
+        # Disconnect from the selected card: its row goes, the next one is selected.
+        order = [r["account"] for r in rows(d)]
+        middle = order[1]
+        d.click(row_css(middle))
+        d.wait("the second row's card", lambda: d.js(DETAIL_JS) == middle)
+        d.click("#account-detail [data-testid=disconnect-button]")
+        d.wait("the confirmation dialog", lambda: d.js(
+            "return document.getElementById('confirm-dialog').open"))
+        d.click("[data-testid=confirm-ok]")
+        after_gone = order[order.index(middle) + 1] if order.index(middle) + 1 < len(order) else order[-2]
+        d.wait_check("Disconnect on the selected card removes that row; the next one is"
+                     " selected, and the list has the focus", lambda: middle not in shown(d)
+                     and d.js(DETAIL_JS) == after_gone and d.focused() == "account-list",
+                     timeout=120)
+        filter_rows(d, "")
+        d.toast_gone()
+
+        # The app started again at an account (the tray's menu, a notification's click): the
+        # running window selects its row, far down the list, and shows its card.
+        far = ends[-1]["account"]
+        subprocess.run([APP, "--account", far], env=sc.env, timeout=60, capture_output=True)
+        d.wait_check("a second start at an account selects its row, in sight, and shows its card",
+                     lambda: d.js(DETAIL_JS) == far and d.focused() == "account-list" and d.js(
+                         "const l = document.getElementById('account-list');"
+                         " const row = l.querySelector(`[data-account='${arguments[0]}']`);"
+                         " const r = row.getBoundingClientRect(), box = l.getBoundingClientRect();"
+                         " return row.getAttribute('aria-selected') === 'true'"
+                         " && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;", far))
+
+        # Both themes, both languages: Russian, as it started, then English.
+        for theme in ("dark", "light"):
+            choose_theme(d, theme)
+            d.frame_painted()
+            if theme == "dark":
+                publish(screenshot(f"many-accounts-{lang}.png", d))
+            inspect_state(d, lang, f"{MANY - 1} accounts, {theme} theme")
+        d.js("const s = document.getElementById('lang-select'); s.value = 'en';"
+             " s.dispatchEvent(new Event('change'));")
+        d.wait_check("the list speaks English once the language is switched", lambda: d.js(
+            "return document.documentElement.lang") == "en" and d.text(
+                "[data-testid=accounts-shown]").startswith("Shown"), timeout=120)
+        for theme in ("light", "dark"):
+            choose_theme(d, theme)
+            d.frame_painted()
+            audit(d, f"{MANY - 1} accounts, {theme} theme", "en")
+
+
 # Each scenario with the number of checks it makes when it runs to its end.
 SCENARIOS = [("keyboard-en", lambda: keyboard("en"), 15),
-             ("happy-en", lambda: happy("en"), 62),
-             ("happy-ru", lambda: happy("ru"), 69),
+             ("happy-en", lambda: happy("en"), 68),
+             ("happy-ru", lambda: happy("ru"), 75),
              ("failure-en", lambda: failure("en"), 14),
              ("failure-ru", lambda: failure("ru"), 15),
-             ("moved-ru", lambda: moved("ru"), 12)]
+             ("moved-ru", lambda: moved("ru"), 12),
+             ("many-accounts", many_accounts, 34)]
 
 
 def main():

@@ -5,7 +5,8 @@
 #   xvfb-run -a -s '-screen 0 1280x900x24' scripts/with-keyring tests/e2e/window.sh [SCENARIO...]
 #
 # SCENARIO names one to run (keyboard-en, happy-en, happy-ru, failure-en, failure-ru,
-# moved-ru); without one, all run.
+# moved-ru, many-accounts); without one, all run. AMO_E2E_ACCOUNTS (default 200, at least 8)
+# is how many accounts many-accounts connects: an emulator each, about 0.2 s apiece.
 #
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display, a
 # keyring session (scripts/with-keyring), tauri-driver, WebKitWebDriver, ImageMagick's

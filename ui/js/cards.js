@@ -1,9 +1,13 @@
 // Token status: a card per connected account, with Refresh, Test connection and Disconnect.
+// Past a handful of accounts the cards give way to a list (accounts.js), with the card of
+// the selected row under it.
 
 import { call } from './tauri.js';
 import { t } from './i18n.js';
 import { $, announce, busy, copyText, el, errorBox, toast } from './dom.js';
 import { confirmDialog } from './dialog.js';
+import { badge } from './state.js';
+import { CARDS_UP_TO, focusList, renderList } from './accounts.js';
 
 /** Per-account results that survive a re-render: the last test answer or error. */
 const results = new Map();
@@ -11,24 +15,36 @@ const results = new Map();
 const scriptsOpen = new Set();
 let last = { connections: [] };
 
-export function renderCards(connections) {
+/** Draws the connections: cards, or past CARDS_UP_TO the list; `focus` is shown first. */
+export function renderCards(connections, focus = null) {
   last = { connections };
   const known = new Set(connections.map((c) => c.account));
   for (const account of results.keys()) if (!known.has(account)) results.delete(account);
   for (const account of scriptsOpen) if (!known.has(account)) scriptsOpen.delete(account);
-  const list = $('connections-list');
-  const focused = document.activeElement?.closest('[data-account]');
+  const view = $('connections-view');
+  const focused = document.activeElement?.closest('[data-testid="connection-card"]');
   const refocus = focused && document.activeElement.dataset.testid;
-  list.replaceChildren(...connections.map(card));
-  if (refocus) {
-    list.querySelector(`[data-account="${CSS.escape(focused.dataset.account)}"] [data-testid="${refocus}"]`)?.focus();
+  const many = connections.length > CARDS_UP_TO;
+  const list = $('connections-list');
+  list.hidden = many;
+  $('accounts').hidden = !many;
+  if (many) {
+    list.replaceChildren();
+    renderList(connections, { card, focus });
+  } else {
+    $('account-detail').replaceChildren();
+    list.replaceChildren(...connections.map(card));
   }
-  $('connections-view').hidden = connections.length === 0;
+  if (refocus) {
+    view.querySelector(`[data-testid="connection-card"][data-account="${CSS.escape(focused.dataset.account)}"]`
+      + ` [data-testid="${refocus}"]`)?.focus();
+  }
+  view.hidden = connections.length === 0;
 }
 
 /** Re-renders the relative times ("через 23 часа") as the clock moves; the engine words them. */
 export async function tickCards() {
-  const nodes = [...document.querySelectorAll('#connections-list time[data-relative]')];
+  const nodes = [...document.querySelectorAll('#connections-view time[data-relative]')];
   if (!nodes.length) return;
   try {
     const words = await call('relative_times', { times: nodes.map((n) => n.dateTime) });
@@ -50,9 +66,7 @@ function card(c) {
       el('p', { class: 'card-host', 'data-testid': 'card-host', translate: 'no' }, c.account),
       c.moved_from ? el('p', { class: 'card-moved', 'data-testid': 'card-moved' },
         t('ui.cards.moved_from', { old: c.moved_from })) : null),
-    el('span', { class: `badge ${c.state}`, 'data-state': c.state },
-      el('span', { class: 'badge-icon', 'aria-hidden': 'true' }, BADGE_ICONS[c.state] || ''),
-      el('span', { 'data-testid': 'state-badge', 'data-state': c.state }, t(`state.${c.state}`)))),
+    badge(c.state)),
   el('dl', { class: 'facts' },
     fact('ui.cards.kind', 'card-kind', t(`kind.${c.kind}`)),
     fact('ui.cards.token', 'card-token', el('span', { translate: 'no' }, c.access_token_masked || '—')),
@@ -61,6 +75,7 @@ function card(c) {
     fact('ui.cards.updated', 'card-updated', when(c.times.updated_at)),
     fact('ui.cards.last_refresh', 'card-last-refresh', when(c.times.last_refresh_at, t('ui.time.never'))),
     fact('ui.cards.storage', 'card-storage', t(c.storage)),
+    fact('ui.cards.integration', 'card-integration', el('span', { translate: 'no' }, c.client_id || '—')),
     fact('ui.cards.auto', 'card-auto', autoRefresh(c))),
   scripts(c),
   c.reconnect_reason || c.last_error
@@ -117,7 +132,7 @@ function fact(labelKey, testid, value) {
 function when(w, empty = '—') {
   if (!w) return empty;
   return el('time', { datetime: w.iso, 'data-relative': 'yes' },
-    w.text, ' ', el('span', { class: 'rel muted' }, `(${w.rel})`));
+    w.text, ' ', el('span', { class: 'muted' }, '(', el('span', { class: 'rel' }, w.rel), ')'));
 }
 
 /** How automatic refresh goes, in the engine's words: the next refresh and why, when due. */
@@ -131,9 +146,6 @@ function quoting(key, name, value) {
   const [before, after = ''] = t(key).split(`{${name}}`);
   return [before, el('span', { translate: 'no' }, value), after];
 }
-
-/** Shapes beside the state's word, so the state never rests on colour alone. */
-const BADGE_ICONS = { connected: '✓', expires_soon: '◷', expired: '!', reconnect_needed: '!' };
 
 function renderResult(r) {
   if (r.error) return errorBox(r.error);
@@ -190,6 +202,8 @@ async function remove(account) {
   await call('disconnect', { account });
   results.delete(account);
   last.connections = last.connections.filter((c) => c.account !== account);
-  // The card and its button are gone: focus goes to what the window shows now.
-  $(last.connections.length ? 'connections-title' : 'connect-title').focus();
+  // The card and its button are gone: focus goes to what the window shows now (with many
+  // accounts, the list, on the row after the one that went).
+  if (last.connections.length > CARDS_UP_TO) focusList();
+  else $(last.connections.length ? 'connections-title' : 'connect-title').focus();
 }

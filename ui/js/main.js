@@ -9,6 +9,7 @@ import {
   initConnect, isWaiting, onCallbackReceived, onFlowEnded, onRefusedWhileWaiting, renderConnect,
 } from './connect.js';
 import { renderCards, tickCards } from './cards.js';
+import { showAccount } from './accounts.js';
 import { initAlways, renderAlways } from './always.js';
 import { addEntry, loadActivity, render as renderActivity, show as showActivity } from './activity.js';
 
@@ -77,7 +78,7 @@ function render() {
   } else {
     $('connect-view').hidden = false;
     renderConnect(o);
-    renderCards(o.connections);
+    renderCards(o.connections, o.focus);
   }
   renderAlways(o, setup);
   $('skeleton').hidden = true;
@@ -143,6 +144,9 @@ function wire() {
     },
   });
   initConnect({ onConnected: () => reload() });
+  // Before initAlways: with many accounts the account to show is selected in the list
+  // first, then shown.
+  on('app:focus', (p) => showAccount(p.account));
   initAlways();
   $('settings-button').addEventListener('click', () => {
     editingSettings = $('setup-view').hidden;
@@ -157,8 +161,11 @@ function wire() {
   on(EVENTS.callbackReceived, () => onCallbackReceived());
   on(EVENTS.connected, (p) => {
     toast(t('ui.toast.connected', { account: p.account }));
-    // Focus moves to the cards, where the new one now is.
-    reload().then(() => $('connections-title').focus());
+    // Focus moves to the cards, where the new one now is (with many, it is the selected row).
+    reload().then(() => {
+      showAccount(p.account);
+      $('connections-title').focus();
+    });
   });
   on(EVENTS.refreshed, (p) => {
     announce(t('ui.announce.refreshed', { account: p.account }));
@@ -222,6 +229,8 @@ async function boot() {
   requestAnimationFrame(() => {
     setTimeout(() => follow().catch(() => {}));
     requestAnimationFrame(async () => {
+      // The same moment for a look from inside the page (the performance timeline).
+      performance.mark('dashboard-drawn');
       await call('ready').catch(() => {});
       if (BOOT) showActivity(BOOT.activity);
       await follow().catch(() => {});
