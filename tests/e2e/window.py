@@ -1061,6 +1061,46 @@ def connect_many(sc, env):
     check(f"amo connects {MANY} accounts into one data folder", not failures, "; ".join(failures[:3]))
     # The window is set up for the integration they share.
     env.update({"AMO_CLIENT_ID": MANY_ID, "AMO_REDIRECT_URI": redirect})
+    sc.secrets_asked = SecretServiceCalls()
+
+
+class SecretServiceCalls:
+    """Watches the session bus (dbus-monitor) for method calls to the Secret Service (its
+    objects, whatever name they are sent to) from now on, ready once it has seen a ping of
+    its own."""
+
+    def __init__(self):
+        self.lines = []
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "dbus-monitor", "--session",
+             "type='method_call',path_namespace='/org/freedesktop/secrets'"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+        def pinged():
+            subprocess.run(["dbus-send", "--session", "--print-reply",
+                            "--dest=org.freedesktop.secrets",
+                            "/org/freedesktop/secrets", "org.freedesktop.DBus.Peer.Ping"],
+                           capture_output=True, timeout=10)
+            return any("member=Ping" in line for line in list(self.lines))
+        wait_until("dbus-monitor watches the Secret Service", pinged)
+        self.start = len(self.lines)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self):
+        """Every call seen since it was ready, each its header line and its arguments."""
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        calls = []
+        for line in self.lines[self.start:]:
+            if line.startswith("method call"):
+                calls.append([line])
+            elif calls:
+                calls[-1].append(line)
+        return ["\n".join(c) for c in calls if "member=Ping" not in c[0]]
 
 
 def rows(d):
@@ -1110,6 +1150,10 @@ def many_accounts():
         d.wait_check(f"{MANY} accounts show as a list", lambda: d.js(
             "return document.querySelector('[data-testid=account-row]')?.getAttribute('aria-setsize')")
             == str(MANY), timeout=180)
+        asked = sc.secrets_asked.stop()
+        log(f"calls to the Secret Service from the app's start to its list of {MANY}: {len(asked)}")
+        check(f"the window lists {MANY} accounts without asking the keychain for any token",
+              not [c for c in asked if "tokens:" in c], "\n".join(asked[:3]))
         timing = d.js("const m = performance.getEntriesByName('dashboard-drawn')[0];"
                       " const n = performance.getEntriesByType('navigation')[0];"
                       " return {drawn: m && m.startTime, script: n && n.domInteractive};")
@@ -1298,7 +1342,7 @@ SCENARIOS = [("keyboard-en", lambda: keyboard("en"), 15),
              ("failure-en", lambda: failure("en"), 14),
              ("failure-ru", lambda: failure("ru"), 15),
              ("moved-ru", lambda: moved("ru"), 12),
-             ("many-accounts", many_accounts, 34)]
+             ("many-accounts", many_accounts, 35)]
 
 
 def main():
