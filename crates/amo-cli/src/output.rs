@@ -416,18 +416,6 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn control_and_bidi_characters_are_escaped() {
-        assert_eq!(printable("Acme\u{1b}[2J\n"), "Acme\\u{1b}[2J\\u{a}");
-        assert_eq!(printable("a\u{202e}b\u{9b}c"), "a\\u{202e}b\\u{9b}c");
-        assert_eq!(printable("Рога и копыта — «ООО»"), "Рога и копыта — «ООО»");
-    }
-}
-
 /// Prints `lines` as columns two spaces apart, each as wide as its widest cell.
 fn aligned<const N: usize>(lines: &[[String; N]]) {
     let mut widths = [0; N];
@@ -443,5 +431,17 @@ fn aligned<const N: usize>(lines: &[[String; N]]) {
             text.push_str(&" ".repeat(w - cell.chars().count() + 2));
         }
         println!("{}", text.trim_end());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        assert_eq!(printable("Acme\u{1b}[2J\n"), "Acme\\u{1b}[2J\\u{a}");
+        assert_eq!(printable("a\u{202e}b\u{9b}c"), "a\\u{202e}b\\u{9b}c");
+        assert_eq!(printable("Рога и копыта — «ООО»"), "Рога и копыта — «ООО»");
     }
 }
