@@ -1,6 +1,8 @@
 //! `amo`: the command-line twin of amo-connector, a thin shell on the engine.
 
 mod output;
+// The local API proxy: `amo proxy`, `amo run --proxy`.
+mod proxy;
 mod script;
 mod status;
 
@@ -96,12 +98,26 @@ enum Command {
     Run {
         #[arg(long, value_name = "HOST")]
         account: Option<String>,
+        /// Give the command a local proxy instead of the token: AMO_API_BASE points at it and
+        /// AMO_ACCESS_TOKEN is its key, valid while the command runs (the proxy renews the
+        /// token itself, so --min-valid does not apply).
+        #[arg(long)]
+        proxy: bool,
         /// How long the token must stay valid: 90s, 30m, 2h.
         #[arg(long, value_name = "DURATION", default_value = "30m")]
         min_valid: String,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
+    },
+    /// Serve the account's API on this computer until Ctrl+C: calls to the printed address
+    /// with the printed key go to the account with its token, refreshed as needed, at most
+    /// 7 a second.
+    Proxy {
+        #[command(flatten)]
+        args: proxy::ProxyArgs,
+        #[arg(long, value_name = "HOST")]
+        account: Option<String>,
     },
     /// Remove an account's tokens from the keychain and its record from the database.
     Disconnect {
@@ -250,11 +266,25 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
         }
         Command::Run {
             account,
+            proxy: true,
+            command,
+            ..
+        } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            proxy::run(engine, out, &account, &command).await
+        }
+        Command::Run {
+            account,
             min_valid,
             command,
+            ..
         } => {
             let account = engine.resolve_account(account.as_deref())?;
             script::run(engine, out, &account, &min_valid, &command).await
+        }
+        Command::Proxy { args, account } => {
+            let account = engine.resolve_account(account.as_deref())?;
+            proxy::serve(engine, out, &account, args).await
         }
         Command::Disconnect { account } => {
             let account = engine.resolve_account(account.as_deref())?;

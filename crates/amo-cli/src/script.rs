@@ -9,7 +9,7 @@ use crate::output::Out;
 
 mod relay;
 
-use relay::Relay;
+pub(crate) use relay::Relay;
 
 /// What `amo` reads from its environment that is a secret, kept from `amo run`'s child: it
 /// gets the access token alone.
@@ -126,8 +126,9 @@ pub async fn run(
     }
 }
 
+/// The exit status `amo run` passes through: the command's, 128+N when signal N ended it.
 #[cfg(unix)]
-fn exit_byte(status: std::process::ExitStatus) -> u8 {
+pub(crate) fn exit_byte(status: std::process::ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => u8::try_from(c & 0xff).unwrap_or(1),
@@ -137,7 +138,7 @@ fn exit_byte(status: std::process::ExitStatus) -> u8 {
 }
 
 #[cfg(not(unix))]
-fn exit_byte(status: std::process::ExitStatus) -> u8 {
+pub(crate) fn exit_byte(status: std::process::ExitStatus) -> u8 {
     status
         .code()
         .map_or(1, |c| u8::try_from(c & 0xff).unwrap_or(1))

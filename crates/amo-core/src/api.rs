@@ -25,9 +25,11 @@ pub(crate) use address::api_url;
 /// most [`MAX_TRIES`] sends).
 pub const MAX_BACKOFF_TOTAL: std::time::Duration = std::time::Duration::from_secs(30);
 /// The first wait when the answer names none (`Retry-After`); it doubles up to 8 s.
-const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+/// (pub(crate): the local proxy, `proxy/upstream.rs`, waits the same way.)
+pub(crate) const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
 /// How many times one call is sent while amoCRM keeps answering 429 (or nginx's 403).
-const MAX_TRIES: u32 = 3;
+/// (pub(crate): the local proxy, `proxy/upstream.rs`, tries as often.)
+pub(crate) const MAX_TRIES: u32 = 3;
 
 /// What `GET /api/v4/account` says of the account.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -24,6 +24,8 @@ mod lockfile;
 mod moved;
 mod page;
 mod paths;
+// The local API proxy (`amo proxy`, `amo run --proxy`).
+mod proxy;
 mod ratelimit;
 mod refresh;
 pub mod schedule;
@@ -49,6 +51,7 @@ pub use i18n::Lang;
 pub use journal::{redact, rfc3339, Entry, EntryView};
 pub use moved::is_api_domain;
 pub use paths::DataDir;
+pub use proxy::{Proxy, ProxyKey, ProxyOptions};
 pub use ratelimit::{PER_ACCOUNT, PER_INTEGRATION, WINDOW};
 pub use schedule::{Action, Clock, Due, DueReason, Notice, NoticeKind, Schedule, SystemClock};
 pub use secret::{AccessToken, AuthCode, ClientSecret, RefreshToken};
