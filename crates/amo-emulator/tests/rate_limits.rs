@@ -12,6 +12,14 @@ use common::{account_at, client, post_token_at};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// amoCRM's limits over a window of three seconds instead of one: each burst below must fall
+/// in one window, and a slow machine (Wine) can take more than a second over one.
+const WINDOW_MS: u64 = 3_000;
+const LIMITS: RateLimits = RateLimits {
+    window_ms: WINDOW_MS,
+    ..RateLimits::AMOCRM
+};
+
 async fn start(config: EmulatorConfig) -> EmulatorHandle {
     Emulator::start(config).await.unwrap()
 }
@@ -31,7 +39,7 @@ fn grant(i: &Integration, kind: &str, value: &str) -> Value {
 }
 
 /// A refresh token of the first integration for each account, obtained at fewer than 7
-/// requests a second, then a pause so none of that counts any more.
+/// requests a window, then a pause so none of that counts any more.
 async fn refresh_tokens(emu: &EmulatorHandle) -> Vec<String> {
     let first = emu.integrations().remove(0);
     let mut tokens = Vec::new();
@@ -40,9 +48,9 @@ async fn refresh_tokens(emu: &EmulatorHandle) -> Vec<String> {
         let (status, _, pair) = post_token_at(&a.base_url(), &grant(&first, "code", &code)).await;
         assert_eq!(status, StatusCode::OK, "{pair}");
         tokens.push(pair["refresh_token"].as_str().unwrap().to_owned());
-        tokio::time::sleep(Duration::from_millis(160)).await;
+        tokio::time::sleep(Duration::from_millis(WINDOW_MS / 6)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    tokio::time::sleep(Duration::from_millis(WINDOW_MS + 100)).await;
     tokens
 }
 
@@ -72,7 +80,7 @@ fn span_ms(emu: &EmulatorHandle, from: usize) -> u64 {
 
 #[tokio::test]
 async fn seven_refreshes_of_one_integration_in_a_second_pass_and_the_eighth_gets_429() {
-    let emu = start(EmulatorConfig::new().accounts(8).rate_limits(true)).await;
+    let emu = start(EmulatorConfig::new().accounts(8).with_rate_limits(LIMITS)).await;
     let tokens = refresh_tokens(&emu).await;
     let first = emu.integrations().remove(0);
     let accounts = emu.accounts();
@@ -97,7 +105,7 @@ async fn seven_refreshes_of_one_integration_in_a_second_pass_and_the_eighth_gets
         .unwrap();
     let in_window = span_ms(&emu, from);
     assert!(
-        in_window < 1_000,
+        in_window < WINDOW_MS,
         "the machine was too slow: {in_window} ms"
     );
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -107,7 +115,7 @@ async fn seven_refreshes_of_one_integration_in_a_second_pass_and_the_eighth_gets
         .starts_with("text/html"));
     assert!(resp.text().await.unwrap().contains("429 Too Many Requests"));
 
-    let summary = emu.rate_summary();
+    let summary = RateSummary::over(&emu.requests(), WINDOW_MS);
     assert_eq!(summary.max_per_integration, 8);
     assert_eq!(summary.max_per_account, 1);
     assert_eq!(summary.too_many_requests, 1);
@@ -119,7 +127,7 @@ async fn seven_refreshes_of_one_integration_in_a_second_pass_and_the_eighth_gets
     );
 
     // Once the second has passed, the refused refresh token still works.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    tokio::time::sleep(Duration::from_millis(WINDOW_MS + 100)).await;
     let body = grant(&first, "refresh", &tokens[7]);
     let (status, _, answer) = post_token_at(&accounts[7].base_url(), &body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -127,7 +135,12 @@ async fn seven_refreshes_of_one_integration_in_a_second_pass_and_the_eighth_gets
 
 #[tokio::test]
 async fn two_integrations_each_get_their_own_seven() {
-    let emu = start(EmulatorConfig::new().integrations(2).rate_limits(true)).await;
+    let emu = start(
+        EmulatorConfig::new()
+            .integrations(2)
+            .with_rate_limits(LIMITS),
+    )
+    .await;
     let [one, two] = <[_; 2]>::try_from(emu.integrations()).unwrap();
     let token = |i: &Integration| emu.issue_long_lived_token_for(1, &i.client_id, 1).unwrap();
     let tokens: Vec<String> = [&one, &two]
@@ -141,7 +154,7 @@ async fn two_integrations_each_get_their_own_seven() {
     let statuses = burst(&emu.base_url(), &[token(&one), token(&two)]).await;
     let in_window = span_ms(&emu, from);
     assert!(
-        in_window < 1_000,
+        in_window < WINDOW_MS,
         "the machine was too slow: {in_window} ms"
     );
     assert_eq!(statuses, [StatusCode::TOO_MANY_REQUESTS; 2]);
@@ -153,31 +166,27 @@ async fn two_integrations_each_get_their_own_seven() {
             .filter(|r| r.client_id.as_deref() == Some(i.client_id.as_str()))
             .cloned()
             .collect();
-        RateSummary::of(&mine)
+        RateSummary::over(&mine, WINDOW_MS)
     };
     for i in [&one, &two] {
         assert_eq!(of(i).max_per_integration, 8);
         assert_eq!(of(i).too_many_requests, 1);
     }
-    assert_eq!(emu.rate_summary().max_per_account, 16);
+    assert_eq!(
+        RateSummary::over(&emu.requests(), WINDOW_MS).max_per_account,
+        16
+    );
 
     // The window slides: a second later each may call again.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    tokio::time::sleep(Duration::from_millis(WINDOW_MS + 100)).await;
     let statuses = burst(&emu.base_url(), &[token(&one), token(&two)]).await;
     assert_eq!(statuses, [StatusCode::OK; 2]);
 }
 
 #[tokio::test]
 async fn an_account_takes_fifty_requests_a_second_whatever_the_integrations() {
-    // amoCRM's limits over a window of three seconds instead of one: the 57 requests below
-    // must all fall in one window, and a slow machine (Wine) takes more than a second.
-    const WINDOW_MS: u64 = 3_000;
     let config = EmulatorConfig::new().integrations(9).accounts(2);
-    let emu = start(config.with_rate_limits(RateLimits {
-        window_ms: WINDOW_MS,
-        ..RateLimits::AMOCRM
-    }))
-    .await;
+    let emu = start(config.with_rate_limits(LIMITS)).await;
     let mut integrations = emu.integrations();
     let spare = integrations.pop().unwrap();
     // Eight integrations at seven each: none over its own limit, the account over its 50.
@@ -208,7 +217,7 @@ async fn an_account_takes_fifty_requests_a_second_whatever_the_integrations() {
         "the machine was too slow: {in_window} ms"
     );
 
-    let summary = emu.rate_summary();
+    let summary = RateSummary::over(&emu.requests(), WINDOW_MS);
     assert_eq!(summary.max_per_account, 57);
     assert_eq!(summary.max_per_integration, 7);
     assert_eq!(summary.too_many_requests, 7);
