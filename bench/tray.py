@@ -11,11 +11,18 @@ and has settled. Hidden: the window closed (`wmctrl -c`), its process and WebKit
 settled; PSS and idle CPU of the tray process. Open: from starting amo-connector (what the
 tray's *Open* and a notification's click do) to the new dashboard's ready signal, beside a
 cold start of the empty Tauri window.
+
+Each of those cycles is one life of the app (started, hidden, opened again, stopped with its
+tray process), for the data folder with one account and for an agency's (bench/accounts.py)
+in turn, so that each tray process is measured alone. bench/bench.py --tray hands this
+script its folders and emulator (--fixture); alone, it makes its own.
 """
 
 import argparse
 import functools
+import json
 import os
+import select
 import signal
 import statistics
 import subprocess
@@ -25,6 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accounts  # noqa: E402  (the data folder of an agency)
 import bench  # noqa: E402  (the window harness: PSS, CPU, the emulator; it loads kit)
 import kit  # noqa: E402  (tests/e2e/kit.py: waits, the process tree, windows, the bus)
 from kit import stop_tree, tree, windows  # noqa: E402
@@ -60,13 +68,79 @@ def cold_start(binary, env, work):
         stop_tree(proc)
 
 
+def life(app, base, env, home, work, settle, idle):
+    """One life of the app for the data folder `home`: started (the window starts the tray
+    process), its window closed as a user closes it, hidden in the tray, opened again as the
+    tray's Open does, then stopped with its tray process. Returns {visible, hidden (PSS in
+    KiB), cpu (idle % of the hidden tree over `idle` s, if any), cold, open (seconds)}."""
+    ready = work / "ready"
+    ready.unlink(missing_ok=True)
+    env = {**env, "AMO_BENCH_READY_FILE": str(ready)}
+    out, tray = {}, None
+
+    def start():
+        return subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    proc = start()
+    try:
+        wait_until("the dashboard", lambda: ready_at(ready), timeout=bench.READY_TIMEOUT)
+        tray = wait_until("the tray process", lambda: tray_of(home))
+        time.sleep(settle)
+        out["visible"] = bench.pss_kib(tree(proc.pid) + tree(tray))
+        wait_until("the window", windows)
+        subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
+        wait_until("the window to close", lambda: not windows())
+        wait_until("the web view to go", lambda: not kit.webkit_children(proc.pid))
+        proc.wait(timeout=WAIT)
+        if tray_of(home) != tray:
+            raise bench.HarnessError("the tray process ended with the window")
+        time.sleep(settle)
+        out["hidden"] = bench.pss_kib(tree(tray))
+        out["cpu"] = bench.tree_cpu_percent(tray, idle) if idle else None
+        out["cold"] = cold_start(base, env, work)
+        ready.unlink(missing_ok=True)
+        t0 = time.time()
+        proc = start()
+        out["open"] = wait_until("the dashboard again", lambda: ready_at(ready)) - t0
+        return out
+    finally:
+        stop_tree(proc)
+        stop_tray(tray or tray_of(home))
+
+
+def stop_tray(pid):
+    """Ends the tray process `pid` (SIGTERM, SIGKILL after 10 s) and returns once it has
+    exited, so that the next life shares neither the CPU nor its libraries' pages with it."""
+    if not pid:
+        return
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        signal.pidfd_send_signal(fd, signal.SIGTERM)
+        if not select.select([fd], [], [], 10)[0]:  # readable once the process exited
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+            select.select([fd], [], [], 10)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bins", type=Path, required=True)
-    ap.add_argument("--runs", type=int, default=5, help="hide/open cycles")
+    ap.add_argument("--runs", type=int, default=5, help="cycles of each data folder")
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--idle", type=float, default=30)
+    ap.add_argument("--accounts", type=int, default=200,
+                    help="connections in the agency's data folder, unless --fixture")
+    ap.add_argument("--fixture", type=Path,
+                    help="the emulator and data folders bench/bench.py made (JSON)")
     ap.add_argument("--quick", action="store_true", help="report, judge nothing")
+    ap.add_argument("--raw", type=Path, help="also write every life's figures to this file")
     a = ap.parse_args()
     app, base = a.bins / "amo-connector", a.bins / "empty-window"
     helpers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -74,53 +148,54 @@ def main():
                for cmd in (["openbox", "--sm-disable"], ["status-notifier-watcher"])]
     with tempfile.TemporaryDirectory(prefix="amo-bench-tray-") as tmp:
         work = Path(tmp)
-        emulator, emu = bench.start_emulator(a.bins, work)
-        proc, home = None, None
+        emulator, homes, setup = None, {}, None
         try:
-            wait_until("the tray watcher", lambda: kit.name_owned("org.kde.StatusNotifierWatcher"))
+            if a.fixture:
+                given = json.loads(a.fixture.read_text())
+                emu, homes = given["emulator"], {f: Path(given[f]) for f in ("one", "many")}
+            else:
+                emulator, emu = bench.start_emulator(a.bins, work, a.accounts + 1)
+                _, _, homes["one"] = bench.measure_connects(a.bins, emu, work, 1)
+                homes["many"] = work / "agency"
+                setup = accounts.connect_agency(a.bins, emu,
+                                                bench.amo_env(emu, homes["many"]))
+            n = len(accounts.hosts_of(emu))
+            wait_until("the tray watcher",
+                       lambda: kit.name_owned("org.kde.StatusNotifierWatcher"))
             wait_until("the window manager", kit.window_manager_up)
-            _, _, home = bench.measure_connects(a.bins, emu, work, 1)
-            env = bench.amo_env(emu, home)
-            ready = work / "ready"
-            env["AMO_BENCH_READY_FILE"] = str(ready)
-            proc = subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
-            visible, hidden, cpu, opens, colds = [], [], None, [], []
-            wait_until("the dashboard", lambda: ready_at(ready), timeout=bench.READY_TIMEOUT)
-            tray = wait_until("the tray process", lambda: tray_of(home))
+            lives = {f: [] for f in homes}
             for i in range(a.runs):
-                time.sleep(a.settle)
-                visible.append(bench.pss_kib(tree(proc.pid) + tree(tray)))
-                wait_until("the window", windows)
-                subprocess.run(["wmctrl", "-c", "amo-connector"], check=True)
-                wait_until("the window to close", lambda: not windows())
-                wait_until("the web view to go", lambda: not kit.webkit_children(proc.pid))
-                proc.wait(timeout=WAIT)
-                if tray_of(home) != tray:
-                    raise bench.HarnessError("the tray process ended with the window")
-                time.sleep(a.settle)
-                hidden.append(bench.pss_kib(tree(tray)))
-                if i == a.runs - 1:
-                    cpu = bench.tree_cpu_percent(tray, a.idle)
-                colds.append(cold_start(base, env, work))
-                ready.unlink(missing_ok=True)
-                t0 = time.time()
-                proc = subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-                opens.append(wait_until("the dashboard again", lambda: ready_at(ready)) - t0)
+                for f in ("one", "many") if i % 2 == 0 else ("many", "one"):
+                    idle = a.idle if i == a.runs - 1 else 0
+                    lives[f].append(life(app, base, bench.amo_env(emu, homes[f]), homes[f],
+                                         work, a.settle, idle))
         finally:
-            if proc:
-                stop_tree(proc)
-            left = tray_of(home) if home else None
-            if left:
-                os.kill(left, signal.SIGTERM)
-            emulator.terminate()
-            emulator.wait()
+            for home in homes.values():  # what a failed life left behind
+                for pid in kit.trays(home):
+                    stop_tray(pid)
+            if emulator:
+                emulator.terminate()
+                emulator.wait()
+                accounts.forget(emu["account_hosts"])
             for h in helpers:
                 h.terminate()
                 h.wait()
+    if a.raw:
+        a.raw.write_text(json.dumps(lives, indent=1))
+    return report(a, lives, n, setup)
+
+
+def report(a, lives, n, setup):
+    """Prints the tables of the lives measured; the exit status their verdicts make."""
     judge = bench.Judge(judged=not a.quick)
     med = statistics.median
+
+    def of(f, key):
+        return [life[key] for life in lives[f]]
+
+    hidden, visible, opens, colds = (of("one", k) for k in ("hidden", "visible", "open",
+                                                            "cold"))
+    cpu = of("one", "cpu")[-1]
     rows = []
     r = bench.ratio(med(hidden), med(visible))
     rows.append(("memory, PSS of the tree, MiB", bench.spread(hidden, 1 / 1024, "{:.1f}"),
@@ -133,20 +208,41 @@ def main():
                  bench.spread(opens, 1e3), bench.spread(colds, 1e3), f"{r:.2f}×",
                  *judge("open", r)))
     print()
-    print(f"Hidden in the tray: {a.runs} hide/open cycle(s); binaries {a.bins}; "
-          f"load average {os.getloadavg()[0]:.2f} at the end. Figures: median (min–max).")
+    print(f"Hidden in the tray: {a.runs} hide/open cycle(s) of each data folder, in turn; "
+          f"binaries {a.bins}; load average {os.getloadavg()[0]:.2f} at the end. "
+          "Figures: median (min–max).")
+    bench.print_table(("measure", "hidden / Open", "visible / empty window", "ratio", "goal",
+                       ""), rows)
+
+    rows = []
+    many_hidden, many_visible, many_opens = (of("many", k) for k in ("hidden", "visible",
+                                                                     "open"))
+    r = bench.ratio(med(many_hidden), med(hidden))
+    rows.append(("hidden in the tray: memory, PSS of the tray process, MiB",
+                 bench.spread(many_hidden, 1 / 1024, "{:.1f}"),
+                 bench.spread(hidden, 1 / 1024, "{:.1f}"), f"{r:.2f}×",
+                 *judge("accounts_tray_memory", r)))
+    rows.append((f"hidden in the tray: idle CPU over {a.idle:g} s, % of a core",
+                 f"{of('many', 'cpu')[-1]:.3f}", f"{cpu:.3f}", "", "", ""))
+    r = bench.ratio(med(many_visible), med(visible))
+    rows.append(("visible: memory, PSS of the window's and the tray's trees, MiB",
+                 bench.spread(many_visible, 1 / 1024, "{:.1f}"),
+                 bench.spread(visible, 1 / 1024, "{:.1f}"), f"{r:.2f}×", "", ""))
+    r = bench.ratio(med(many_opens), med(opens))
+    rows.append(("Open to ready dashboard, ms", bench.spread(many_opens, 1e3),
+                 bench.spread(opens, 1e3), f"{r:.2f}×", "", ""))
     print()
-    head = ("measure", "hidden / Open", "visible / empty window", "ratio", "goal", "")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    made = f", made in {setup:.0f} s" if setup is not None else ""
+    print(f"Dozens of accounts in the tray: {n} connections ({accounts.describe(n)}){made}, "
+          "beside the one connection above.")
+    bench.print_table(("measure", f"{n} accounts", "1 account", "ratio", "goal", ""), rows)
     return judge.exit_status("bench tray")
 
 
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (bench.HarnessError, kit.WaitTimeout, subprocess.CalledProcessError) as e:
+    except (bench.HarnessError, accounts.SetupError, kit.WaitTimeout,
+            subprocess.CalledProcessError) as e:
         print(f"bench tray: {e}", file=sys.stderr)
         sys.exit(1)
