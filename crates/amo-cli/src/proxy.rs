@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use amo_core::{AccountHost, Engine, Error, ProxyOptions};
 
 use crate::output::Out;
-use crate::script::{exit_byte, Relay};
+use crate::script::{exit_byte, start_relayed};
 
 mod stop;
 
@@ -120,21 +120,8 @@ pub async fn run(
         .env("AMO_ACCESS_TOKEN", proxy.key().expose())
         .env("AMO_ACCOUNT_HOST", proxy.account().as_str())
         .env("AMO_API_BASE", proxy.api_base());
-    Relay::prepare(&mut cmd);
-    let started = Relay::listen().and_then(|relay| Ok((relay, cmd.spawn()?)));
-    let (relay, mut child) = match started {
-        Ok(started) => started,
-        Err(e) => {
-            let reason = e.to_string();
-            eprintln!(
-                "amo: {}",
-                out.tr(
-                    "cli.run_failed",
-                    &[("command", program), ("reason", &reason)]
-                )
-            );
-            return Ok(ExitCode::from(127));
-        }
+    let Some((relay, mut child)) = start_relayed(&mut cmd, program, out) else {
+        return Ok(ExitCode::from(127));
     };
     let (ended, end) = tokio::sync::oneshot::channel::<()>();
     let serving = proxy.serve(async {

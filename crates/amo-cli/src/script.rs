@@ -96,22 +96,8 @@ pub async fn run(
     cmd.env("AMO_ACCESS_TOKEN", issued.access_token.expose())
         .env("AMO_ACCOUNT_HOST", issued.account.as_str())
         .env("AMO_API_BASE", &issued.api_base);
-    Relay::prepare(&mut cmd);
-    // The relay listens before the child starts: no signal may end `amo` while it runs.
-    let started = Relay::listen().and_then(|relay| Ok((relay, cmd.spawn()?)));
-    let (relay, mut child) = match started {
-        Ok(started) => started,
-        Err(e) => {
-            let reason = e.to_string();
-            eprintln!(
-                "amo: {}",
-                out.tr(
-                    "cli.run_failed",
-                    &[("command", program), ("reason", &reason)]
-                )
-            );
-            return Ok(ExitCode::from(127));
-        }
+    let Some((relay, mut child)) = start_relayed(&mut cmd, program, out) else {
+        return Ok(ExitCode::from(127));
     };
     match relay.wait(&mut child).await {
         Ok(status) => Ok(ExitCode::from(exit_byte(status))),
@@ -122,6 +108,30 @@ pub async fn run(
                 out.tr("cli.run_lost", &[("command", program), ("reason", &reason)])
             );
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Starts `cmd` for `amo run` with the signal relay listening first (no signal may end `amo`
+/// while it runs); `None` once a failure to start is told (exit 127).
+pub(crate) fn start_relayed(
+    cmd: &mut tokio::process::Command,
+    program: &str,
+    out: &Out,
+) -> Option<(Relay, tokio::process::Child)> {
+    Relay::prepare(cmd);
+    match Relay::listen().and_then(|relay| Ok((relay, cmd.spawn()?))) {
+        Ok(started) => Some(started),
+        Err(e) => {
+            let reason = e.to_string();
+            eprintln!(
+                "amo: {}",
+                out.tr(
+                    "cli.run_failed",
+                    &[("command", program), ("reason", &reason)]
+                )
+            );
+            None
         }
     }
 }

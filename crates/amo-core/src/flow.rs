@@ -6,9 +6,7 @@
 //! to its journal; the listener (`listener.rs`) and the callback's checks (`callback.rs`)
 //! stand alone.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::net::{Ipv6Addr, SocketAddr};
@@ -249,14 +247,7 @@ impl Engine {
     }
 
     fn new_state(&self, redirect_uri: &str) -> Result<(String, DateTime<Utc>)> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| Error::Listen {
-                addr: "OS random source".into(),
-                reason: e.to_string(),
-            })?;
-        let state = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let state = crate::secret::random_token()?;
         let now = Utc::now();
         let expires_at = now + self.inner.state_ttl;
         self.db()

@@ -54,6 +54,24 @@ secret_string!(
     AuthCode
 );
 
+/// 32 bytes from the OS's random source, base64url without padding: an OAuth state, a
+/// proxy key.
+///
+/// # Errors
+/// [`crate::Error::Listen`] when the OS gives no random bytes.
+pub(crate) fn random_token() -> crate::Result<String> {
+    use base64::Engine as _;
+    use rand::TryRngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| crate::Error::Listen {
+            addr: "OS random source".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

@@ -1,9 +1,6 @@
 //! The proxy key: the one secret a local client shows the proxy, made afresh for each proxy.
 
-use base64::Engine as _;
-use rand::TryRngCore;
-
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A proxy's key: 32 random bytes from the OS, base64url (43 characters). It lives in memory
 /// only and as long as its proxy, and it is never an amoCRM token: a client that holds it
@@ -18,16 +15,7 @@ impl ProxyKey {
     /// # Errors
     /// [`Error::Listen`] when the OS gives no random bytes.
     pub(crate) fn generate() -> Result<ProxyKey> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| Error::Listen {
-                addr: "OS random source".into(),
-                reason: e.to_string(),
-            })?;
-        Ok(ProxyKey(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-        ))
+        Ok(ProxyKey(crate::secret::random_token()?))
     }
 
     /// The key itself, to hand to the client (printed, or put in its environment).
