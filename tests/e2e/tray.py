@@ -59,6 +59,7 @@ import sys
 import datetime
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import dbus
@@ -895,6 +896,71 @@ def no_tray_host(work):
 WATCHER = []  # the tray watcher while it runs
 
 
+def call_proxy(port, key, path="/api/v4/account"):
+    """The status a GET through the always-on proxy gets; 0 when nothing listens."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except (urllib.error.URLError, ConnectionError):
+        return 0
+
+
+def local_api(work):
+    w = World(work, access_ttl=86400)
+    w.connect()
+    port = free_port()
+    w.amo("config", "set", "proxy_port", str(port))
+    on = w.amo("config", "set", "proxy", "on")
+    check("local-api: amo config set proxy on names the address",
+          on.returncode == 0 and f"http://127.0.0.1:{port}" in on.stdout, on.stdout + on.stderr)
+    key = w.amo("proxy-key").stdout.strip()
+    check("local-api: amo proxy-key prints a key kept in the keychain",
+          len(key) >= 40 and w.amo("proxy-key").stdout.strip() == key, len(key))
+    app = w.app()
+    wait_until("the window", windows)
+    wait_until("the tray process", lambda: trays(w.home))
+    close_window(app)
+    eventually(lambda: [comm(p) for p in ours(w.home)] == [TRAY_COMM], timeout=30)
+    check("local-api: with the window closed, the tray serves the API with the kept key",
+          eventually(lambda: call_proxy(port, key) == 200, timeout=WAIT) is True,
+          call_proxy(port, key))
+    shown = w.amo("config", "show").stdout
+    check("local-api: amo config show says what the tray serves",
+          f"http://127.0.0.1:{port}" in shown and f"serving {w.account}" in shown, shown)
+    check("local-api: a wrong key is refused", call_proxy(port, "x" * len(key)) == 401)
+    rotated = w.amo("proxy-key", "--rotate")
+    new = rotated.stdout.strip()
+    check("local-api: amo proxy-key --rotate prints a new key",
+          rotated.returncode == 0 and new and new != key, rotated.stderr)
+    check("local-api: after rotation the old key fails",
+          eventually(lambda: call_proxy(port, key) == 401, timeout=WAIT) is True,
+          call_proxy(port, key))
+    check("local-api: after rotation the new key works", call_proxy(port, new) == 200)
+    calls = open(os.path.join(w.home, "proxy-calls.log")).read()
+    check("local-api: the calls are logged without the key",
+          "GET /api/v4/account 200" in calls and key not in calls and new not in calls,
+          calls[-500:])
+    logs = "".join(open(os.path.join(w.home, f)).read() for f in os.listdir(w.home)
+                   if f.endswith(".log") and os.path.isfile(os.path.join(w.home, f)))
+    check("local-api: no key in the data folder's logs", key not in logs and new not in logs)
+    w.amo("config", "set", "proxy", "off")
+    check("local-api: turned off, the port closes",
+          eventually(lambda: call_proxy(port, new) == 0, timeout=WAIT) is True)
+    w.amo("config", "set", "proxy", "on")
+    wait_until("the proxy again", lambda: call_proxy(port, new) == 200, timeout=WAIT)
+    TrayItem(w.home).click("Quit")
+    eventually(lambda: not ours(w.home), timeout=30)
+    shown = w.amo("config", "show").stdout
+    check("local-api: after Quit nothing listens and nothing claims to serve",
+          call_proxy(port, new) == 0 and "serving" not in shown, shown)
+    stop(app)
+    stop(w.emu)
+
+
 def start_watcher():
     WATCHER.append(spawn(["status-notifier-watcher"], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL))
@@ -921,6 +987,7 @@ SCENARIOS = [("keeps-running", keeps_running, 21),
              ("long-lived", long_lived, 7),
              ("many-accounts", many_accounts, 10),
              ("keychain", keychain, 8),
+             ("local-api", local_api, 12),
              ("no-tray-host", no_tray_host, 4)]
 LOGS = ("app.log", "second.log", "third.log", "again.log", "keyring.log")
 

@@ -119,6 +119,12 @@ enum Command {
         #[arg(long, value_name = "HOST")]
         account: Option<String>,
     },
+    /// Print the key of the always-on proxy (`amo config set proxy on`), kept in the
+    /// keychain; with --rotate, replace it first: the old key stops working at once.
+    ProxyKey {
+        #[arg(long)]
+        rotate: bool,
+    },
     /// Remove an account's tokens from the keychain and its record from the database.
     Disconnect {
         #[arg(long, value_name = "HOST")]
@@ -145,7 +151,9 @@ enum ConfigAction {
     /// Show the settings in force.
     Show,
     /// Set client_id, redirect_uri, platform, lang, autostart (on|off: start at login in the
-    /// tray) or notifications (on|off); client_secret is read from stdin.
+    /// tray), notifications (on|off), proxy (on|off: the tray serves the local API on a fixed
+    /// port), proxy_port or proxy_account (empty: the only connection); client_secret is
+    /// read from stdin.
     Set { key: String, value: Option<String> },
 }
 
@@ -286,6 +294,14 @@ async fn run(engine: &Engine, out: &Out, command: Command) -> Result<ExitCode, E
             let account = engine.resolve_account(account.as_deref())?;
             proxy::serve(engine, out, &account, args).await
         }
+        Command::ProxyKey { rotate } => {
+            if rotate {
+                engine.rotate_hosted_proxy_key()?;
+                out.note("cli.proxy_key_rotated");
+            }
+            println!("{}", engine.hosted_proxy_key()?.expose());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Disconnect { account } => {
             let account = engine.resolve_account(account.as_deref())?;
             engine.disconnect(&account)?;
@@ -375,15 +391,38 @@ impl Interrupt {
     }
 }
 
-/// `amo config set autostart|notifications on|off`; `None` for any other key.
+/// `amo config set autostart|notifications|proxy on|off`, `proxy_port N` and
+/// `proxy_account HOST`; `None` for any other key.
 fn set_switch(
     engine: &Engine,
     out: &Out,
     key: &str,
     value: Option<&str>,
 ) -> Result<Option<ExitCode>, Error> {
-    if !matches!(key, "autostart" | "notifications") {
-        return Ok(None);
+    match key {
+        "autostart" | "notifications" => {}
+        "proxy" => {
+            let on = autostart::parse_switch("proxy", value.unwrap_or_default())?;
+            engine.set_hosted_proxy(on)?;
+            if on {
+                let url = engine.hosted_proxy()?.url();
+                out.line("cli.proxy_on", &[("url", &url)]);
+            } else {
+                out.line("cli.proxy_off", &[]);
+            }
+            return Ok(Some(ExitCode::SUCCESS));
+        }
+        "proxy_port" => {
+            engine.set_hosted_proxy_port(value.unwrap_or_default())?;
+            out.line("cli.saved", &[("key", key)]);
+            return Ok(Some(ExitCode::SUCCESS));
+        }
+        "proxy_account" => {
+            engine.set_hosted_proxy_account(value.unwrap_or_default())?;
+            out.line("cli.saved", &[("key", key)]);
+            return Ok(Some(ExitCode::SUCCESS));
+        }
+        _ => return Ok(None),
     }
     let field = if key == "autostart" {
         "autostart"

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use amo_core::{
-    amo_said, rfc3339, AccountHost, AccountInfo, ConnectionStatus, Engine, Error, Integration,
-    Lang, PendingConnect,
+    amo_said, rfc3339, AccountHost, AccountInfo, ConnectionStatus, Engine, Error, HostedState,
+    Integration, Lang, PendingConnect,
 };
 use chrono::{DateTime, Local, Utc};
 
@@ -359,6 +359,7 @@ impl Out {
                 "cli.field.notifications",
                 self.switch(engine.notifications()),
             ),
+            ("cli.field.proxy", self.hosted_proxy(engine)?),
             (
                 "cli.field.data",
                 engine.data_dir().root().display().to_string(),
@@ -367,6 +368,26 @@ impl Out {
         ];
         self.pairs(&rows);
         Ok(())
+    }
+
+    /// The always-on proxy: off, or on with its address and what the host made of it.
+    fn hosted_proxy(&self, engine: &Engine) -> Result<String, Error> {
+        let settings = engine.hosted_proxy()?;
+        if !settings.on {
+            return Ok(self.switch(false));
+        }
+        let state = match engine.hosted_proxy_state() {
+            HostedState::Serving { account, .. } => {
+                self.tr("cli.proxy_serving", &[("account", &account)])
+            }
+            HostedState::Failed { reason, .. } => reason,
+            HostedState::Off => self.tr("cli.proxy_waiting", &[]),
+        };
+        Ok(format!(
+            "{} — {} ({state})",
+            self.switch(true),
+            settings.url()
+        ))
     }
 
     fn switch(&self, on: bool) -> String {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use amo_core::{AccountHost, Engine, Error, ProxyOptions};
+use amo_core::{AccountHost, Engine, Error, Listen, ProxyOptions};
 
 use crate::output::Out;
 use crate::script::{exit_byte, start_relayed};
@@ -16,13 +16,17 @@ mod stop;
 #[derive(clap::Args)]
 pub struct ProxyArgs {
     /// Where to listen: 127.0.0.1:PORT, [::1]:PORT or a port alone (default: a free port on
-    /// 127.0.0.1). An address other computers can reach is warned about.
-    #[arg(long, value_name = "ADDR:PORT")]
+    /// 127.0.0.1), or unix:PATH for a socket file only you can open (mode 0600; not on
+    /// Windows), called as http://localhost through it (curl --unix-socket PATH
+    /// http://localhost/api/v4/account). An address other computers can reach is warned
+    /// about.
+    #[arg(long, value_name = "ADDR:PORT|unix:PATH")]
     pub listen: Option<String>,
     /// Forward GET and HEAD only; any other method is refused with 405.
     #[arg(long)]
     pub read_only: bool,
-    /// Print {"url","key"} as the first line once it listens.
+    /// Print {"url","key"} as the first line once it listens; with unix:PATH also
+    /// "socket", the file to connect to (url is then http://localhost).
     #[arg(long)]
     pub json: bool,
 }
@@ -40,6 +44,7 @@ pub async fn serve(
     let options = ProxyOptions {
         listen,
         read_only: args.read_only,
+        key: None,
     };
     let proxy = match engine.start_proxy(account, options).await {
         Ok(proxy) => proxy,
@@ -55,29 +60,42 @@ pub async fn serve(
         }
         Err(e) => return Err(e),
     };
-    let addr = proxy.local_addr();
-    if !addr.ip().is_loopback() {
-        eprintln!(
-            "amo: {}",
-            out.tr("cli.proxy_not_loopback", &[("addr", &addr.to_string())])
-        );
-    }
+    let socket = match proxy.listening() {
+        Listen::Tcp(addr) => {
+            if !addr.ip().is_loopback() {
+                eprintln!(
+                    "amo: {}",
+                    out.tr("cli.proxy_not_loopback", &[("addr", &addr.to_string())])
+                );
+            }
+            None
+        }
+        Listen::Unix(path) => Some(path.display().to_string()),
+    };
     let url = proxy.url();
     let text = if args.json {
-        // `url` first, as the line is documented.
+        // `url` first, as the line is documented; `socket` only for a socket file.
+        let socket = socket.map_or_else(String::new, |path| {
+            format!(",\"socket\":{}", serde_json::Value::from(path))
+        });
         format!(
-            "{{\"url\":{},\"key\":{}}}",
+            "{{\"url\":{},\"key\":{}{socket}}}",
             serde_json::Value::from(url.as_str()),
             serde_json::Value::from(proxy.key().expose())
         )
     } else {
         let account = proxy.account();
+        let api = proxy.api_base();
+        let mut at = vec![("account", account.as_str()), ("url", api.as_str())];
+        let place = match &socket {
+            Some(path) => {
+                at.push(("socket", path.as_str()));
+                out.tr("cli.proxy_socket", &at)
+            }
+            None => out.tr("cli.proxy_url", &at),
+        };
         format!(
-            "{}\n{}",
-            out.tr(
-                "cli.proxy_url",
-                &[("account", account.as_str()), ("url", &proxy.api_base())]
-            ),
+            "{place}\n{}",
             out.tr("cli.proxy_key", &[("key", proxy.key().expose())])
         )
     };
@@ -147,8 +165,9 @@ pub async fn run(
     }
 }
 
-/// `--listen`: an address with a port, `localhost:PORT`, or a port alone (on 127.0.0.1).
-fn parse_listen(value: Option<&str>) -> Result<SocketAddr, Error> {
+/// `--listen`: an address with a port, `localhost:PORT`, a port alone (on 127.0.0.1), or
+/// `unix:PATH` (made absolute, so that the path printed works from any folder).
+fn parse_listen(value: Option<&str>) -> Result<Listen, Error> {
     let Some(value) = value.map(str::trim) else {
         return Ok(ProxyOptions::default().listen);
     };
@@ -156,14 +175,21 @@ fn parse_listen(value: Option<&str>) -> Result<SocketAddr, Error> {
         field: "listen",
         value: value.chars().take(80).collect(),
     };
+    if let Some(path) = value.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err(invalid());
+        }
+        let path = std::path::absolute(path).map_err(|_| invalid())?;
+        return Ok(Listen::Unix(path));
+    }
     if let Some(port) = value
         .strip_prefix("localhost:")
         .or(Some(value).filter(|v| v.bytes().all(|b| b.is_ascii_digit())))
     {
         let port: u16 = port.parse().map_err(|_| invalid())?;
-        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        return Ok(Listen::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port))));
     }
-    value.parse().map_err(|_| invalid())
+    value.parse().map(Listen::Tcp).map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -178,8 +204,20 @@ mod tests {
         assert_eq!(p("localhost:8080").unwrap(), "127.0.0.1:8080");
         assert_eq!(p("[::1]:9").unwrap(), "[::1]:9");
         assert_eq!(p("0.0.0.0:9").unwrap(), "0.0.0.0:9");
-        for bad in ["", "host:1", "127.0.0.1", "99999", "localhost:x"] {
+        for bad in ["", "host:1", "127.0.0.1", "99999", "localhost:x", "unix:"] {
             assert!(parse_listen(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn listen_takes_a_socket_path_made_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            parse_listen(Some("unix:amo.sock")).unwrap(),
+            Listen::Unix(cwd.join("amo.sock"))
+        );
+        let abs = cwd.join("x").join("amo.sock");
+        let given = format!("unix:{}", abs.display());
+        assert_eq!(parse_listen(Some(&given)).unwrap(), Listen::Unix(abs));
     }
 }

@@ -76,6 +76,15 @@ pub enum Error {
     PortInUse { addr: String },
     #[error("{}", self.describe(Lang::default()))]
     Listen { addr: String, reason: String },
+    /// `--listen unix:PATH`: another program listens on the socket at `path`.
+    #[error("{}", self.describe(Lang::default()))]
+    SocketInUse { path: PathBuf },
+    /// `--listen unix:PATH` names something other than a socket; it is left as it is.
+    #[error("{}", self.describe(Lang::default()))]
+    NotASocket { path: PathBuf },
+    /// `--listen unix:PATH` where there are no Unix sockets (Windows).
+    #[error("{}", self.describe(Lang::default()))]
+    UnixSocketUnsupported,
     #[error("{}", self.describe(Lang::default()))]
     StateMissing,
     #[error("{}", self.describe(Lang::default()))]
@@ -187,6 +196,9 @@ impl Error {
             Error::AutostartPathUnfit { .. } => "autostart_path_unfit",
             Error::PortInUse { .. } => "port_in_use",
             Error::Listen { .. } => "listen",
+            Error::SocketInUse { .. } => "socket_in_use",
+            Error::NotASocket { .. } => "not_a_socket",
+            Error::UnixSocketUnsupported => "unix_socket_unsupported",
             Error::StateMissing => "state_missing",
             Error::StateUnknown => "state_unknown",
             Error::StateExpired => "state_expired",
@@ -260,6 +272,9 @@ impl Error {
             Error::PortInUse { addr } => vec![("addr", addr.clone())],
             Error::Listen { addr, reason } => {
                 vec![("addr", addr.clone()), ("reason", reason.clone())]
+            }
+            Error::SocketInUse { path } | Error::NotASocket { path } => {
+                vec![("path", path.display().to_string())]
             }
             Error::AccessDenied { error } => vec![("error", error.clone())],
             Error::RefererNotAllowed { host } => vec![("host", host.clone())],

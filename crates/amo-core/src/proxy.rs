@@ -6,40 +6,45 @@
 //! key, the method, a plain path), then upstream (`upstream.rs`: the token, renewed once for
 //! everyone when it runs out or is refused, the shared limiter, 429s waited out), and its
 //! answer back (`answer.rs`, `body.rs`: hop-by-hop headers dropped, links on the account
-//! pointed at the proxy, the token masked, bodies streamed).
+//! pointed at the proxy, the token masked, bodies streamed). It listens on TCP or, on Unix,
+//! a socket file (`listen.rs`).
 
 mod answer;
 mod body;
 mod guard;
+pub mod hosted;
 mod key;
+mod listen;
 #[cfg(test)]
 mod tests;
 mod upstream;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{header, HeaderMap, Request};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::i18n::Lang;
+use crate::journal::Journal;
 use crate::types::AccountHost;
 use answer::Answer;
 use guard::{Gate, Refusal};
+use listen::Listener;
 use upstream::{Call, Failure, Upstream};
 
 pub use key::ProxyKey;
+pub use listen::Listen;
 
 /// The largest request head (request line and headers) read; a larger one is answered 431.
 pub(crate) const MAX_HEAD: usize = 8 * 1024;
@@ -55,26 +60,30 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 const GRACE: Duration = Duration::from_secs(5);
 
 /// Where a proxy listens and what it forwards.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ProxyOptions {
-    /// The address to listen on; port 0 takes a free one. Default `127.0.0.1:0`.
-    pub listen: SocketAddr,
+    /// Where to listen: a TCP address (port 0 takes a free one) or, on Unix, a socket
+    /// file. Default `127.0.0.1:0`.
+    pub listen: Listen,
     /// Forward GET and HEAD only; any other method is answered 405.
     pub read_only: bool,
+    /// The key clients must send; `None` makes a new one for this proxy.
+    pub key: Option<ProxyKey>,
 }
 
 impl Default for ProxyOptions {
     fn default() -> Self {
         ProxyOptions {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            listen: Listen::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
             read_only: false,
+            key: None,
         }
     }
 }
 
 /// A proxy bound to its address, with its key; [`Proxy::serve`] runs it.
 pub struct Proxy {
-    listener: TcpListener,
+    listener: Listener,
     shared: Arc<Shared>,
 }
 
@@ -83,6 +92,7 @@ struct Shared {
     gate: Gate,
     upstream: Upstream,
     lang: Lang,
+    calls: Journal,
 }
 
 impl Engine {
@@ -92,20 +102,17 @@ impl Engine {
     /// # Errors
     /// The token's errors ([`Error::NotConnected`], [`Error::ReconnectNeeded`], …) before
     /// anything listens; [`Error::Listen`] (with the system's reason) when the address
-    /// cannot be bound.
+    /// cannot be bound; for a socket file [`Error::SocketInUse`], [`Error::NotASocket`], and
+    /// on Windows [`Error::UnixSocketUnsupported`].
     pub async fn start_proxy(&self, account: &AccountHost, options: ProxyOptions) -> Result<Proxy> {
         let upstream = Upstream::open(self, account).await?;
-        let listen_failed = |e: std::io::Error| Error::Listen {
-            addr: options.listen.to_string(),
-            reason: e.to_string(),
-        };
-        let listener = TcpListener::bind(options.listen)
-            .await
-            .map_err(listen_failed)?;
-        let bound = listener.local_addr().map_err(listen_failed)?;
+        let (listener, bound) = Listener::bind(&options.listen).await?;
         let gate = Gate {
-            addr: bound,
-            key: ProxyKey::generate()?,
+            at: bound.clone(),
+            key: match options.key {
+                Some(key) => key,
+                None => ProxyKey::generate()?,
+            },
             read_only: options.read_only,
         };
         let account = upstream.held().account;
@@ -127,30 +134,26 @@ impl Engine {
                 gate,
                 upstream,
                 lang: self.lang(),
+                calls: hosted::calls_journal(self),
             }),
         })
     }
 }
 
 impl Proxy {
-    /// The address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.gate.addr
+    /// Where it listens: the TCP address (with the port it took), or its socket file.
+    pub fn listening(&self) -> &Listen {
+        &self.shared.gate.at
     }
 
     /// Its address for clients: `http://127.0.0.1:PORT` (a loopback address in place of an
-    /// unspecified one).
+    /// unspecified one); through a socket file, `http://localhost`.
     pub fn url(&self) -> String {
-        let addr = self.local_addr();
-        let ip = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, addr.port()))
+        self.listening().url()
     }
 
-    /// Where API calls go through it: `http://127.0.0.1:PORT/api/v4`.
+    /// Where API calls go through it: `http://127.0.0.1:PORT/api/v4` (`http://localhost/api/v4`
+    /// through a socket file).
     pub fn api_base(&self) -> String {
         format!("{}/api/v4", self.url())
     }
@@ -187,7 +190,7 @@ impl Proxy {
             let stream = tokio::select! {
                 () = &mut stop => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(stream) => stream,
                     // Out of file descriptors and the like: give the system a moment.
                     Err(_) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -222,6 +225,7 @@ impl Proxy {
             });
             while connections.try_join_next().is_some() {}
         }
+        // No more connections; a socket file goes with the listener.
         drop(listener);
         let _ = closing.send(true);
         let _ = tokio::time::timeout(GRACE, async {
@@ -237,8 +241,29 @@ impl Proxy {
     }
 }
 
+/// One request, answered and written to the calls' log (off the request's path).
+async fn handle(req: Request<Incoming>, shared: &Arc<Shared>) -> Answer {
+    let started = Instant::now();
+    let (method, target) = (req.method().to_string(), req.uri().to_string());
+    let answer = answer(req, shared).await;
+    let line = hosted::call_line(
+        &method,
+        &target,
+        answer.status().as_u16(),
+        started.elapsed(),
+    );
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let account = shared.upstream.held().account;
+        shared
+            .calls
+            .record("proxy_call", Some(account.as_str()), &line, true);
+    });
+    answer
+}
+
 /// One request: the gate, the body, amoCRM, the answer.
-async fn handle(req: Request<Incoming>, shared: &Shared) -> Answer {
+async fn answer(req: Request<Incoming>, shared: &Shared) -> Answer {
     let lang = shared.lang;
     let (parts, body) = req.into_parts();
     let admitted = match shared.gate.check(&parts.method, &parts.uri, &parts.headers) {

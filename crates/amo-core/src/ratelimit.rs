@@ -10,8 +10,6 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::paths::{set_private, DataDir};
 use crate::types::AccountHost;
@@ -50,8 +48,7 @@ impl Budget<'_> {
             Budget::Integration(None) => ("integration", format!("account:{account}")),
             Budget::Account(host) => ("account", host.to_string()),
         };
-        let digest = Sha256::digest(key.as_bytes());
-        let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::secret::short_digest(&key);
         dir.locks().join("rate").join(format!("{kind}-{name}"))
     }
 }

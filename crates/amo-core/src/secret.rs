@@ -72,6 +72,14 @@ pub(crate) fn random_token() -> crate::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The first 8 bytes of `text`'s SHA-256, in hex: a plain, fixed-length name for any key
+/// (a file name, a keychain item's name).
+pub(crate) fn short_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

@@ -38,6 +38,8 @@ const PROBE_VALUE: &str = "amo-connector can write here";
 
 /// A name under which nothing is ever stored, for a read that finds nothing.
 const NEVER_STORED_KEY: &str = "reachable";
+/// The always-on proxy's keys (`proxy::hosted`) are named this, a colon and their folder.
+const PROXY_KEY: &str = "proxy-key";
 
 /// Typed access to the OS keychain.
 pub struct Vault {
@@ -261,6 +263,27 @@ impl Vault {
         self.delete(&secret_key(client_id))
     }
 
+    // --- the always-on proxy's key ---------------------------------------------------------
+    // One per data folder (`folder` names it): two setups on one machine keep two keys.
+
+    /// # Errors
+    /// [`Error::KeychainUnavailable`].
+    pub fn save_proxy_key(&self, folder: &str, key: &str) -> Result<()> {
+        self.set(&proxy_key(folder), key)
+    }
+
+    /// # Errors
+    /// [`Error::KeychainUnavailable`].
+    pub fn load_proxy_key(&self, folder: &str) -> Result<Option<String>> {
+        self.get(&proxy_key(folder))
+    }
+
+    /// # Errors
+    /// [`Error::KeychainUnavailable`].
+    pub fn delete_proxy_key(&self, folder: &str) -> Result<bool> {
+        self.delete(&proxy_key(folder))
+    }
+
     // --- parts ----------------------------------------------------------------------------
 
     fn read_parts(&self, account: &AccountHost, head: &Head) -> Result<Option<String>> {
@@ -359,6 +382,10 @@ fn tokens_key(account: &AccountHost) -> String {
 
 fn part_key(account: &AccountHost, gen: &str, i: usize) -> String {
     format!("tokens:{account}#{gen}.{i}")
+}
+
+fn proxy_key(folder: &str) -> String {
+    format!("{PROXY_KEY}:{folder}")
 }
 
 fn secret_key(client_id: &str) -> String {

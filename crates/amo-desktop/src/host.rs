@@ -3,7 +3,8 @@
 //! the connections, asks the schedule what is due against the wall clock, refreshes that,
 //! shows the notices and hands the connections to its shell (the tray redraws). The policy
 //! (due times, keep-alive, retries, catching up after sleep, what to tell once) is all in
-//! the engine; exactly one process hosts it: the tray process, else the window app.
+//! the engine; exactly one process hosts it: the tray process, else the window app. It
+//! also serves the always-on proxy while that is on (`local_api.rs`).
 
 use amo_core::schedule::{Told, CHECK_EVERY};
 use amo_core::{
@@ -16,6 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::{mpsc, Notify};
 
 use crate::desktop::{self, Note, OnClick};
+use local_api::LocalApi;
+
+mod local_api;
 
 /// Refreshes of one integration under way at once: enough that one waiting on the keychain
 /// or the network does not leave the integration's budget unused, few enough that they
@@ -45,6 +49,7 @@ pub struct Host {
     wake: Notify,
     all_now: Notify,
     engine: OnceLock<Engine>,
+    local_api: LocalApi,
 }
 
 impl Host {
@@ -77,6 +82,13 @@ impl Host {
         self.wake.notify_one();
     }
 
+    /// The host is ending: the always-on proxy stops, and is recorded as off.
+    pub fn end(&self) {
+        if let Some(engine) = self.engine.get() {
+            self.local_api.end(engine);
+        }
+    }
+
     /// *Refresh all now*.
     pub fn refresh_all(&self) {
         self.all_now.notify_one();
@@ -96,6 +108,7 @@ impl Host {
 
     /// One check: read, ask the schedule, refresh what is due, tell, hand over.
     async fn check(&self, engine: &Engine, shell: &impl Shell, everything: bool) {
+        self.local_api.sync(engine).await;
         let lang = engine.lang();
         let Some(read) = connections(engine).await else {
             return;

@@ -87,6 +87,7 @@ fn run() -> Result<(), String> {
         eprintln!("amo-connector-tray: the window's closing will go unnoticed: {err}");
     }
     platform::run();
+    host.end();
     TRAY.with(|t| t.borrow_mut().take());
     runtime.shutdown_background();
     Ok(())

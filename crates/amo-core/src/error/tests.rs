@@ -63,6 +63,13 @@ samples! {
         addr: "127.0.0.1:17563".into(),
         reason: "permission denied".into(),
     },
+    Error::SocketInUse { .. } => Error::SocketInUse {
+        path: PathBuf::from("/run/user/1000/amo.sock"),
+    },
+    Error::NotASocket { .. } => Error::NotASocket {
+        path: PathBuf::from("/home/u/notes.txt"),
+    },
+    Error::UnixSocketUnsupported => Error::UnixSocketUnsupported,
     Error::StateMissing => Error::StateMissing,
     Error::StateUnknown => Error::StateUnknown,
     Error::StateExpired => Error::StateExpired,

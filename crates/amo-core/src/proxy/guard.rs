@@ -2,7 +2,9 @@
 //! itself (its own `Host`, a plain path), made by no web page (no `Origin`), with the key,
 //! by a method the proxy forwards, to a path without dot segments or backslashes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+
+use super::listen::Listen;
 
 use hyper::{header, HeaderMap, Method, Uri};
 
@@ -12,7 +14,8 @@ use super::key::ProxyKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// A `Host` other than the proxy's own address: a page on another name that resolves
-    /// to this machine (DNS rebinding), or a client that mistook the proxy for another.
+    /// to this machine (DNS rebinding), or a client that mistook the proxy for another;
+    /// through a socket, anything but `localhost`.
     WrongHost,
     /// An `Origin` header: a request made by a web page.
     FromPage,
@@ -58,9 +61,10 @@ impl Refusal {
     }
 }
 
-/// What a request passes: the proxy's address, its key, whether it only reads.
+/// What a request passes: where the proxy listens, its key, whether it only reads.
 pub(crate) struct Gate {
-    pub(crate) addr: SocketAddr,
+    /// Where it listens (the port it took, or its socket file).
+    pub(crate) at: Listen,
     pub(crate) key: ProxyKey,
     pub(crate) read_only: bool,
 }
@@ -68,8 +72,8 @@ pub(crate) struct Gate {
 /// A request the gate let through.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Admitted {
-    /// The `Host` it named (the proxy's own address, lower case): links in answers point
-    /// back there.
+    /// The `Host` it named (the proxy's own address, lower case; through a socket,
+    /// `localhost`): links in answers point back there.
     pub(crate) host: String,
     /// Its path and query, as it came.
     pub(crate) target: String,
@@ -93,9 +97,13 @@ impl Gate {
         Ok(Admitted { host, target })
     }
 
-    /// The one `Host` header, when it names this proxy: an IP literal it listens on (any,
-    /// when it listens on all addresses) or `localhost` for a loopback proxy, with its
-    /// port. A name that DNS answers could point here is never one of them.
+    /// The one `Host` header, when it names this proxy. On TCP: an IP literal it listens
+    /// on (any, when it listens on all addresses) or `localhost` for a loopback proxy, with
+    /// its port; a name that DNS answers could point here is never one of them. Through a
+    /// socket: `localhost`, with any port or none, which is what curl (`--unix-socket` with
+    /// `http://localhost/…`), Node (`socketPath`) and Docker clients send. No browser
+    /// reaches a socket, so no page can rebind a name to it; one name still keeps out a
+    /// request meant for another server that something forwards here.
     fn own_host(&self, headers: &HeaderMap) -> Option<String> {
         let mut all = headers.get_all(header::HOST).iter();
         let value = all.next()?;
@@ -103,11 +111,18 @@ impl Gate {
             return None;
         }
         let host = value.to_str().ok()?.to_ascii_lowercase();
+        let addr = match &self.at {
+            Listen::Tcp(addr) => addr,
+            Listen::Unix(_) => {
+                let name = split_host_port(&host).map_or(host.as_str(), |(name, _)| name);
+                return (name == "localhost").then_some(host);
+            }
+        };
         let (name, port) = split_host_port(&host)?;
-        if port != self.addr.port() {
+        if port != addr.port() {
             return None;
         }
-        let ours = self.addr.ip();
+        let ours = addr.ip();
         let named = if name == "localhost" {
             ours.is_loopback() || ours.is_unspecified()
         } else {

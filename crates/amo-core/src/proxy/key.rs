@@ -1,4 +1,5 @@
-//! The proxy key: the one secret a local client shows the proxy, made afresh for each proxy.
+//! The proxy key: the one secret a local client shows the proxy, made afresh for each proxy
+//! (the always-on proxy keeps one in the keychain).
 
 use crate::error::Result;
 
@@ -16,6 +17,11 @@ impl ProxyKey {
     /// [`Error::Listen`] when the OS gives no random bytes.
     pub(crate) fn generate() -> Result<ProxyKey> {
         Ok(ProxyKey(crate::secret::random_token()?))
+    }
+
+    /// A key kept in the keychain (the always-on proxy's).
+    pub(crate) fn from_kept(key: String) -> ProxyKey {
+        ProxyKey(key)
     }
 
     /// The key itself, to hand to the client (printed, or put in its environment).

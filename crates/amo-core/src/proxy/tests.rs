@@ -5,10 +5,11 @@ use super::answer::{request_headers, Links};
 use super::body::Redactor;
 use super::guard::{Gate, Refusal};
 use super::key::ProxyKey;
+use super::listen::Listen;
 
 fn gate(addr: &str, read_only: bool) -> Gate {
     Gate {
-        addr: addr.parse().unwrap(),
+        at: Listen::Tcp(addr.parse().unwrap()),
         key: ProxyKey::generate().unwrap(),
         read_only,
     }
@@ -92,6 +93,63 @@ fn only_the_proxys_own_host_is_answered() {
     );
     let v6 = gate("[::1]:8080", false);
     assert!(check(&v6, "GET", "/api/v4/x", &[("host", "[::1]:8080")]).is_ok());
+}
+
+#[test]
+fn through_a_socket_only_localhost_is_answered_and_pages_still_are_not() {
+    let g = Gate {
+        at: Listen::Unix("/run/user/1000/amo.sock".into()),
+        key: ProxyKey::generate().unwrap(),
+        read_only: false,
+    };
+    let bearer = format!("Bearer {}", g.key.expose());
+    let uri: Uri = "/api/v4/account".parse().unwrap();
+    let ask = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![("authorization", bearer.as_str())];
+        pairs.extend_from_slice(extra);
+        g.check(&Method::GET, &uri, &headers(&pairs))
+            .map(|a| a.host)
+    };
+    for host in ["localhost", "LOCALHOST", "localhost:80", "localhost:8080"] {
+        assert_eq!(
+            ask(&[("host", host)]),
+            Ok(host.to_ascii_lowercase()),
+            "{host}"
+        );
+    }
+    for host in [
+        "127.0.0.1",
+        "127.0.0.1:80",
+        "[::1]:80",
+        "docker",
+        "localhost.evil.example",
+        "localhost:",
+        "localhost:x",
+        "%2Frun%2Fuser%2F1000%2Famo.sock",
+        "",
+    ] {
+        assert_eq!(ask(&[("host", host)]), Err(Refusal::WrongHost), "{host}");
+    }
+    assert_eq!(ask(&[]), Err(Refusal::WrongHost), "no Host");
+    assert_eq!(
+        ask(&[("host", "localhost"), ("host", "localhost")]),
+        Err(Refusal::WrongHost),
+        "two"
+    );
+    assert_eq!(
+        ask(&[("host", "localhost"), ("origin", "http://localhost")]),
+        Err(Refusal::FromPage)
+    );
+}
+
+#[test]
+fn a_socket_is_reached_at_http_localhost() {
+    let socket = Listen::Unix("/tmp/amo.sock".into());
+    assert_eq!(socket.url(), "http://localhost");
+    assert_eq!(socket.to_string(), "unix:/tmp/amo.sock");
+    let any = Listen::Tcp("0.0.0.0:8080".parse().unwrap());
+    assert_eq!(any.url(), "http://127.0.0.1:8080");
+    assert_eq!(any.to_string(), "0.0.0.0:8080");
 }
 
 #[test]

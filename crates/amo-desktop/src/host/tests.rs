@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use amo_core::{ConnState, DataDir, NoticeKind, Vault};
+use amo_core::{ConnState, DataDir, HostedState, NoticeKind, Vault};
 use amo_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Revoke};
 use chrono::{TimeZone, Utc};
 use tempfile::TempDir;
@@ -275,6 +275,73 @@ async fn a_revoked_refresh_token_makes_the_host_ask_for_a_reconnect() {
 /// Many connections due at once (a week asleep) against emulators that enforce amoCRM's
 /// limits. Linux only: the scale is the Secret Service's to carry; under Wine the same host
 /// is proven on one connection above.
+/// The status line's code a GET of `/api/v4/account` through a proxy on `port` gets with
+/// `key`; 0 when nothing listens.
+async fn proxied(port: u16, key: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return 0;
+    };
+    let head = format!(
+        "GET /api/v4/account HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Authorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_always_on_proxy_waits_for_its_port_and_follows_its_setting() {
+    let w = connected(EmulatorConfig::new()).await;
+    let mut holder = Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let port = holder.as_ref().unwrap().local_addr().unwrap().port();
+    w.engine.set_hosted_proxy_port(&port.to_string()).unwrap();
+    w.engine.set_hosted_proxy(true).unwrap();
+    let (host, shell) = (Host::default(), Recorder::default());
+    let key = w.engine.hosted_proxy_key().unwrap();
+
+    w.hosted(&host, &shell, async {
+        shell.check(1).await;
+        match w.engine.hosted_proxy_state() {
+            HostedState::Failed { reason, .. } => assert!(
+                reason.contains(&format!("port {port}")) && reason.contains("proxy_port"),
+                "{reason}"
+            ),
+            other => panic!("another program holds the port: {other:?}"),
+        }
+        holder.take();
+        host.wake();
+        shell.check(2).await;
+        assert_eq!(
+            w.engine.hosted_proxy_state(),
+            HostedState::Serving {
+                url: format!("http://127.0.0.1:{port}"),
+                account: w.account.to_string(),
+                since: match w.engine.hosted_proxy_state() {
+                    HostedState::Serving { since, .. } => since,
+                    _ => String::new(),
+                },
+            }
+        );
+        assert_eq!(proxied(port, key.expose()).await, 200);
+        assert_eq!(proxied(port, "not-the-key").await, 401);
+        w.engine.set_hosted_proxy(false).unwrap();
+        host.wake();
+        shell.check(3).await;
+        assert_eq!(w.engine.hosted_proxy_state(), HostedState::Off);
+        assert_eq!(proxied(port, key.expose()).await, 0, "still listening");
+    })
+    .await;
+    assert!(w.engine.forget_hosted_proxy_key().unwrap());
+}
+
 #[cfg(not(windows))]
 mod many {
     use std::time::Instant;
