@@ -159,11 +159,16 @@ fn a_minute_of_calls_with_twenty_second_tokens_shows_the_client_no_401() {
 }
 
 #[test]
-fn twenty_clients_at_once_stay_under_seven_a_second_without_a_429() {
+fn twenty_clients_at_once_and_amo_api_beside_them_stay_under_seven_a_second_without_a_429() {
     let w = World::with(|c| c.rate_limits(true));
     w.connect();
+    w.emu.set_leads(40);
     let p = Proxy::start(&w, &[]);
     let since = w.emu.requests().len();
+    // Eight pages of five leads, through the same limiter as the proxy, from another process.
+    let mut paging = w.cmd();
+    paging.args(["api", "--paginate", "api/v4/leads?limit=5"]);
+    let paging = std::thread::spawn(move || paging.output().unwrap());
     let url = format!("{}/api/v4/account", p.url);
     let statuses: Vec<u16> = w.rt.block_on(async {
         let client = client();
@@ -185,9 +190,17 @@ fn twenty_clients_at_once_stay_under_seven_a_second_without_a_429() {
         }
         all
     });
+    let paged = paging.join().unwrap();
     p.stop();
     assert_eq!(statuses.len(), 100);
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let out = String::from_utf8_lossy(&paged.stdout);
+    assert!(
+        paged.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&paged.stderr)
+    );
+    assert_eq!(out.matches("\"id\"").count(), 40, "every lead once: {out}");
     let summary = w.emu.rate_summary();
     assert_eq!(summary.too_many_requests, 0, "{summary:?}");
     assert!(summary.max_per_integration <= 7, "{summary:?}");
@@ -196,7 +209,7 @@ fn twenty_clients_at_once_stay_under_seven_a_second_without_a_429() {
         .filter(|r| r.counted())
         .map(|r| r.at_ms)
         .collect();
-    assert_eq!(times.len(), 100, "each call sent once");
+    assert_eq!(times.len(), 108, "each call sent once: 100 and 8 pages");
     let busiest = busiest_second(times);
     assert!(busiest <= 7, "{busiest} requests in one second");
 }
