@@ -13,7 +13,9 @@ use crate::error::{Error, Localize, Result};
 use crate::flow::FlowView;
 use crate::page::{self, FlowEnded};
 use crate::state::AppState;
-use crate::view::{self, AlwaysView, ConnectionView, Messages, Overview, SettingsView};
+use crate::view::{
+    self, AlwaysView, ConnectionView, LocalApiView, Messages, Overview, SettingsView,
+};
 
 /// Runs a keychain- or disk-bound engine call off the async workers.
 async fn blocking<T: Send + 'static>(
@@ -104,6 +106,92 @@ pub async fn save_always(
         Ok(AlwaysView::of(e, tray))
     })
     .await
+}
+
+/// The always-on local API: its settings, what the background host does with it and the
+/// last calls. Never its key.
+#[tauri::command]
+pub async fn get_local_api(state: State<'_, AppState>) -> Result<LocalApiView> {
+    let engine = state.engine()?;
+    let tray = state.tray();
+    blocking(&engine, move |e| LocalApiView::of(e, tray)).await
+}
+
+/// Turns the local API on or off, sets its port (`"1"`–`"65535"`) or the account it serves
+/// (`""`: the only connection); `None` keeps what is set. The background host follows at once.
+#[tauri::command]
+pub async fn save_local_api(
+    state: State<'_, AppState>,
+    on: Option<bool>,
+    port: Option<String>,
+    account: Option<String>,
+) -> Result<LocalApiView> {
+    let engine = state.engine()?;
+    let tray = state.tray();
+    let saved = blocking(&engine, move |e| {
+        if let Some(port) = port {
+            e.set_hosted_proxy_port(&port)?;
+        }
+        if let Some(account) = account {
+            e.set_hosted_proxy_account(&account)?;
+        }
+        if let Some(on) = on {
+            e.set_hosted_proxy(on)?;
+        }
+        LocalApiView::of(e, tray)
+    })
+    .await;
+    wake_host(&state);
+    saved
+}
+
+/// Puts the local API's key on the clipboard. The key goes from the keychain to the
+/// clipboard here: it never enters the page, and nothing of it is returned.
+#[tauri::command]
+pub async fn copy_proxy_key<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<()> {
+    let engine = state.engine()?;
+    let key = blocking(&engine, |e| e.hosted_proxy_key()).await?;
+    to_clipboard(&app, key.expose()).map_err(|reason| Error::clipboard(&reason, engine.lang()))
+}
+
+/// Replaces the local API's key: the old one gets 401 as soon as the host serves the new.
+#[tauri::command]
+pub async fn rotate_proxy_key(state: State<'_, AppState>) -> Result<LocalApiView> {
+    let engine = state.engine()?;
+    let tray = state.tray();
+    let rotated = blocking(&engine, move |e| {
+        e.rotate_hosted_proxy_key()?;
+        LocalApiView::of(e, tray)
+    })
+    .await;
+    wake_host(&state);
+    rotated
+}
+
+/// A local API setting changed: the host here (no tray) takes it up now. The tray follows the
+/// data folder and takes it up by itself.
+fn wake_host(state: &AppState) {
+    if !state.tray() {
+        state.host.wake();
+    }
+}
+
+/// Writes `text` to the desktop's clipboard. The clipboard plugin is set up at its first use:
+/// on X11 it opens a display connection and a thread, which the window's start goes without.
+fn to_clipboard<R: Runtime>(app: &AppHandle<R>, text: &str) -> std::result::Result<(), String> {
+    use tauri_plugin_clipboard_manager::{Clipboard, ClipboardExt};
+    static SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    {
+        let _once = SETUP.lock().unwrap_or_else(|p| p.into_inner());
+        if app.try_state::<Clipboard<R>>().is_none() {
+            app.plugin(tauri_plugin_clipboard_manager::init())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    app.clipboard().write_text(text).map_err(|e| e.to_string())
 }
 
 /// The newest `limit` steps of the activity log, newest first.

@@ -20,6 +20,9 @@ pub enum Error {
     /// A background task died; the window keeps working.
     #[error("{}", .view.message)]
     Task { view: Box<ErrorView> },
+    /// The clipboard would not take the text (the desktop's clipboard is not reachable).
+    #[error("{}", .view.message)]
+    Clipboard { view: Box<ErrorView> },
 }
 
 impl Error {
@@ -50,10 +53,18 @@ impl Error {
         }
     }
 
+    pub fn clipboard(reason: &str, lang: Lang) -> Error {
+        Error::Clipboard {
+            view: Box::new(own_view("clipboard", lang, &[("reason", reason)])),
+        }
+    }
+
     fn parts(&self) -> (&ErrorView, Option<&'static str>) {
         match self {
             Error::Engine { view, field } => (view, *field),
-            Error::NoFlow { view } | Error::Task { view } => (view, None),
+            Error::NoFlow { view } | Error::Task { view } | Error::Clipboard { view } => {
+                (view, None)
+            }
         }
     }
 }

@@ -25,7 +25,7 @@ mod manifest;
 mod tests;
 
 use amo_desktop::launch::{self, HIDDEN_ARG, QUIT_ARG};
-use tauri::{App, AppHandle, Builder, Manager, Runtime, WindowEvent};
+use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime, WindowEvent};
 
 pub use error::{Error, Result};
 pub use state::AppState;
@@ -123,5 +123,11 @@ pub fn run() {
     run_app(Builder::default().manage(boot::Starting::start(background::ensure_tray)))
         .build(tauri::generate_context!())
         .expect("the window could not start")
-        .run(|_, _| {});
+        .run(|app, event| {
+            // Hosting the background work here, the app stops the local API as it ends and
+            // records it as off, so `amo config show` and a next window do not read it served.
+            if let RunEvent::Exit = event {
+                app.state::<AppState>().host.end();
+            }
+        });
 }

@@ -1,11 +1,12 @@
 //! What the page shows, gathered from the engine: settings without the secret, the
-//! connections (masked), the keychain's health and the waiting flow.
+//! connections (masked), the keychain's health, the waiting flow and the local API
+//! (never its key).
 
 use amo_core::{
-    when, ConnState, ConnectionStatus, Due, Engine, ErrorView, Integration, Lang, Settings,
-    TokenKind, When,
+    hosted, when, ConnState, ConnectionStatus, Due, Engine, ErrorView, HostedState, Integration,
+    Lang, ProxyCall, Settings, TokenKind, When,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -71,6 +72,121 @@ impl AlwaysView {
             tray,
         }
     }
+}
+
+/// The always-on local API as its section shows it. It carries nothing of the key: the
+/// page shows it masked, and *Copy key* puts it on the clipboard from Rust.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalApiView {
+    pub on: bool,
+    pub port: u16,
+    pub default_port: u16,
+    /// What a program is given as its API base: `http://127.0.0.1:PORT/api/v4`.
+    pub url: String,
+    /// The account chosen; `None`: the only connection there is.
+    pub account: Option<String>,
+    /// Every connected account, to choose from when there is more than one.
+    pub accounts: Vec<String>,
+    /// What the background host does with it, as far as the settings now in force go.
+    pub state: LocalApiState,
+    /// The tray process serves it (else this window, while it is open).
+    pub tray: bool,
+    /// The newest calls any proxy answered, newest first.
+    pub calls: Vec<CallView>,
+}
+
+/// The local API's state for the page: `off`, `waiting` (on, but no host serves these
+/// settings yet), `serving` or `failed`, with the host's words.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LocalApiState {
+    Off,
+    Waiting,
+    Serving { account: String, since: String },
+    Failed { code: String, reason: String },
+}
+
+/// One call the proxy answered: the path has the query's names and none of its values.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallView {
+    pub at: String,
+    /// The time on the local clock, in the window's language.
+    pub clock: String,
+    pub account: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub ms: u64,
+}
+
+impl LocalApiView {
+    /// The settings, the host's state and the last calls; reads no secret.
+    ///
+    /// # Errors
+    /// [`amo_core::Error::Database`] (and the keychain only for connections stored before
+    /// their token facts were kept, as [`Engine::connections`]).
+    pub fn of(engine: &Engine, tray: bool) -> amo_core::Result<LocalApiView> {
+        let lang = engine.lang();
+        let settings = engine.hosted_proxy()?;
+        let accounts: Vec<String> = engine
+            .connections()?
+            .into_iter()
+            .map(|c| c.account)
+            .collect();
+        let account = settings.account.as_ref().map(|a| a.as_str().to_owned());
+        let state = match engine.hosted_proxy_state() {
+            _ if !settings.on => LocalApiState::Off,
+            HostedState::Serving {
+                url,
+                account: served,
+                since,
+            } if url == settings.url() && account.as_ref().is_none_or(|a| *a == served) => {
+                LocalApiState::Serving {
+                    account: served,
+                    since: local_clock(lang, &since),
+                }
+            }
+            HostedState::Failed { code, reason, .. } => LocalApiState::Failed { code, reason },
+            _ => LocalApiState::Waiting,
+        };
+        Ok(LocalApiView {
+            on: settings.on,
+            port: settings.port,
+            default_port: hosted::DEFAULT_PORT,
+            url: format!("{}/api/v4", settings.url()),
+            account,
+            accounts,
+            state,
+            tray,
+            calls: engine
+                .proxy_calls(hosted::RECENT_CALLS)
+                .into_iter()
+                .map(|c| CallView::of(c, lang))
+                .collect(),
+        })
+    }
+}
+
+impl CallView {
+    fn of(c: ProxyCall, lang: Lang) -> CallView {
+        CallView {
+            clock: local_clock(lang, &c.at),
+            at: c.at,
+            account: c.account,
+            method: c.method,
+            path: c.path,
+            status: c.status,
+            ms: c.ms,
+        }
+    }
+}
+
+/// An RFC 3339 instant on the local clock (`14:03:21`); as it came when it does not parse.
+fn local_clock(lang: Lang, at: &str) -> String {
+    DateTime::parse_from_rfc3339(at).map_or_else(
+        |_| at.to_owned(),
+        |t| when::clock(lang, &t.with_timezone(&chrono::Local)),
+    )
 }
 
 /// A connection as its card shows it: the engine's status and its times as read in the

@@ -10,6 +10,9 @@ fresh data folder, a fresh emulator, a fresh tauri-driver and a fresh app:
   many-accounts       200 accounts (AMO_E2E_ACCOUNTS): the list past a handful, its filters,
                       orders and keys, the selected row's card and its buttons, what a
                       re-render keeps, axe in both languages and themes
+  local-api           the always-on local API: a port of its own, switched on, served by the
+                      window; amo proxy-key's key works and never enters the page; Copy key
+                      (the X clipboard), Rotate key (the old key gets 401), the last calls
 
 The app runs with AMO_BASE_URL (the emulator), so its client secret comes from
 AMO_CLIENT_SECRET only: the form shows that field as set by the environment.
@@ -434,29 +437,31 @@ def audit(d, state, lang):
 # Addresses, host names, paths and file names (anything with . / : or @), text in
 # backticks (a command to type) and elements marked translate="no" (values quoted as they
 # are: an account's host or name, a masked token, amoCRM's own words) are not words.
-LATIN_ALLOWED = {"amoCRM", "Kommo", "OAuth", "amo-connector", "ID", "Secret", "Service",
+LATIN_ALLOWED = {"amoCRM", "Kommo", "OAuth", "amo-connector", "ID", "Secret", "Service", "API",
                  "macOS", "Windows", "localhost", "English", "AMO_BASE_URL", "AMO_CLIENT_SECRET", "AMO_CLIENT_ID",
                  "AMO_REDIRECT_URI", "AMO_PLATFORM"}
 
 
-def latin_words(d):
+def latin_words(d, within=None):
+    """The Latin-script words shown in the window (or in the element `within` names)."""
     texts = d.js("""
+        const root = arguments[0] ? document.querySelector(arguments[0]) : document.body;
         const out = [];
         const skip = (e) => e.closest('[translate=no], [hidden], script, style, code');
         const shown = (e) => { const r = e.getBoundingClientRect();
           return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
-        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
         for (let n = walker.nextNode(); n; n = walker.nextNode()) {
           const e = n.parentElement;
           if (e && !skip(e) && (shown(e) || e.closest('[role=status]'))) out.push(n.textContent);
         }
-        for (const e of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+        for (const e of root.querySelectorAll('[aria-label], [title], [placeholder]')) {
           if (skip(e)) continue;
           for (const a of ['aria-label', 'title', 'placeholder']) if (e.getAttribute(a)) out.push(e.getAttribute(a));
         }
-        for (const o of document.querySelectorAll('option')) out.push(o.textContent);
-        out.push(document.title);
-        return out;""")
+        for (const o of root.querySelectorAll('option')) out.push(o.textContent);
+        if (!arguments[0]) out.push(document.title);
+        return out;""", within)
     found = set()
     for text in texts:
         text = re.sub(r"`[^`]*`", " ", text)
@@ -470,8 +475,8 @@ def latin_words(d):
     return sorted(found)
 
 
-def russian_only(d, state):
-    words = latin_words(d)
+def russian_only(d, state, within=None):
+    words = latin_words(d, within)
     check(f"the Russian window, {state}: no Latin-script word outside the allow-list",
           not words, ", ".join(words))
 
@@ -1335,6 +1340,207 @@ def many_accounts():
             audit(d, f"{MANY - 1} accounts, {theme} theme", "en")
 
 
+# --- the local API ----------------------------------------------------------------------
+
+# Straight to the proxy on 127.0.0.1, whatever proxy the environment names.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def proxy_get(url, key=None):
+    """GET `url` (on the local API) with `key` as the bearer: (status, JSON body or None);
+    (None, why) when nothing answers."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        with DIRECT.open(urllib.request.Request(url, headers=headers), timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except (urllib.error.URLError, ConnectionError, OSError) as e:
+        return None, str(e)
+
+
+def amo_proxy_key(sc):
+    """The local API's key as `amo proxy-key` prints it, from the scenario's data folder."""
+    r = subprocess.run([AMO, "proxy-key"], env=sc.env, capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def clipboard():
+    r = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True,
+                       timeout=10)
+    return r.stdout if r.returncode == 0 else None
+
+
+def local_api_view(d):
+    """What get_local_api answers now (never the key)."""
+    return d.js_async("const done = arguments[arguments.length - 1];"
+                      " window.__TAURI_INTERNALS__.invoke('get_local_api').then(done, () => done(null));")
+
+
+def local_api_state(d):
+    return d.js("return document.querySelector('[data-testid=local-api-state]')?.dataset.state"
+                " || null;")
+
+
+def calls_shown(d):
+    return d.js("return [...document.querySelectorAll('[data-testid=local-api-call]')]"
+                ".map((r) => [r.dataset.method, r.dataset.path, Number(r.dataset.status)]);")
+
+
+def local_api():
+    """The always-on local API from the window: off by default; a port of the test's own,
+    through the port field (a wrong one refused there); the switch on, and this window (the
+    host, with no tray) serves it; the key `amo proxy-key` prints works, the page never holds
+    it, Copy key puts it on the clipboard from the app; Rotate key (confirmed) makes the old
+    key fail and a new one work; the last calls list them; the switch off stops it; with a
+    second connection, which one it serves is chosen in the section. axe in both themes and
+    both languages."""
+    lang = "en"
+    w = WORDS[lang]
+    log(f"local API, LANG={w['LANG']}")
+    with Scenario(lang, label="local-api") as sc:
+        d, emu = sc.d, sc.emu
+        account = emu["account_host"]
+        fill_setup(d, w, emu["client_id"], emu["redirect_uri"])
+        sc.release_browser()
+        press_connect(d, w)
+        d.wait("the connection card", lambda: d.visible("[data-testid=connection-card]"))
+        section = "[data-testid=local-api-view]"
+        d.wait_visible(section)
+        d.js("document.querySelector(arguments[0]).scrollIntoView()", section)
+        d.wait_check("the Local API section is read when it comes on screen: off by default,"
+                     " nothing of it shown but the switch and the port",
+                     lambda: d.js("return document.querySelector(arguments[0]).dataset.on", section)
+                     == "false" and not d.js("return document.getElementById('local-api-on').checked")
+                     and not d.visible("[data-testid=local-api-details]")
+                     and d.js("return document.getElementById('local-api-port').value") == "17564")
+        only = d.text("[data-testid=local-api-only]")
+        check("with one connection it names the only one it serves, with no choice to make",
+              account in only and not d.visible("[data-testid=local-api-account]"), repr(only))
+
+        # A port of the test's own, never the default (other things may run here).
+        d.type("[data-testid=local-api-port]", "70000")
+        d.click("[data-testid=local-api-port-save]")
+        error = d.text("[data-testid=local-api-port-error]")
+        check("a port past 65535 is refused at the field, which says what to enter",
+              "65535" in error and d.js("return document.getElementById('local-api-port')"
+                                        ".getAttribute('aria-invalid')") == "true", repr(error))
+        port = free_port()
+        d.type("[data-testid=local-api-port]", str(port))
+        d.click("[data-testid=local-api-port-save]")
+        d.wait_check(f"the port field saves port {port}",
+                     lambda: (local_api_view(d) or {}).get("port") == port
+                     and not d.text("[data-testid=local-api-port-error]"))
+
+        d.click("[data-testid=local-api-on]")
+        d.wait_check("switched on, the window serves the local API (the page says so)",
+                     lambda: local_api_state(d) == "serving", timeout=60)
+        url = f"http://127.0.0.1:{port}/api/v4"
+        shown_url = d.text("[data-testid=local-api-url]")
+        check("it shows the address to give programs, on the port chosen", shown_url == url,
+              repr(shown_url))
+        said = d.text("[data-testid=local-api-state]")
+        check("its state names the account it serves", account in said, repr(said))
+        masked = d.text("[data-testid=local-api-key]")
+        check("the key shows masked", masked.strip("•") == "" and masked, repr(masked))
+
+        key = amo_proxy_key(sc)
+        check("amo proxy-key prints the key", bool(key))
+        status, body = proxy_get(f"{url}/account", key)
+        check("that key gets 200 and the account from /api/v4/account",
+              status == 200 and (body or {}).get("name") == ACCOUNT_NAME, f"{status} {body}")
+        status, _ = proxy_get(f"{url}/account")
+        check("no key gets 401", status == 401, str(status))
+        tokens = stored_tokens(account) or {}
+        secrets_absent(d, {"local API key": key, "access token": tokens.get("access_token")},
+                       "serving")
+        d.wait_check("the last calls show GET /api/v4/account and its status 200 (and the 401)",
+                     lambda: ["GET", "/api/v4/account", 200] in calls_shown(d)
+                     and ["GET", "/api/v4/account", 401] in calls_shown(d))
+
+        # Copy key: from the keychain to the clipboard in the app, not through the page.
+        d.click("[data-testid=local-api-copy-key]")
+        d.wait_check("Copy key puts the key on the clipboard", lambda: clipboard() == key)
+        secrets_absent(d, {"local API key": key}, "after Copy key")
+        d.toast_gone()
+        d.js("document.querySelector(arguments[0]).scrollIntoView({block: 'end'})", section)
+        d.frame_painted()
+        screenshot(f"local-api-{lang}.png", d)
+        inspect_state(d, lang, "the local API served")
+
+        # Rotate key, confirmed in the page's dialog.
+        d.click("[data-testid=local-api-rotate-key]")
+        d.wait("the confirmation dialog", lambda: d.js(
+            "return document.getElementById('confirm-dialog').open"))
+        ok_label = d.text("[data-testid=confirm-ok]")
+        check("the dialog asks before the key is replaced, its button reads “Rotate key”",
+              ok_label == "Rotate key", repr(ok_label))
+        inspect_state(d, lang, "the key rotation's confirmation")
+        d.click("[data-testid=confirm-ok]")
+        d.wait_check("after Rotate key the old key gets 401",
+                     lambda: proxy_get(f"{url}/account", key)[0] == 401)
+        new = amo_proxy_key(sc)
+        check("amo proxy-key prints a different key", bool(new) and new != key)
+        status, body = proxy_get(f"{url}/account", new)
+        check("the new key gets 200", status == 200, str(status))
+        check("Rotate key left the focus on its button (the dialog gave it back)",
+              d.focused() == "local-api-rotate-key", d.focused())
+        secrets_absent(d, {"old key": key, "new key": new}, "after Rotate key")
+        d.wait_check("the last calls keep up: the refused old key's 401 is newest but one",
+                     lambda: calls_shown(d)[:2] == [["GET", "/api/v4/account", 200],
+                                                    ["GET", "/api/v4/account", 401]])
+
+        for theme in ("dark", "light"):
+            choose_theme(d, theme)
+            d.frame_painted()
+            audit(d, f"the local API served, {theme} theme", lang)
+        choose_theme(d, "system")
+        d.js("const s = document.getElementById('lang-select'); s.value = 'ru';"
+             " s.dispatchEvent(new Event('change'));")
+        d.wait_check("in Russian the section speaks Russian", lambda: d.js(
+            "return document.documentElement.lang") == "ru" and d.text(
+                "[data-testid=local-api-copy-key]") == "Копировать ключ", timeout=60)
+        d.wait("the local API read again, in Russian", lambda: local_api_state(d) == "serving"
+               and "Обслуживает" in d.text("[data-testid=local-api-state]"))
+        d.toast_gone()
+        d.js("document.querySelector(arguments[0]).scrollIntoView({block: 'end'})", section)
+        d.frame_painted()
+        screenshot("local-api-ru.png", d)
+        audit(d, "the local API served", "ru")
+        # The section alone: what the rest of the window said in English before the switch
+        # (a toast, the live region, the activity's clock) stays until it speaks again.
+        russian_only(d, "the local API section", section)
+
+        d.js("document.getElementById('local-api-on').scrollIntoView({block: 'center'})")
+        d.click("[data-testid=local-api-on]")
+        d.wait_check("switched off, the section folds and the port closes",
+                     lambda: local_api_state(d) == "off"
+                     and not d.visible("[data-testid=local-api-details]")
+                     and proxy_get(f"{url}/account", new)[0] is None)
+
+        # A second connection: which one it serves is a choice to make.
+        second_proc, second = amo_connect_second(sc)
+        d.js("location.reload()")
+        d.wait("the page again, with two cards", lambda: d.js(
+            "return document.querySelectorAll('[data-testid=connection-card]').length === 2"))
+        d.js("document.querySelector(arguments[0]).scrollIntoView()", section)
+        picker = "[data-testid=local-api-account]"
+
+        def options():
+            return d.js("return [...document.querySelectorAll(arguments[0] + ' option')]"
+                        ".map((o) => o.value);", picker)
+        d.wait_check("with two connections the section asks which one it serves, none chosen",
+                     lambda: d.visible(picker) and options()[0] == "" and sorted(options()[1:])
+                     == sorted([account, second["account_host"]])
+                     and not d.visible("[data-testid=local-api-only]"))
+        d.js("const s = document.querySelector(arguments[0]); s.value = arguments[1];"
+             " s.dispatchEvent(new Event('change'));", picker, second["account_host"])
+        d.wait_check("choosing one saves it, and the choice to make no longer shows",
+                     lambda: (local_api_view(d) or {}).get("account") == second["account_host"]
+                     and sorted(options()) == sorted([account, second["account_host"]]))
+        stop(second_proc)
+
+
 # Each scenario with the number of checks it makes when it runs to its end.
 SCENARIOS = [("keyboard-en", lambda: keyboard("en"), 15),
              ("happy-en", lambda: happy("en"), 68),
@@ -1342,7 +1548,8 @@ SCENARIOS = [("keyboard-en", lambda: keyboard("en"), 15),
              ("failure-en", lambda: failure("en"), 14),
              ("failure-ru", lambda: failure("ru"), 15),
              ("moved-ru", lambda: moved("ru"), 12),
-             ("many-accounts", many_accounts, 35)]
+             ("many-accounts", many_accounts, 35),
+             ("local-api", local_api, 45)]
 
 
 def main():

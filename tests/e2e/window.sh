@@ -5,7 +5,7 @@
 #   xvfb-run -a -s '-screen 0 1280x900x24' scripts/with-keyring tests/e2e/window.sh [SCENARIO...]
 #
 # SCENARIO names one to run (keyboard-en, happy-en, happy-ru, failure-en, failure-ru,
-# moved-ru, many-accounts); without one, all run. AMO_E2E_ACCOUNTS (default 200, at least 8)
+# moved-ru, many-accounts, local-api); without one, all run. AMO_E2E_ACCOUNTS (default 200, at least 8)
 # is how many accounts many-accounts connects: an emulator each, about 0.2 s apiece.
 #
 # Needs `cargo build --workspace --bins` first (scripts/test does it), an X display, a
@@ -26,7 +26,7 @@ export NO_AT_BRIDGE=1
 # The app hands addresses to $BROWSER (the test's fake browser) before any desktop opener.
 unset XDG_CURRENT_DESKTOP DESKTOP_SESSION
 
-e2e_need window.sh tauri-driver WebKitWebDriver import secret-tool curl
+e2e_need window.sh tauri-driver WebKitWebDriver import secret-tool curl xclip
 [ -n "${DISPLAY:-}" ] || { echo "window.sh: no DISPLAY (run under xvfb-run)" >&2; exit 1; }
 .venv/bin/python -c 'import selenium' 2>/dev/null || {
   echo "window.sh: Selenium is missing from .venv/ (scripts/setup installs it)" >&2

@@ -1,5 +1,7 @@
 // The window: draws the dashboard from the data it was built with, then follows the
-// engine's events. Data flows one way: page → command → engine → event → page. Nothing polls.
+// engine's events. Data flows one way: page → command → engine → event → page. Nothing polls
+// but the local API's section (localapi.js): its host is often the tray, which tells the
+// window nothing, so it reads again every few seconds while it is on screen and on.
 
 import { call, follow, on, EVENTS } from './tauri.js';
 import { applyI18n, setCatalogue, t } from './i18n.js';
@@ -11,6 +13,7 @@ import {
 import { renderCards, tickCards } from './cards.js';
 import { showAccount } from './accounts.js';
 import { initAlways, renderAlways } from './always.js';
+import { initLocalApi, renderLocalApi } from './localapi.js';
 import { addEntry, loadActivity, render as renderActivity, show as showActivity } from './activity.js';
 
 let overview = null;
@@ -81,6 +84,7 @@ function render() {
     renderCards(o.connections, o.focus);
   }
   renderAlways(o, setup);
+  renderLocalApi(o, setup);
   $('skeleton').hidden = true;
   $('main').removeAttribute('aria-busy');
   document.body.classList.remove('loading');
@@ -148,6 +152,7 @@ function wire() {
   // first, then shown.
   on('app:focus', (p) => showAccount(p.account));
   initAlways();
+  initLocalApi();
   $('settings-button').addEventListener('click', () => {
     editingSettings = $('setup-view').hidden;
     $('setup-view').hidden = true;
