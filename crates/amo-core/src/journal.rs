@@ -44,6 +44,17 @@ pub struct EntryView {
 }
 
 impl Entry {
+    /// A step as of now, `detail` redacted and every field capped, to record.
+    pub fn new(step: &str, account: Option<&str>, detail: &str, ok: bool) -> Entry {
+        Entry {
+            ts: Utc::now(),
+            step: step.to_owned(),
+            account: account.map(|a| cap(a, 260)),
+            detail: cap(&redact(detail), MAX_FIELD),
+            ok,
+        }
+    }
+
     /// This entry in `lang`, with times on the machine's clock.
     pub fn view(&self, lang: Lang) -> EntryView {
         let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local);
@@ -105,21 +116,21 @@ impl Journal {
 
     /// Appends a step; `detail` is redacted first. Failing to log never fails the caller.
     pub fn record(&self, step: &str, account: Option<&str>, detail: &str, ok: bool) -> Entry {
-        let entry = Entry {
-            ts: Utc::now(),
-            step: step.to_owned(),
-            account: account.map(|a| cap(a, 260)),
-            detail: cap(&redact(detail), MAX_FIELD),
-            ok,
-        };
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = self.append(&entry);
+        let entry = Entry::new(step, account, detail, ok);
+        self.record_all(std::slice::from_ref(&entry));
         entry
+    }
+
+    /// Appends entries made with [`Entry::new`], under one lock. Failing to log never fails
+    /// the caller.
+    pub fn record_all(&self, entries: &[Entry]) {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self.append(entries);
     }
 
     /// Appends under a lock file shared with every process on this data folder, so two
     /// that rotate at once cannot rename the fresh log over the rotated one.
-    fn append(&self, entry: &Entry) -> std::io::Result<()> {
+    fn append(&self, entries: &[Entry]) -> std::io::Result<()> {
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -136,9 +147,12 @@ impl Journal {
             .append(true)
             .open(&self.path)?;
         set_private(&self.path, 0o600)?;
-        let mut line = serde_json::to_string(entry).unwrap_or_default();
-        line.push('\n');
-        f.write_all(line.as_bytes())
+        let mut lines = String::new();
+        for entry in entries {
+            lines.push_str(&serde_json::to_string(entry).unwrap_or_default());
+            lines.push('\n');
+        }
+        f.write_all(lines.as_bytes())
     }
 
     fn rotated(&self) -> PathBuf {

@@ -35,6 +35,15 @@ impl Wait {
             Wait::Setup => 30,
         })
     }
+
+    /// The longest pause between tries: a request window is held for microseconds, and a
+    /// waiter that sleeps long behind a crowd of others loses a slot's worth of time.
+    fn longest_pause(self) -> Duration {
+        match self {
+            Wait::RateWindow => Duration::from_millis(1),
+            Wait::Account | Wait::Setup => LONGEST_PAUSE,
+        }
+    }
 }
 
 /// The first pause between tries, doubled up to [`LONGEST_PAUSE`].
@@ -47,12 +56,12 @@ const LONGEST_PAUSE: Duration = Duration::from_millis(50);
 /// [`Error::LockTimeout`] naming `path` and, where the system tells, the holder's pid;
 /// [`Error::DataFolder`] when the system refuses the lock for another reason.
 pub(crate) fn lock(file: &File, path: &Path, wait: Wait) -> Result<()> {
-    lock_for(file, path, wait.deadline())
+    lock_for(file, path, wait.deadline(), wait.longest_pause())
 }
 
-fn lock_for(file: &File, path: &Path, deadline: Duration) -> Result<()> {
+fn lock_for(file: &File, path: &Path, deadline: Duration, longest: Duration) -> Result<()> {
     let started = Instant::now();
-    let mut pause = FIRST_PAUSE;
+    let mut pause = FIRST_PAUSE.min(longest);
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(()),
@@ -72,7 +81,7 @@ fn lock_for(file: &File, path: &Path, deadline: Duration) -> Result<()> {
             });
         }
         std::thread::sleep(pause.min(deadline.saturating_sub(started.elapsed())));
-        pause = (pause * 2).min(LONGEST_PAUSE);
+        pause = (pause * 2).min(longest);
     }
 }
 
@@ -128,7 +137,7 @@ mod tests {
         // A second open file description of the same file: flock locks conflict between them.
         let other = File::open(&path).unwrap();
         let started = Instant::now();
-        let err = lock_for(&other, &path, Duration::from_millis(300)).unwrap_err();
+        let err = lock_for(&other, &path, Duration::from_millis(300), LONGEST_PAUSE).unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));
         match err {
             Error::LockTimeout {
@@ -142,6 +151,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         drop(held);
-        lock_for(&other, &path, Duration::from_millis(300)).expect("free once the holder lets go");
+        lock_for(&other, &path, Duration::from_millis(300), LONGEST_PAUSE)
+            .expect("free once the holder lets go");
     }
 }

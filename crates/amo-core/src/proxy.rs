@@ -36,7 +36,6 @@ use tokio::task::JoinSet;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::i18n::Lang;
-use crate::journal::Journal;
 use crate::types::AccountHost;
 use answer::Answer;
 use guard::{Gate, Refusal};
@@ -92,7 +91,7 @@ struct Shared {
     gate: Gate,
     upstream: Upstream,
     lang: Lang,
-    calls: Journal,
+    calls: hosted::CallLog,
 }
 
 impl Engine {
@@ -134,7 +133,7 @@ impl Engine {
                 gate,
                 upstream,
                 lang: self.lang(),
-                calls: hosted::calls_journal(self),
+                calls: hosted::CallLog::new(self),
             }),
         })
     }
@@ -178,6 +177,10 @@ impl Proxy {
         let (closing, closed) = watch::channel(false);
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut connections = JoinSet::new();
+        let calls = {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.calls.write_batches().await })
+        };
         tokio::pin!(stop);
         loop {
             let permit = tokio::select! {
@@ -233,6 +236,8 @@ impl Proxy {
         })
         .await;
         connections.abort_all();
+        calls.abort();
+        shared.calls.flush();
         let account = shared.upstream.held().account;
         shared
             .engine
@@ -241,8 +246,8 @@ impl Proxy {
     }
 }
 
-/// One request, answered and written to the calls' log (off the request's path).
-async fn handle(req: Request<Incoming>, shared: &Arc<Shared>) -> Answer {
+/// One request, answered and kept for the calls' log.
+async fn handle(req: Request<Incoming>, shared: &Shared) -> Answer {
     let started = Instant::now();
     let (method, target) = (req.method().to_string(), req.uri().to_string());
     let answer = answer(req, shared).await;
@@ -252,13 +257,7 @@ async fn handle(req: Request<Incoming>, shared: &Arc<Shared>) -> Answer {
         answer.status().as_u16(),
         started.elapsed(),
     );
-    let shared = shared.clone();
-    tokio::task::spawn_blocking(move || {
-        let account = shared.upstream.held().account;
-        shared
-            .calls
-            .record("proxy_call", Some(account.as_str()), &line, true);
-    });
+    shared.calls.add(&shared.upstream.held().account, &line);
     answer
 }
 
@@ -286,12 +285,9 @@ async fn answer(req: Request<Incoming>, shared: &Shared) -> Answer {
         Err(Failure::Busy) => return answer::busy(lang),
         Err(Failure::Engine(e)) => return answer::failure(&e, lang),
     };
-    let links = match shared.upstream.root(&sent.held.account) {
-        Ok(account) => answer::Links {
-            account,
-            proxy: format!("http://{}", admitted.host),
-        },
-        Err(e) => return answer::failure(&e, lang),
+    let links = answer::Links {
+        account: sent.held.root.clone(),
+        proxy: format!("http://{}", admitted.host),
     };
     let head = parts.method == hyper::Method::HEAD;
     answer::relay(sent, &links, head, lang).await

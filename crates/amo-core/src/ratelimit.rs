@@ -20,8 +20,9 @@ pub const PER_INTEGRATION: usize = 7;
 pub const PER_ACCOUNT: usize = 50;
 /// The window: a second, and a margin for the time between our send and amoCRM's count of
 /// it. A slot is counted from when its answer's head came back (see [`Slot`]), the latest
-/// the request can have reached amoCRM, so the margin covers only a clock's granularity.
-pub const WINDOW: Duration = Duration::from_millis(1_050);
+/// the request can have reached amoCRM, so the margin covers only the clock's granularity
+/// (times are kept in whole milliseconds) and leaves 99 % of the budget usable.
+pub const WINDOW: Duration = Duration::from_millis(1_010);
 
 /// What a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +64,16 @@ pub(crate) struct Slot {
     taken: u64,
 }
 
+/// An answer back within this long of its slot's taking needs no new time: the window's
+/// margin past a second already covers it (and the clock's millisecond).
+const RESTAMP_AFTER: u64 = 5;
+
 impl Drop for Slot {
     fn drop(&mut self) {
-        let _ = with_windows(&self.windows, |sent, now| {
+        if now_ms().saturating_sub(self.taken) <= RESTAMP_AFTER {
+            return;
+        }
+        let _ = with_windows(&self.windows, Lock::Wait, |sent, now| {
             for times in sent {
                 if let Some(t) = times.iter_mut().find(|t| **t == self.taken) {
                     *t = now.max(self.taken);
@@ -93,23 +101,23 @@ pub(crate) async fn acquire(
         .into_iter()
         .map(|b| (b.path(dir, account), b.limit()))
         .collect();
-    let folder = dir.locks().join("rate");
-    std::fs::create_dir_all(&folder).map_err(|e| Error::DataFolder {
-        path: folder.clone(),
-        reason: e.to_string(),
-    })?;
-    set_private(&folder, 0o700).map_err(|e| Error::DataFolder {
-        path: folder,
-        reason: e.to_string(),
-    })?;
     loop {
-        let w = windows.clone();
-        let taken = tokio::task::spawn_blocking(move || try_take(&w))
-            .await
-            .map_err(|e| Error::DataFolder {
-                path: windows[0].0.clone(),
-                reason: e.to_string(),
-            })??;
+        // Uncontended, the windows are read and written here, in microseconds; only a wait
+        // for another holder's lock goes off the async thread.
+        let taken = match try_take(&windows, Lock::Try)? {
+            Some(taken) => taken,
+            None => {
+                let w = windows.clone();
+                let waited = tokio::task::spawn_blocking(move || try_take(&w, Lock::Wait))
+                    .await
+                    .map_err(|e| Error::DataFolder {
+                        path: windows[0].0.clone(),
+                        reason: e.to_string(),
+                    })??;
+                let Some(taken) = waited else { continue };
+                taken
+            }
+        };
         match taken {
             Ok(taken) => return Ok(Slot { windows, taken }),
             Err(wait) => tokio::time::sleep(wait).await,
@@ -117,16 +125,29 @@ pub(crate) async fn acquire(
     }
 }
 
+/// How a window file's lock is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    /// Waiting for another holder (blocking the thread).
+    Wait,
+    /// Only if no one holds it; else nothing is done.
+    Try,
+}
+
 /// Under the files' locks, taken in order, reads each window's send times, lets `change`
-/// edit them, and writes them back; answers what `change` answered.
+/// edit them, and writes them back; answers what `change` answered (`None`: with
+/// [`Lock::Try`], another holds a lock, and nothing was changed).
 fn with_windows<T>(
     windows: &[(PathBuf, usize)],
+    lock: Lock,
     change: impl FnOnce(&mut [Vec<u64>], u64) -> T,
-) -> Result<T> {
+) -> Result<Option<T>> {
     let mut files = Vec::with_capacity(windows.len());
     let mut sent = Vec::with_capacity(windows.len());
     for (path, _) in windows {
-        let (file, times) = open_window(path)?;
+        let Some((file, times)) = open_window(path, lock)? else {
+            return Ok(None);
+        };
         files.push((file, path));
         sent.push(times);
     }
@@ -140,45 +161,73 @@ fn with_windows<T>(
         if out.is_empty() {
             out.push('\n');
         }
-        file.set_len(0).map_err(fail)?;
+        // Written over in place, then cut to length: emptying the file first would give its
+        // block back and take a new one at every call, which costs a file system that
+        // discards freed blocks a good part of a millisecond each time.
         file.seek(SeekFrom::Start(0)).map_err(fail)?;
         file.write_all(out.as_bytes()).map_err(fail)?;
+        file.set_len(out.len() as u64).map_err(fail)?;
     }
-    Ok(answer)
+    Ok(Some(answer))
 }
 
 /// Opens and locks one window file and reads its send times. A file spoiled by a crash or
 /// a disk error (junk, bytes that are not text) is read for what it still says and written
 /// back clean: it must never stop every call.
-fn open_window(path: &Path) -> Result<(File, Vec<u64>)> {
+fn open_window(path: &Path, lock: Lock) -> Result<Option<(File, Vec<u64>)>> {
     let fail = |e: std::io::Error| Error::DataFolder {
         path: PathBuf::from(path),
         reason: e.to_string(),
     };
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(fail)?;
-    set_private(path, 0o600).map_err(fail)?;
-    crate::lockfile::lock(&file, path, crate::lockfile::Wait::RateWindow)?;
+    // Every call opens its windows: the folder and the file are made (private) only the
+    // first time, off the common path.
+    let open = |create| {
+        OpenOptions::new()
+            .create(create)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+    };
+    let mut file = match open(false) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder).map_err(fail)?;
+                set_private(folder, 0o700).map_err(fail)?;
+            }
+            let file = open(true).map_err(fail)?;
+            set_private(path, 0o600).map_err(fail)?;
+            file
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    match lock {
+        Lock::Wait => crate::lockfile::lock(&file, path, crate::lockfile::Wait::RateWindow)?,
+        Lock::Try => match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+        },
+    }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(fail)?;
     let times = String::from_utf8_lossy(&bytes)
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect();
-    Ok((file, times))
+    Ok(Some((file, times)))
 }
 
 /// Under the files' locks: takes a slot in every window (its time) or says how long until
-/// each one that is full has room.
-fn try_take(windows: &[(PathBuf, usize)]) -> Result<std::result::Result<u64, Duration>> {
+/// each one that is full has room; `None` when, with [`Lock::Try`], another holds a lock.
+fn try_take(
+    windows: &[(PathBuf, usize)],
+    lock: Lock,
+) -> Result<Option<std::result::Result<u64, Duration>>> {
     let span = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
     let limits: Vec<usize> = windows.iter().map(|(_, limit)| *limit).collect();
-    with_windows(windows, |sent, now| {
+    with_windows(windows, lock, |sent, now| {
         let mut wait = None;
         for (times, limit) in sent.iter_mut().zip(&limits) {
             if let Some(w) = room(times, now, span, *limit) {

@@ -9,15 +9,17 @@
 //! does not push the connections' history out.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 use super::ProxyKey;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::journal::{rfc3339, Journal};
+use crate::journal::{rfc3339, Entry, Journal};
 use crate::types::AccountHost;
 
 /// The port the always-on proxy listens on unless another is set.
@@ -273,8 +275,60 @@ pub fn now() -> String {
     rfc3339(Utc::now())
 }
 
-pub(super) fn calls_journal(engine: &Engine) -> Journal {
+fn calls_journal(engine: &Engine) -> Journal {
     Journal::new(engine.data_dir().root().join("proxy-calls.log"))
+}
+
+/// How long answered calls wait to be written together.
+const CALLS_BATCH: Duration = Duration::from_millis(500);
+
+/// The calls a proxy answered, written to the calls' log in batches: a write per call would
+/// put a wake-up of another thread, the log's lock and two file opens into every call's
+/// time. Nothing runs while no call comes.
+pub(super) struct CallLog {
+    journal: Arc<Journal>,
+    pending: Mutex<Vec<Entry>>,
+    more: Notify,
+}
+
+impl CallLog {
+    pub(super) fn new(engine: &Engine) -> CallLog {
+        CallLog {
+            journal: Arc::new(calls_journal(engine)),
+            pending: Mutex::new(Vec::new()),
+            more: Notify::new(),
+        }
+    }
+
+    /// Keeps one call to write with the next batch.
+    pub(super) fn add(&self, account: &AccountHost, line: &str) {
+        let entry = Entry::new("proxy_call", Some(account.as_str()), line, true);
+        self.pending().push(entry);
+        self.more.notify_one();
+    }
+
+    /// Writes batches for as long as it is polled: each a moment after its first call.
+    pub(super) async fn write_batches(&self) {
+        loop {
+            self.more.notified().await;
+            tokio::time::sleep(CALLS_BATCH).await;
+            let batch = std::mem::take(&mut *self.pending());
+            let journal = self.journal.clone();
+            let _ = tokio::task::spawn_blocking(move || journal.record_all(&batch)).await;
+        }
+    }
+
+    /// Writes what is left (the proxy stops).
+    pub(super) fn flush(&self) {
+        let batch = std::mem::take(&mut *self.pending());
+        if !batch.is_empty() {
+            self.journal.record_all(&batch);
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// The line a call is kept as: `GET /api/v4/leads?page&limit 200 12ms`.

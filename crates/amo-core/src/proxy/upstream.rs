@@ -26,6 +26,21 @@ pub(crate) const SLOT_WAIT: Duration = Duration::from_secs(30);
 pub(crate) struct Held {
     pub(crate) account: AccountHost,
     pub(crate) set: TokenSet,
+    /// The account's root address, and the integration whose budget its calls count
+    /// against: read once per token, not at every call (each is a database read).
+    pub(crate) root: Url,
+    client_id: Option<String>,
+}
+
+impl Held {
+    fn new(engine: &Engine, account: AccountHost, set: TokenSet) -> Result<Held> {
+        Ok(Held {
+            root: engine.settings()?.account_url(&account, "/")?,
+            client_id: engine.integration_of(&account)?,
+            account,
+            set,
+        })
+    }
 }
 
 /// A call as it goes to amoCRM.
@@ -69,18 +84,13 @@ impl Upstream {
         let (account, set) = engine.tokens(account, RefreshPolicy::Expiring).await?;
         Ok(Upstream {
             engine: engine.clone(),
-            held: Mutex::new(Held { account, set }),
+            held: Mutex::new(Held::new(engine, account, set)?),
             renewing: tokio::sync::Mutex::new(()),
         })
     }
 
     pub(crate) fn held(&self) -> Held {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The root address of `account` (the emulator's under `AMO_BASE_URL`).
-    pub(crate) fn root(&self, account: &AccountHost) -> Result<Url> {
-        self.engine.settings()?.account_url(account, "/")
     }
 
     /// Sends `call` with the current token, renewed first when it runs out; on a 401
@@ -129,7 +139,7 @@ impl Upstream {
             .engine
             .tokens(&held.account, RefreshPolicy::Rejected(stale))
             .await?;
-        let new = Held { account, set };
+        let new = Held::new(&self.engine, account, set)?;
         *self.held.lock().unwrap_or_else(|p| p.into_inner()) = new.clone();
         Ok(new)
     }
@@ -177,11 +187,8 @@ impl Upstream {
         call: &Call,
     ) -> std::result::Result<reqwest::Response, Failure> {
         let engine = &self.engine;
-        let root = self.root(&held.account).map_err(Failure::Engine)?;
-        let url = api_url(&root, &call.target, &[]).map_err(|_| Failure::Refused)?;
-        let client_id = engine
-            .integration_of(&held.account)
-            .map_err(Failure::Engine)?;
+        let url = api_url(&held.root, &call.target, &[]).map_err(|_| Failure::Refused)?;
+        let client_id = held.client_id.as_deref();
         let with_body = !call.body.is_empty()
             || !matches!(call.method, Method::GET | Method::HEAD | Method::DELETE);
         let started = Instant::now();
@@ -189,8 +196,7 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let acquire =
-                crate::ratelimit::acquire(&engine.inner.dir, client_id.as_deref(), &held.account);
+            let acquire = crate::ratelimit::acquire(&engine.inner.dir, client_id, &held.account);
             let slot = tokio::time::timeout(SLOT_WAIT, acquire)
                 .await
                 .map_err(|_| Failure::Busy)?

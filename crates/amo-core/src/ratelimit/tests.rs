@@ -28,7 +28,10 @@ impl Folder {
 
     /// Whether one more request goes now.
     fn take(&self, client_id: Option<&str>, account: &str) -> bool {
-        try_take(&self.windows(client_id, account)).unwrap().is_ok()
+        try_take(&self.windows(client_id, account), Lock::Wait)
+            .unwrap()
+            .expect("a waited lock is always taken")
+            .is_ok()
     }
 }
 
@@ -96,7 +99,9 @@ fn a_window_file_of_bytes_that_are_not_text_is_taken_as_empty_and_rewritten() {
     for (path, _) in &windows {
         std::fs::write(path, b"\xff\xfe\x00garbage\n\xc3(\n").unwrap();
     }
-    let taken = try_take(&windows).expect("the spoiled file does not stop the call");
+    let taken = try_take(&windows, Lock::Wait)
+        .expect("the spoiled file does not stop the call")
+        .expect("a waited lock is always taken");
     assert!(taken.is_ok(), "{taken:?}");
     for (path, _) in &windows {
         let text = String::from_utf8(std::fs::read(path).unwrap()).expect("rewritten as text");
@@ -110,7 +115,10 @@ fn a_damaged_window_is_read_as_what_it_still_says() {
     let windows = f.windows(Some("id"), "x.amocrm.ru");
     let now = now_ms();
     std::fs::write(&windows[0].0, format!("junk\n\n{}\n", now - 10)).unwrap();
-    assert!(try_take(&windows).unwrap().is_ok());
+    assert!(matches!(
+        try_take(&windows, Lock::Wait).unwrap(),
+        Some(Ok(_))
+    ));
     let text = std::fs::read_to_string(&windows[0].0).unwrap();
     assert_eq!(text.lines().count(), 2, "{text:?}");
 }
@@ -127,4 +135,29 @@ async fn a_slot_is_counted_from_when_it_is_dropped() {
     let text = std::fs::read_to_string(path).unwrap();
     let stamped: u64 = text.trim().parse().unwrap();
     assert!(stamped >= taken + 20, "{stamped} vs {taken}");
+}
+
+#[test]
+fn a_try_while_another_holds_a_window_changes_nothing() {
+    let f = Folder::new();
+    let windows = f.windows(Some("id"), "x.amocrm.ru");
+    assert!(f.take(Some("id"), "x.amocrm.ru"));
+    let before: Vec<String> = windows
+        .iter()
+        .map(|(p, _)| std::fs::read_to_string(p).unwrap())
+        .collect();
+    // Another holder of the account's window (the second one taken).
+    let held = std::fs::File::open(&windows[1].0).unwrap();
+    held.lock().unwrap();
+    assert_eq!(try_take(&windows, Lock::Try).unwrap(), None);
+    let after: Vec<String> = windows
+        .iter()
+        .map(|(p, _)| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(before, after, "nothing written while a lock was held");
+    drop(held);
+    assert!(matches!(
+        try_take(&windows, Lock::Try).unwrap(),
+        Some(Ok(_))
+    ));
 }

@@ -510,7 +510,7 @@ mod many {
             assert!(s.max_per_integration <= 7, "{s:?}");
             assert_eq!(s.too_many_requests, 0, "{s:?}");
         }
-        // One budget of 7 a second (in windows of 1.05 s) needs at least five windows past
+        // One budget of 7 a second (in windows of 1.01 s) needs at least five windows past
         // the first for 40 requests: two budgets side by side need two.
         let shared = amo_core::WINDOW * 5;
         assert!(took < shared, "{took:?}: not faster than one shared budget");
