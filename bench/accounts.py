@@ -47,7 +47,7 @@ def connect_agency(bins, emu, env):
     """Connects every account but the first into the data folder of `env`, one after another,
     as a person would; returns the seconds it took. The folder must trust them
     (`env_with_accounts`). The connector's shared limiter (7 calls of one integration per
-    1.05 s, 2 per OAuth connect) sets the pace: `amo` processes side by side go no faster."""
+    1.01 s, 2 per OAuth connect) sets the pace: `amo` processes side by side go no faster."""
     t0 = time.perf_counter()
     for k, host in enumerate(hosts_of(emu), start=1):
         connect(bins, emu, env, k, host)

@@ -10,7 +10,8 @@ launches of their own: the start is timed on launches stopped once ready).
 Idle CPU: utime+stime ticks of the tree over a quiet interval, in % of one core.
 Dozens of accounts: `amo status --json` and the window beside the same with one account
 (bench/accounts.py builds the folder); with --tray, bench/tray.py then measures the tray
-with both folders, the emulator still serving.
+with both folders, the emulator still serving. With --proxy, bench/proxy.py measures
+`amo proxy`, the local API, against an emulator of its own.
 """
 
 import argparse
@@ -174,12 +175,14 @@ def turn(names, i):
     return names[k:] + names[:k]
 
 
-def start_emulator(bins, work, count=1):
-    """`amo-emulator --auto-approve` serving `count` accounts; (process, its JSON line)."""
+def start_emulator(bins, work, count=1, rate_limits=False):
+    """`amo-emulator --auto-approve` serving `count` accounts, enforcing amoCRM's rate limits
+    if told to; (process, its JSON line)."""
     redirect = f"http://127.0.0.1:{free_port()}/amocrm/callback"
+    limits = ["--rate-limits"] if rate_limits else []
     proc = subprocess.Popen(
         [str(bins / "amo-emulator"), "--auto-approve", "--port", "0", "--redirect-uri", redirect,
-         "--accounts", str(count)],
+         "--accounts", str(count), *limits],
         stdout=subprocess.PIPE, stderr=open(work / "emulator.log", "wb"), text=True,
     )
     line = proc.stdout.readline()
@@ -347,6 +350,13 @@ GOALS = {
     "accounts_start": ("≤ 1.15×", lambda r: r <= 1.15),
     "accounts_memory": ("≤ 1.15×", lambda r: r <= 1.15),
     "accounts_tray_memory": ("≤ 1.20×", lambda r: r <= 1.20),
+    # The local API (bench/proxy.py): a call through `amo proxy` against the same straight to
+    # the account; 20 clients through one proxy for a minute; its memory while it waits.
+    "proxy_overhead": ("≤ 1.20×", lambda r: r <= 1.20),
+    "proxy_throughput": ("≥ 95 % of 7", lambda share: share >= 0.95),
+    "proxy_busiest_second": ("≤ 7", lambda n: n <= 7),
+    "proxy_429": ("0", lambda n: n == 0),
+    "proxy_memory": ("≤ 10 MiB", lambda kib: kib <= 10 * 1024),
 }
 
 
@@ -392,9 +402,17 @@ def main():
     ap.add_argument("--tray", action="store_true",
                     help="then bench/tray.py, in a display of its own, with the same data "
                     "folders and emulator: --memory-runs cycles, --settle, --idle")
+    ap.add_argument("--proxy", action="store_true",
+                    help="then bench/proxy.py, with an emulator of its own: --proxy-rounds, "
+                    "--proxy-seconds, --settle")
+    ap.add_argument("--proxy-rounds", type=int, default=100,
+                    help="calls each way for the proxy's overhead")
+    ap.add_argument("--proxy-seconds", type=float, default=60,
+                    help="the proxy's throughput run, seconds")
     ap.add_argument("--quick", action="store_true", help="report, judge nothing")
     ap.add_argument("--raw", type=Path, help="also write every sample to this JSON file (and "
-                    "with --tray, the tray's to FILE.tray.json)")
+                    "with --tray, the tray's to FILE.tray.json; with --proxy, the proxy's to "
+                    "FILE.proxy.json)")
     a = ap.parse_args()
 
     app, base = a.bins / "amo-connector", a.bins / "empty-window"
@@ -422,6 +440,10 @@ def main():
             if a.raw:
                 a.raw.write_text(json.dumps(m, indent=1))
             status = report(a, m)
+            if a.proxy:
+                sys.stdout.flush()
+                proxy = run_proxy(a)
+                status = status or proxy
             if a.tray:
                 sys.stdout.flush()
                 tray = run_tray(a, emu, home, many_env["AMO_CONNECTOR_HOME"], work)
@@ -449,6 +471,17 @@ def run_tray(a, emu, home, many_home, work):
            "--runs", str(a.memory_runs), "--settle", str(a.settle), "--idle", str(a.idle)]
     cmd += ["--quick"] if a.quick else []
     cmd += ["--raw", str(a.raw.with_suffix(".tray.json"))] if a.raw else []
+    return subprocess.run(cmd).returncode
+
+
+def run_proxy(a):
+    """bench/proxy.py, which starts an emulator of its own (with amoCRM's rate limits) and
+    connects its account in a data folder of its own; its exit status."""
+    cmd = [sys.executable, str(ROOT / "bench" / "proxy.py"), "--bins", str(a.bins),
+           "--rounds", str(a.proxy_rounds), "--seconds", str(a.proxy_seconds),
+           "--settle", str(a.settle)]
+    cmd += ["--quick"] if a.quick else []
+    cmd += ["--raw", str(a.raw.with_suffix(".proxy.json"))] if a.raw else []
     return subprocess.run(cmd).returncode
 
 
