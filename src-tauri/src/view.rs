@@ -140,7 +140,11 @@ impl LocalApiView {
                 url,
                 account: served,
                 since,
-            } if url == settings.url() && account.as_ref().is_none_or(|a| *a == served) => {
+                key_version,
+            } if url == settings.url()
+                && key_version == settings.key_version
+                && account.as_ref().is_none_or(|a| *a == served) =>
+            {
                 LocalApiState::Serving {
                     account: served,
                     since: local_clock(lang, &since),

@@ -59,11 +59,14 @@ impl HostedProxy {
 pub enum HostedState {
     /// Not served: the setting is off, or no host has taken it up yet.
     Off,
-    /// Serving `account` at `url` since `since`.
+    /// Serving `account` at `url` since `since`, with the key of `key_version` (so a view
+    /// can tell when a rotated key is in force).
     Serving {
         url: String,
         account: String,
         since: String,
+        #[serde(default)]
+        key_version: u64,
     },
     /// Could not serve: `reason` says why and what to do (in the host's language); `code`
     /// is the error's stable code. The host tries again at its next check.
@@ -174,6 +177,7 @@ impl Engine {
     /// # Errors
     /// [`Error::KeychainUnavailable`].
     pub fn hosted_proxy_key(&self) -> Result<ProxyKey> {
+        let _one = self.key_lock()?;
         if let Some(key) = self.vault().load_proxy_key(&self.folder_digest())? {
             return Ok(ProxyKey::from_kept(key));
         }
@@ -186,12 +190,32 @@ impl Engine {
     /// # Errors
     /// [`Error::KeychainUnavailable`], [`Error::Database`].
     pub fn rotate_hosted_proxy_key(&self) -> Result<()> {
+        let _one = self.key_lock()?;
         self.new_hosted_proxy_key()?;
         let next = self.hosted_proxy()?.key_version + 1;
         self.db()
             .set_setting("proxy.key_version", &next.to_string())?;
         self.log("proxy_key_rotated", None, "", true);
         Ok(())
+    }
+
+    /// Held while the key is made or replaced, by every process on this data folder: the
+    /// window's Copy key and the host's first start would otherwise each make one, and the
+    /// one copied could be the one not served.
+    fn key_lock(&self) -> Result<std::fs::File> {
+        let path = self.data_dir().locks().join("proxy-key.lock");
+        let fail = |e: std::io::Error| Error::DataFolder {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(fail)?;
+        crate::lockfile::lock(&file, &path, crate::lockfile::Wait::Setup)?;
+        Ok(file)
     }
 
     fn new_hosted_proxy_key(&self) -> Result<ProxyKey> {
@@ -260,11 +284,19 @@ impl Engine {
 fn same_state(a: &HostedState, b: &HostedState) -> bool {
     match (a, b) {
         (
-            HostedState::Serving { url, account, .. },
             HostedState::Serving {
-                url: u, account: c, ..
+                url,
+                account,
+                key_version,
+                ..
             },
-        ) => url == u && account == c,
+            HostedState::Serving {
+                url: u,
+                account: c,
+                key_version: k,
+                ..
+            },
+        ) => url == u && account == c && key_version == k,
         (HostedState::Failed { reason, .. }, HostedState::Failed { reason: r, .. }) => reason == r,
         _ => a == b,
     }
@@ -379,12 +411,14 @@ mod tests {
 
     #[test]
     fn a_new_start_time_is_no_change() {
-        let serving = |since: &str| HostedState::Serving {
+        let serving = |since: &str, key_version| HostedState::Serving {
             url: "http://127.0.0.1:17564".into(),
             account: "a.amocrm.ru".into(),
             since: since.into(),
+            key_version,
         };
-        assert!(same_state(&serving("1"), &serving("2")));
-        assert!(!same_state(&serving("1"), &HostedState::Off));
+        assert!(same_state(&serving("1", 0), &serving("2", 0)));
+        assert!(!same_state(&serving("1", 0), &serving("1", 1)));
+        assert!(!same_state(&serving("1", 0), &HostedState::Off));
     }
 }

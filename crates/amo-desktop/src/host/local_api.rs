@@ -79,6 +79,7 @@ impl LocalApi {
             url: proxy.url(),
             account: proxy.account().to_string(),
             since: hosted::now(),
+            key_version: wanted.key_version,
         });
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {

@@ -328,6 +328,7 @@ async fn the_always_on_proxy_waits_for_its_port_and_follows_its_setting() {
                     HostedState::Serving { since, .. } => since,
                     _ => String::new(),
                 },
+                key_version: 0,
             }
         );
         assert_eq!(proxied(port, key.expose()).await, 200);
