@@ -122,6 +122,7 @@ enum Command {
     /// Print the key of the always-on proxy (`amo config set proxy on`), kept in the
     /// keychain; with --rotate, replace it first: the old key stops working at once.
     ProxyKey {
+        /// Replace the key first; programs holding the old one get 401 from then on.
         #[arg(long)]
         rotate: bool,
     },

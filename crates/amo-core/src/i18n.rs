@@ -124,6 +124,43 @@ mod tests {
         }
     }
 
+    /// Every field an error can name (`field: "…"` in an `InvalidInput`, a switch's name)
+    /// has its words: otherwise the message shows the key itself.
+    #[test]
+    fn every_field_an_error_names_has_its_words() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for dir in ["crates", "src-tauri/src"] {
+            sources(&root.join(dir), &mut files);
+        }
+        let en = Lang::default().messages();
+        let mut missing = std::collections::BTreeSet::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for marker in ["field: \"", "parse_switch(\""] {
+                for rest in text.split(marker).skip(1) {
+                    let name = rest.split('"').next().unwrap_or_default();
+                    let is_name = !name.is_empty()
+                        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                    if is_name && !en.contains_key(format!("field.{name}").as_str()) {
+                        missing.insert(format!("field.{name} ({})", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no words for {missing:?}");
+    }
+
     #[test]
     fn every_catalogue_uses_the_same_placeholders_as_english() {
         let names = |s: &str| {
