@@ -158,3 +158,81 @@ mod without_a_secret_service {
         w.assert_no_secret_in_data(&secrets);
     }
 }
+
+/// Owns the Secret Service's name on the session bus and answers nothing.
+const SILENT_OWNER: &str = "import dbus, time\n\
+bus = dbus.SessionBus()\n\
+bus.request_name('org.freedesktop.secrets')\n\
+print('owned', flush=True)\n\
+time.sleep(3600)\n";
+
+/// A Secret Service that takes calls and never answers (its owner is stopped): `amo` says
+/// the keychain does not answer, once the wait it was given is over, instead of hanging.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_keychain_that_never_answers_is_an_error_not_a_hang() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let first_line = |child: &mut std::process::Child| {
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("a line");
+        line.trim().to_owned()
+    };
+    let w = World::new();
+    // A bus of the test's own, where a stopped process owns the Secret Service's name.
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon runs");
+    let address = first_line(&mut bus);
+    // Ends the bus however the test ends.
+    struct Ends(std::process::Child);
+    impl Drop for Ends {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let bus = Ends(bus);
+    // Debian's Python, which has the D-Bus bindings (scripts/setup installs them).
+    let mut owner = Command::new("/usr/bin/python3")
+        .args(["-c", SILENT_OWNER])
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let owned = first_line(&mut owner);
+    let owner = Ends(owner);
+    assert_eq!(owned, "owned");
+    let stopped = Command::new("kill")
+        .args(["-STOP", &owner.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+
+    let started = Instant::now();
+    let r = w.amo_env(
+        &["proxy-key"],
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &address),
+            ("AMO_KEYCHAIN_WAIT_SECS", "2"),
+        ],
+        Duration::from_secs(60),
+    );
+    let took = started.elapsed();
+    drop((owner, bus));
+    assert!(!r.ok(), "{r}");
+    assert!(
+        r.stderr.contains("keychain is not available") && r.stderr.contains("within 2 s"),
+        "{r}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "{took:?}: waited far past 2 s"
+    );
+}

@@ -122,7 +122,7 @@ impl Vault {
             // Two first probes at once, on a keychain that kept both items: keep one.
             Err(keyring::Error::Ambiguous(copies)) => {
                 for copy in copies {
-                    let _ = one_at_a_time(|| copy.delete_credential());
+                    let _ = one_at_a_time(move || copy.delete_credential());
                 }
                 self.set(PROBE_KEY, PROBE_VALUE)
             }
@@ -322,7 +322,10 @@ impl Vault {
     /// Reads one item, with the keychain's own answer.
     fn read(&self, key: &str) -> std::result::Result<String, keyring::Error> {
         match &self.backend {
-            Backend::Keychain => one_at_a_time(|| entry(key)?.get_password()),
+            Backend::Keychain => {
+                let key = key.to_owned();
+                one_at_a_time(move || entry(&key)?.get_password())
+            }
             #[cfg(test)]
             Backend::Double(d) => d.get(key),
         }
@@ -356,7 +359,10 @@ impl Vault {
     /// Writes one item as it is, with the keychain's own answer.
     fn write(&self, key: &str, value: &str) -> std::result::Result<(), keyring::Error> {
         match &self.backend {
-            Backend::Keychain => one_at_a_time(|| entry(key)?.set_password(value)),
+            Backend::Keychain => {
+                let (key, value) = (key.to_owned(), value.to_owned());
+                one_at_a_time(move || entry(&key)?.set_password(&value))
+            }
             #[cfg(test)]
             Backend::Double(d) => d.set(key, value),
         }
@@ -364,7 +370,10 @@ impl Vault {
 
     fn delete(&self, key: &str) -> Result<bool> {
         let done = match &self.backend {
-            Backend::Keychain => one_at_a_time(|| entry(key).and_then(|e| e.delete_credential())),
+            Backend::Keychain => {
+                let key = key.to_owned();
+                one_at_a_time(move || entry(&key).and_then(|e| e.delete_credential()))
+            }
             #[cfg(test)]
             Backend::Double(d) => d.delete(key),
         };
@@ -392,14 +401,43 @@ fn secret_key(client_id: &str) -> String {
     format!("client-secret:{client_id}")
 }
 
+/// How long a keychain call may take before it is reported as not answering: a busy
+/// daemon gets time, a wedged one does not hang the caller. `AMO_KEYCHAIN_WAIT_SECS`
+/// (1–600) sets it, for tests.
+fn patience() -> std::time::Duration {
+    let secs = std::env::var("AMO_KEYCHAIN_WAIT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| (1..=600).contains(s))
+        .unwrap_or(60);
+    std::time::Duration::from_secs(secs)
+}
+
 /// Runs one keychain call while no other thread of this process makes one. The background
 /// schedule refreshes several connections at once; their keychain calls go one after
 /// another, each its own session, rather than side by side: GNOME Keyring has been seen to
-/// abort under a burst of parallel sessions that change a large collection.
-fn one_at_a_time<T>(call: impl FnOnce() -> T) -> T {
+/// abort under a burst of parallel sessions that change a large collection. The call runs
+/// on a thread of its own, waited for at most [`patience`]: past that the caller gets an
+/// error, and the call goes on to its end rather than leaving the daemon mid-call (which
+/// GNOME Keyring does not survive).
+fn one_at_a_time<T: Send + 'static>(
+    call: impl FnOnce() -> std::result::Result<T, keyring::Error> + Send + 'static,
+) -> std::result::Result<T, keyring::Error> {
     static KEYCHAIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = KEYCHAIN.lock().unwrap_or_else(|p| p.into_inner());
-    call()
+    let (done, answer) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("keychain".into())
+        .spawn(move || {
+            let _ = done.send(call());
+        })
+        .map_err(|e| keyring::Error::PlatformFailure(Box::new(e)))?;
+    let wait = patience();
+    answer.recv_timeout(wait).unwrap_or_else(|_| {
+        Err(keyring::Error::PlatformFailure(
+            format!("it did not answer within {} s", wait.as_secs()).into(),
+        ))
+    })
 }
 
 fn entry(key: &str) -> std::result::Result<keyring::Entry, keyring::Error> {
