@@ -41,6 +41,20 @@ class JudgeTest(unittest.TestCase):
             judge(goal, value)
         self.assertEqual(judge.exit_status("test"), 0)
 
+    def test_a_missed_tray_goal_fails_a_judged_run(self):
+        for goal, at_goal, past_it in (("tray_memory", 0.25, 0.26),
+                                       ("tray_idle_cpu", 0.099, 0.1),  # a strict bound
+                                       ("tray_proxy_memory", 0.25, 0.26),
+                                       ("tray_proxy_idle_cpu", 0.099, 0.1),
+                                       ("open", 1.2, 1.21)):
+            with self.subTest(goal=goal):
+                judge = bench.Judge(judged=True)
+                self.assertEqual(judge(goal, at_goal)[1], "met")
+                self.assertEqual(judge.exit_status("test"), 0)
+                self.assertEqual(judge(goal, past_it)[1], "**missed**")
+                self.assertEqual(judge.missed, [goal])
+                self.assertEqual(judge.exit_status("test"), 3)
+
     def test_a_missed_dozens_of_accounts_goal_fails_a_judged_run(self):
         for goal, at_goal, past_it in (("accounts_status", 2.0, 2.01),
                                        ("accounts_start", 1.15, 1.16),
