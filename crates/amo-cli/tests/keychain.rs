@@ -160,6 +160,7 @@ mod without_a_secret_service {
 }
 
 /// Owns the Secret Service's name on the session bus and answers nothing.
+#[cfg(target_os = "linux")]
 const SILENT_OWNER: &str = "import dbus, time\n\
 bus = dbus.SessionBus()\n\
 bus.request_name('org.freedesktop.secrets')\n\
@@ -234,5 +235,116 @@ fn a_keychain_that_never_answers_is_an_error_not_a_hang() {
     assert!(
         took < Duration::from_secs(30),
         "{took:?}: waited far past 1 s"
+    );
+}
+
+/// One `amo` process makes several keychain calls (a refresh reads the set, checks that the
+/// keychain keeps what it is given, writes the new set) over one D-Bus connection and one
+/// Secret Service session, as watched on the session bus. A session per call kept GNOME
+/// Keyring busy enough under load that a caller left mid-`OpenSession`, which the daemon
+/// does not survive.
+#[cfg(target_os = "linux")]
+#[test]
+fn one_process_opens_one_secret_service_session_for_all_its_keychain_calls() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+
+    // On a bus of its own, where only this test's `amo` calls the Secret Service.
+    let keyring = common::OwnKeyring::start();
+    let bus = [("DBUS_SESSION_BUS_ADDRESS", keyring.bus.as_str())];
+    let limit = std::time::Duration::from_secs(60);
+    let w = World::new();
+    let r = w.amo_env(&["connect", "--timeout", "60"], &bus, limit);
+    assert!(r.ok(), "{r}");
+    let mut monitor = Command::new("dbus-monitor")
+        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.bus)
+        .args([
+            "--session",
+            "type='method_call',destination='org.freedesktop.secrets'",
+            "type='signal',interface='org.amoconnector.Test'",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-monitor runs");
+    let (line, lines) = mpsc::channel();
+    let out = monitor.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if line.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    // Marks the watch: sent until the monitor shows it, so it is known to be watching, and
+    // once more at the end, so everything before it has been shown.
+    let mark = |name: &str| {
+        let sent = Command::new("dbus-send")
+            .env("DBUS_SESSION_BUS_ADDRESS", &keyring.bus)
+            .args([
+                "--session",
+                "--type=signal",
+                "/",
+                &format!("org.amoconnector.Test.{name}"),
+            ])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    let until = |name: &str, lines: &mpsc::Receiver<String>, seen: &mut Vec<String>| -> bool {
+        let wanted = format!("member={name}");
+        while let Ok(l) = lines.recv_timeout(std::time::Duration::from_millis(200)) {
+            let found = l.contains(&wanted);
+            seen.push(l);
+            if found {
+                return true;
+            }
+        }
+        false
+    };
+    let mut seen = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        mark("Start");
+        if until("Start", &lines, &mut seen) {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "dbus-monitor never watched"
+        );
+    }
+    seen.clear();
+
+    let r = w.amo_env(&["refresh"], &bus, limit);
+    mark("End");
+    let ended = until("End", &lines, &mut seen) || until("End", &lines, &mut seen);
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    assert!(r.ok(), "{r}");
+    assert!(ended, "the end mark was not seen");
+
+    let calls: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.starts_with("method call") && l.contains("org.freedesktop.Secret."))
+        .collect();
+    let sessions = calls
+        .iter()
+        .filter(|l| l.contains("member=OpenSession"))
+        .count();
+    let senders: std::collections::BTreeSet<&str> = calls
+        .iter()
+        .filter_map(|l| l.split_whitespace().find_map(|f| f.strip_prefix("sender=")))
+        .collect();
+    assert!(
+        calls.len() >= 4,
+        "a refresh reads and writes the keychain: {calls:#?}"
+    );
+    assert_eq!(sessions, 1, "one session for the whole process: {calls:#?}");
+    assert_eq!(
+        senders.len(),
+        1,
+        "one connection for the whole process: {senders:?}"
     );
 }

@@ -11,13 +11,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use amo_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-use common::Run;
+use common::{OwnKeyring, Run};
 
 const ACCOUNTS: usize = 200;
 
@@ -26,46 +24,6 @@ const ACCOUNTS: usize = 200;
 /// about 11 MB, the encrypted sessions' share (a daemon past its locking limit goes on in
 /// ordinary memory).
 const LOCKED_GROWTH_LIMIT_KB: u64 = 20 * 1024;
-
-/// A keyring of this test's own: `scripts/with-keyring` (a session bus and a GNOME Keyring
-/// daemon, in a home of their own) around a command that prints the bus's address and waits
-/// for its standard input to close. Two hundred accounts' worth of changes then stay out of
-/// the daemon the other tests share, and nothing needs removing afterwards: the bus, the
-/// daemon and the home end with it.
-struct OwnKeyring {
-    child: Child,
-    bus: String,
-}
-
-impl OwnKeyring {
-    fn start() -> OwnKeyring {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/with-keyring");
-        let mut child = Command::new(script)
-            .args([
-                "sh",
-                "-c",
-                "echo \"$DBUS_SESSION_BUS_ADDRESS\"; exec cat >/dev/null",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("scripts/with-keyring starts");
-        let mut bus = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut bus)
-            .expect("the bus's address");
-        let bus = bus.trim().to_owned();
-        assert!(bus.starts_with("unix:"), "a session bus: {bus:?}");
-        OwnKeyring { child, bus }
-    }
-}
-
-impl Drop for OwnKeyring {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
 
 /// The process that owns `org.freedesktop.secrets` on the session bus `bus`.
 fn keyring_daemon(bus: &str) -> Option<u32> {

@@ -22,12 +22,14 @@ use crate::types::{AccountHost, TokenKind, TokenSet};
 #[cfg(test)]
 pub(crate) mod double;
 mod limits;
+mod store;
 #[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 use limits::*;
 use limits::{split, ItemLimit, SYSTEM_LIMIT};
+pub(crate) use store::Fault;
 
 /// The keychain service name every item is filed under.
 pub const SERVICE: &str = "amo-connector";
@@ -117,17 +119,7 @@ impl Vault {
     /// # Errors
     /// [`Error::KeychainUnavailable`] naming what is missing, locked or refused.
     pub fn probe(&self) -> Result<()> {
-        match self.write(PROBE_KEY, PROBE_VALUE) {
-            Ok(()) => Ok(()),
-            // Two first probes at once, on a keychain that kept both items: keep one.
-            Err(keyring::Error::Ambiguous(copies)) => {
-                for copy in copies {
-                    let _ = one_at_a_time(move || copy.delete_credential());
-                }
-                self.set(PROBE_KEY, PROBE_VALUE)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        self.write(PROBE_KEY, PROBE_VALUE).map_err(unavailable)
     }
 
     /// Checks that the keychain answers, with one read and nothing written: enough for the
@@ -320,12 +312,9 @@ impl Vault {
     }
 
     /// Reads one item, with the keychain's own answer.
-    fn read(&self, key: &str) -> std::result::Result<String, keyring::Error> {
+    fn read(&self, key: &str) -> store::Answer<String> {
         match &self.backend {
-            Backend::Keychain => {
-                let key = key.to_owned();
-                one_at_a_time(move || entry(&key)?.get_password())
-            }
+            Backend::Keychain => store::read(key),
             #[cfg(test)]
             Backend::Double(d) => d.get(key),
         }
@@ -357,12 +346,9 @@ impl Vault {
     }
 
     /// Writes one item as it is, with the keychain's own answer.
-    fn write(&self, key: &str, value: &str) -> std::result::Result<(), keyring::Error> {
+    fn write(&self, key: &str, value: &str) -> store::Answer<()> {
         match &self.backend {
-            Backend::Keychain => {
-                let (key, value) = (key.to_owned(), value.to_owned());
-                one_at_a_time(move || entry(&key)?.set_password(&value))
-            }
+            Backend::Keychain => store::write(key, value),
             #[cfg(test)]
             Backend::Double(d) => d.set(key, value),
         }
@@ -370,10 +356,7 @@ impl Vault {
 
     fn delete(&self, key: &str) -> Result<bool> {
         let done = match &self.backend {
-            Backend::Keychain => {
-                let key = key.to_owned();
-                one_at_a_time(move || entry(&key).and_then(|e| e.delete_credential()))
-            }
+            Backend::Keychain => store::remove(key),
             #[cfg(test)]
             Backend::Double(d) => d.delete(key),
         };
@@ -401,71 +384,13 @@ fn secret_key(client_id: &str) -> String {
     format!("client-secret:{client_id}")
 }
 
-/// How long a keychain call may take before it is reported as not answering: a busy
-/// daemon gets time, a wedged one does not hang the caller. `AMO_KEYCHAIN_WAIT_SECS`
-/// (1–600) sets it, for tests.
-fn patience() -> std::time::Duration {
-    let secs = std::env::var("AMO_KEYCHAIN_WAIT_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| (1..=600).contains(s))
-        .unwrap_or(60);
-    std::time::Duration::from_secs(secs)
+/// Whether `e` says the item is not there.
+fn gone(e: &Fault) -> bool {
+    matches!(e, Fault::Missing)
 }
 
-/// Runs one keychain call while no other thread of this process makes one. The background
-/// schedule refreshes several connections at once; their keychain calls go one after
-/// another, each its own session, rather than side by side: GNOME Keyring has been seen to
-/// abort under a burst of parallel sessions that change a large collection. The call runs
-/// on a thread of its own, waited for at most [`patience`]: past that the caller gets an
-/// error, and the call goes on to its end rather than leaving the daemon mid-call (which
-/// GNOME Keyring does not survive).
-fn one_at_a_time<T: Send + 'static>(
-    call: impl FnOnce() -> std::result::Result<T, keyring::Error> + Send + 'static,
-) -> std::result::Result<T, keyring::Error> {
-    static KEYCHAIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = KEYCHAIN.lock().unwrap_or_else(|p| p.into_inner());
-    let (done, answer) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("keychain".into())
-        .spawn(move || {
-            let _ = done.send(call());
-        })
-        .map_err(|e| keyring::Error::PlatformFailure(Box::new(e)))?;
-    let wait = patience();
-    answer.recv_timeout(wait).unwrap_or_else(|_| {
-        Err(keyring::Error::PlatformFailure(
-            format!("it did not answer within {} s", wait.as_secs()).into(),
-        ))
-    })
-}
-
-fn entry(key: &str) -> std::result::Result<keyring::Entry, keyring::Error> {
-    keyring::Entry::new(SERVICE, key)
-}
-
-/// Whether `e` says the item is not there. Besides `NoEntry`, Windows' credential store can
-/// answer a read or delete that meets another process's removal of the same item with
-/// `ERROR_KEY_DELETED`: a rotation's old parts going, which the readers retry past.
-fn gone(e: &keyring::Error) -> bool {
-    match e {
-        keyring::Error::NoEntry => true,
-        #[cfg(windows)]
-        keyring::Error::PlatformFailure(inner) => {
-            const ERROR_KEY_DELETED: u32 = 1018;
-            inner
-                .downcast_ref::<keyring::windows::Error>()
-                .is_some_and(|code| code.0 == ERROR_KEY_DELETED)
-        }
-        _ => false,
+fn unavailable(e: Fault) -> Error {
+    Error::KeychainUnavailable {
+        reason: e.to_string(),
     }
-}
-
-fn unavailable(e: keyring::Error) -> Error {
-    let reason = match e {
-        keyring::Error::PlatformFailure(e) => e.to_string(),
-        keyring::Error::NoStorageAccess(e) => format!("access refused or keychain locked: {e}"),
-        other => other.to_string(),
-    };
-    Error::KeychainUnavailable { reason }
 }

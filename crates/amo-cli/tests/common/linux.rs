@@ -3,10 +3,10 @@
 //! (curl, or headless Chromium).
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::World;
@@ -198,5 +198,46 @@ echo "$status" > "$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"
         fs::write(&script, text).unwrap();
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
         HeadlessChromium { script, dir }
+    }
+}
+
+/// A keyring of a test's own: `scripts/with-keyring` (a session bus and a GNOME Keyring
+/// daemon, in a home of their own) around a command that prints the bus's address and waits
+/// for its standard input to close. What the test does there stays out of the daemon the
+/// other tests share, no other test's calls are seen on its bus, and nothing needs removing
+/// afterwards: the bus, the daemon and the home end with it.
+pub struct OwnKeyring {
+    child: Child,
+    /// The session bus's address, for `DBUS_SESSION_BUS_ADDRESS`.
+    pub bus: String,
+}
+
+impl OwnKeyring {
+    pub fn start() -> OwnKeyring {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/with-keyring");
+        let mut child = Command::new(script)
+            .args([
+                "sh",
+                "-c",
+                "echo \"$DBUS_SESSION_BUS_ADDRESS\"; exec cat >/dev/null",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("scripts/with-keyring starts");
+        let mut bus = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut bus)
+            .expect("the bus's address");
+        let bus = bus.trim().to_owned();
+        assert!(bus.starts_with("unix:"), "a session bus: {bus:?}");
+        OwnKeyring { child, bus }
+    }
+}
+
+impl Drop for OwnKeyring {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
     }
 }

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// What the double answers with; keyring's own error type, so the vault maps it as it maps
-/// a real keychain's.
-type Answer<T> = std::result::Result<T, keyring::Error>;
+/// What the double answers with: the vault's own keychain answer, so the vault maps it as it
+/// maps a real keychain's.
+type Answer<T> = super::store::Answer<T>;
 
 #[derive(Default)]
 pub(crate) struct Double {
@@ -82,7 +82,7 @@ impl Double {
 
     pub(super) fn get(&self, key: &str) -> Answer<String> {
         let st = self.lock();
-        let item = st.items.get(key).cloned().ok_or(keyring::Error::NoEntry)?;
+        let item = st.items.get(key).cloned().ok_or(super::Fault::Missing)?;
         if st.locked {
             return Err(refused("the collection is locked"));
         }
@@ -117,7 +117,7 @@ impl Double {
         if st.locked || st.refuse_deletes {
             return Err(refused("removal was refused"));
         }
-        st.items.remove(key).ok_or(keyring::Error::NoEntry)?;
+        st.items.remove(key).ok_or(super::Fault::Missing)?;
         st.log.push(format!("delete {key}"));
         Ok(())
     }
@@ -127,6 +127,6 @@ impl Double {
     }
 }
 
-fn refused(what: &str) -> keyring::Error {
-    keyring::Error::NoStorageAccess(format!("test keychain: {what}").into())
+fn refused(what: &str) -> super::Fault {
+    super::Fault::Refused(format!("test keychain: {what}"))
 }
