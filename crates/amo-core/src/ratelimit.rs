@@ -5,10 +5,12 @@
 //! exclusive file lock, so accounts on different integrations never wait for each other and
 //! accounts on one integration share its budget across every process.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::paths::{set_private, DataDir};
@@ -142,45 +144,142 @@ fn with_windows<T>(
     lock: Lock,
     change: impl FnOnce(&mut [Vec<u64>], u64) -> T,
 ) -> Result<Option<T>> {
-    let mut files = Vec::with_capacity(windows.len());
+    let kept: Vec<Arc<Mutex<Kept>>> = windows.iter().map(|(path, _)| kept(path)).collect();
+    let mut held = Vec::with_capacity(windows.len());
     let mut sent = Vec::with_capacity(windows.len());
-    for (path, _) in windows {
-        let Some((file, times)) = open_window(path, lock)? else {
+    for (entry, (path, _)) in kept.iter().zip(windows) {
+        // This process's own threads first (a file lock does not keep them apart), then the
+        // other processes.
+        let mut own = match lock {
+            Lock::Wait => entry.lock().unwrap_or_else(|p| p.into_inner()),
+            Lock::Try => match entry.try_lock() {
+                Ok(own) => own,
+                Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            },
+        };
+        let Some(times) = read_window(&mut own, path, lock)? else {
             return Ok(None);
         };
-        files.push((file, path));
+        held.push((Locked(own), path));
         sent.push(times);
     }
     let answer = change(&mut sent, now_ms());
-    for ((file, path), times) in files.iter_mut().zip(&sent) {
+    for ((own, path), times) in held.iter_mut().zip(&sent) {
         let fail = |e: std::io::Error| Error::DataFolder {
             path: PathBuf::from(*path),
             reason: e.to_string(),
+        };
+        let before = own.0.len;
+        let Some(file) = own.0.file.as_mut() else {
+            unreachable!("read_window opened it")
         };
         let mut out: String = times.iter().map(|t| format!("{t}\n")).collect();
         if out.is_empty() {
             out.push('\n');
         }
-        // Written over in place, then cut to length: emptying the file first would give its
-        // block back and take a new one at every call, which costs a file system that
-        // discards freed blocks a good part of a millisecond each time.
+        // Written over in place, and blanks where it is shorter than before (lines of blanks
+        // are read as nothing): cutting a file to length is a journal change on ext4, a good
+        // part of the call's time. A file grown past any window's size (junk) is cut.
+        if before > MAX_FILE {
+            file.set_len(0).map_err(fail)?;
+        } else if out.len() < before {
+            out.extend(std::iter::repeat_n(' ', before - out.len()));
+        }
         file.seek(SeekFrom::Start(0)).map_err(fail)?;
         file.write_all(out.as_bytes()).map_err(fail)?;
-        file.set_len(out.len() as u64).map_err(fail)?;
+        own.0.len = out.len();
     }
     Ok(Some(answer))
 }
 
-/// Opens and locks one window file and reads its send times. A file spoiled by a crash or
-/// a disk error (junk, bytes that are not text) is read for what it still says and written
-/// back clean: it must never stop every call.
-fn open_window(path: &Path, lock: Lock) -> Result<Option<(File, Vec<u64>)>> {
+/// A window file this process keeps open: opening it at every call walked its path each
+/// time. It is opened again now and then ([`REOPEN_AFTER`]), so a data folder removed and
+/// made anew under a running process is followed.
+#[derive(Default)]
+struct Kept {
+    file: Option<File>,
+    opened: Option<Instant>,
+    /// Its length, as last read or written.
+    len: usize,
+}
+
+/// How long a kept window file is used before it is opened again.
+const REOPEN_AFTER: Duration = Duration::from_secs(10);
+
+/// A window file longer than this is junk (the account's window holds 50 times of 14
+/// bytes) and is cut when written.
+const MAX_FILE: usize = 4096;
+
+/// A kept window file, locked (for other processes) while this is held; the lock is let go
+/// when it is dropped, however the call ends.
+struct Locked<'a>(std::sync::MutexGuard<'a, Kept>);
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if let Some(file) = &self.0.file {
+            let _ = file.unlock();
+        }
+    }
+}
+
+/// The kept entry for the window file at `path`.
+fn kept(path: &Path) -> Arc<Mutex<Kept>> {
+    static KEPT: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<Kept>>>>> = OnceLock::new();
+    let mut all = KEPT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    all.entry(path.to_path_buf()).or_default().clone()
+}
+
+/// Opens (or takes the kept) window file, locks it and reads its send times; `None` when,
+/// with [`Lock::Try`], another process holds it. A file spoiled by a crash or a disk error
+/// (junk, bytes that are not text) is read for what it still says and written back clean: it
+/// must never stop every call.
+fn read_window(kept: &mut Kept, path: &Path, lock: Lock) -> Result<Option<Vec<u64>>> {
     let fail = |e: std::io::Error| Error::DataFolder {
         path: PathBuf::from(path),
         reason: e.to_string(),
     };
-    // Every call opens its windows: the folder and the file are made (private) only the
-    // first time, off the common path.
+    let stale = kept.opened.is_none_or(|at| at.elapsed() > REOPEN_AFTER);
+    if kept.file.is_none() || stale {
+        kept.file = Some(open_window(path)?);
+        kept.opened = Some(Instant::now());
+    }
+    let Some(file) = kept.file.as_mut() else {
+        unreachable!("opened just above")
+    };
+    match lock {
+        Lock::Wait => crate::lockfile::lock(file, path, crate::lockfile::Wait::RateWindow)?,
+        Lock::Try => match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+        },
+    }
+    let mut bytes = Vec::with_capacity(kept.len.max(256));
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut bytes));
+    if let Err(e) = read {
+        let _ = file.unlock();
+        return Err(fail(e));
+    }
+    kept.len = bytes.len();
+    let times = String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    Ok(Some(times))
+}
+
+/// Opens one window file, making it (private) and its folder the first time.
+fn open_window(path: &Path) -> Result<File> {
+    let fail = |e: std::io::Error| Error::DataFolder {
+        path: PathBuf::from(path),
+        reason: e.to_string(),
+    };
     let open = |create| {
         OpenOptions::new()
             .create(create)
@@ -189,8 +288,8 @@ fn open_window(path: &Path, lock: Lock) -> Result<Option<(File, Vec<u64>)>> {
             .write(true)
             .open(path)
     };
-    let mut file = match open(false) {
-        Ok(file) => file,
+    match open(false) {
+        Ok(file) => Ok(file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(folder) = path.parent() {
                 std::fs::create_dir_all(folder).map_err(fail)?;
@@ -198,25 +297,10 @@ fn open_window(path: &Path, lock: Lock) -> Result<Option<(File, Vec<u64>)>> {
             }
             let file = open(true).map_err(fail)?;
             set_private(path, 0o600).map_err(fail)?;
-            file
+            Ok(file)
         }
-        Err(e) => return Err(fail(e)),
-    };
-    match lock {
-        Lock::Wait => crate::lockfile::lock(&file, path, crate::lockfile::Wait::RateWindow)?,
-        Lock::Try => match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
-        },
+        Err(e) => Err(fail(e)),
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(fail)?;
-    let times = String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
-    Ok(Some((file, times)))
 }
 
 /// Under the files' locks: takes a slot in every window (its time) or says how long until

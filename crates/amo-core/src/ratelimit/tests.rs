@@ -161,3 +161,26 @@ fn a_try_while_another_holds_a_window_changes_nothing() {
         Some(Ok(_))
     ));
 }
+
+#[test]
+fn threads_of_one_process_share_a_window_as_processes_do() {
+    // The process keeps each window file open, so a file lock alone would not keep its own
+    // threads apart: thirty-two let go at once still get seven slots in all, every time.
+    for round in 0..20 {
+        let f = std::sync::Arc::new(Folder::new());
+        let start = std::sync::Arc::new(std::sync::Barrier::new(32));
+        let taken: usize = (0..32)
+            .map(|_| {
+                let (f, start) = (f.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    f.take(Some("one"), "a.amocrm.ru")
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert_eq!(taken, PER_INTEGRATION, "round {round}");
+    }
+}
