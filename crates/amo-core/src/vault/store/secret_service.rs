@@ -91,14 +91,16 @@ impl Keychain {
         }
     }
 
-    /// Runs `call` on the kept session, connecting first when there is none. A call the
-    /// daemon has not answered in time is asked again on the same connection (so the daemon
-    /// never answers a caller that left) until [`patience`] is spent; any other D-Bus error
-    /// drops the connection (the daemon may have restarted) and the call is made once more
-    /// on a new one.
+    /// Runs `call` on the kept session, connecting first when there is none.
+    ///
+    /// A call the daemon has not answered in time is asked again, at most
+    /// [`ASKED_AGAIN`] times, on the same connection: the connection stays even when the
+    /// call then fails, so the daemon never answers a caller that left (a busy daemon is not
+    /// sent more than that either). Any other D-Bus error drops the connection (the daemon
+    /// may have restarted) and the call is made once more on a new one.
     fn attempt<T>(&mut self, call: impl Fn(&SecretService) -> Result<T, Error>) -> Answer<T> {
         let until = Instant::now() + patience();
-        let mut reconnected = false;
+        let (mut asked_again, mut reconnected) = (0, false);
         loop {
             if self.service.is_none() {
                 self.service = Some(SecretService::connect(EncryptionType::Dh).map_err(fault)?);
@@ -108,21 +110,27 @@ impl Keychain {
             };
             match call(ss) {
                 Ok(v) => return Ok(v),
-                Err(Error::Dbus(e)) if e.name() == Some(NO_REPLY) && Instant::now() < until => {}
-                Err(Error::Dbus(e)) if !reconnected && !answered(&e) => {
+                Err(Error::Dbus(e)) if e.name() == Some(NO_REPLY) => {
+                    if asked_again == ASKED_AGAIN || Instant::now() >= until {
+                        return Err(fault(Error::Dbus(e)));
+                    }
+                    asked_again += 1;
+                }
+                Err(Error::Dbus(e)) if !answered(&e) => {
                     self.service = None;
+                    if reconnected {
+                        return Err(fault(Error::Dbus(e)));
+                    }
                     reconnected = true;
                 }
-                Err(e) => {
-                    if matches!(&e, Error::Dbus(e) if !answered(e)) {
-                        self.service = None;
-                    }
-                    return Err(fault(e));
-                }
+                Err(e) => return Err(fault(e)),
             }
         }
     }
 }
+
+/// How many times a call the daemon did not answer in time is asked again.
+const ASKED_AGAIN: u32 = 2;
 
 /// Whether `e` is the Secret Service's own answer about the items (locked, no such
 /// object), as opposed to a connection or session that is gone.
