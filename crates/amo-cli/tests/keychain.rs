@@ -292,9 +292,10 @@ fn one_process_opens_one_secret_service_session_for_all_its_keychain_calls() {
             .unwrap();
         assert!(sent.success());
     };
-    let until = |name: &str, lines: &mpsc::Receiver<String>, seen: &mut Vec<String>| -> bool {
+    // Reads lines into `seen` until one shows the mark `name`, or none comes for `quiet`.
+    let until = |name: &str, quiet: u64, seen: &mut Vec<String>| -> bool {
         let wanted = format!("member={name}");
-        while let Ok(l) = lines.recv_timeout(std::time::Duration::from_millis(200)) {
+        while let Ok(l) = lines.recv_timeout(std::time::Duration::from_millis(quiet)) {
             let found = l.contains(&wanted);
             seen.push(l);
             if found {
@@ -307,7 +308,7 @@ fn one_process_opens_one_secret_service_session_for_all_its_keychain_calls() {
     let started = std::time::Instant::now();
     loop {
         mark("Start");
-        if until("Start", &lines, &mut seen) {
+        if until("Start", 200, &mut seen) {
             break;
         }
         assert!(
@@ -319,7 +320,8 @@ fn one_process_opens_one_secret_service_session_for_all_its_keychain_calls() {
 
     let r = w.amo_env(&["refresh"], &bus, limit);
     mark("End");
-    let ended = until("End", &lines, &mut seen) || until("End", &lines, &mut seen);
+    // Sent once the monitor watches: it is shown, after everything sent before it.
+    let ended = until("End", 30_000, &mut seen);
     let _ = monitor.kill();
     let _ = monitor.wait();
     assert!(r.ok(), "{r}");

@@ -171,7 +171,7 @@ fn with_windows<T>(
             reason: e.to_string(),
         };
         let before = own.0.len;
-        let Some(file) = own.0.file.as_mut() else {
+        let Some((file, _)) = own.0.open.as_mut() else {
             unreachable!("read_window opened it")
         };
         let mut out: String = times.iter().map(|t| format!("{t}\n")).collect();
@@ -198,8 +198,8 @@ fn with_windows<T>(
 /// made anew under a running process is followed.
 #[derive(Default)]
 struct Kept {
-    file: Option<File>,
-    opened: Option<Instant>,
+    /// The file, and when it was opened.
+    open: Option<(File, Instant)>,
     /// Its length, as last read or written.
     len: usize,
 }
@@ -217,7 +217,7 @@ struct Locked<'a>(std::sync::MutexGuard<'a, Kept>);
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        if let Some(file) = &self.0.file {
+        if let Some((file, _)) = &self.0.open {
             let _ = file.unlock();
         }
     }
@@ -242,13 +242,9 @@ fn read_window(kept: &mut Kept, path: &Path, lock: Lock) -> Result<Option<Vec<u6
         path: PathBuf::from(path),
         reason: e.to_string(),
     };
-    let stale = kept.opened.is_none_or(|at| at.elapsed() > REOPEN_AFTER);
-    if kept.file.is_none() || stale {
-        kept.file = Some(open_window(path)?);
-        kept.opened = Some(Instant::now());
-    }
-    let Some(file) = kept.file.as_mut() else {
-        unreachable!("opened just above")
+    let file = match &mut kept.open {
+        Some((file, at)) if at.elapsed() <= REOPEN_AFTER => file,
+        open => &mut open.insert((open_window(path)?, Instant::now())).0,
     };
     match lock {
         Lock::Wait => crate::lockfile::lock(file, path, crate::lockfile::Wait::RateWindow)?,
