@@ -100,9 +100,9 @@ fn busiest_second(mut times: Vec<u64>) -> usize {
 }
 
 #[test]
-fn a_minute_of_calls_with_twenty_second_tokens_shows_the_client_no_401() {
+fn three_minutes_of_calls_with_sixty_second_tokens_show_the_client_no_401() {
     let w = World::new();
-    w.emu.set_access_ttl(20);
+    w.emu.set_access_ttl(60);
     w.connect();
     let p = Proxy::start(&w, &[]);
     let url = format!("{}/api/v4/account", p.url);
@@ -114,7 +114,7 @@ fn a_minute_of_calls_with_twenty_second_tokens_shows_the_client_no_401() {
                 let (client, url, key) = (client.clone(), url.clone(), p.key.clone());
                 tokio::spawn(async move {
                     let mut seen = Vec::new();
-                    while started.elapsed() < Duration::from_secs(62) {
+                    while started.elapsed() < Duration::from_secs(182) {
                         seen.push(get(&client, &url, &key).await.0);
                         tokio::time::sleep(Duration::from_millis(300)).await;
                     }
@@ -130,13 +130,13 @@ fn a_minute_of_calls_with_twenty_second_tokens_shows_the_client_no_401() {
     });
     p.stop();
     let not_ok: Vec<&u16> = statuses.iter().filter(|s| **s != 200).collect();
-    assert!(statuses.len() > 150, "{} calls", statuses.len());
+    assert!(statuses.len() > 450, "{} calls", statuses.len());
     assert!(not_ok.is_empty(), "every call answered 200: {not_ok:?}");
     let stats = w.emu.stats();
     assert_eq!(stats.revoked_refresh_used, 0, "{stats:?}");
     assert_eq!(stats.token_errors, 0, "{stats:?}");
-    // One refresh at a time for all three clients: about one per 15 s of the run (a token
-    // lasts 20 s and is renewed with a quarter of it left), never two together.
+    // One refresh at a time for all three clients: about one per 45 s of the run (a token
+    // lasts 60 s and is renewed with a quarter of it left), never two together.
     let refreshes: Vec<u64> = w
         .emu
         .requests()
@@ -146,12 +146,12 @@ fn a_minute_of_calls_with_twenty_second_tokens_shows_the_client_no_401() {
         .skip(1)
         .collect();
     assert!(
-        (3..=7).contains(&refreshes.len()),
+        (3..=6).contains(&refreshes.len()),
         "refreshes: {refreshes:?} ({stats:?})"
     );
     for pair in refreshes.windows(2) {
         assert!(
-            pair[1] - pair[0] > 8_000,
+            pair[1] - pair[0] > 30_000,
             "refreshes bunched: {refreshes:?}"
         );
     }
