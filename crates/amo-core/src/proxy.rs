@@ -114,7 +114,7 @@ impl Engine {
             },
             read_only: options.read_only,
         };
-        let account = upstream.held().account;
+        let account = upstream.held().account.clone();
         let mode = if options.read_only {
             " (read-only)"
         } else {
@@ -164,7 +164,7 @@ impl Proxy {
 
     /// The account it forwards to (a moved account's new host).
     pub fn account(&self) -> AccountHost {
-        self.shared.upstream.held().account
+        self.shared.upstream.held().account.clone()
     }
 
     /// Serves until `stop` resolves, then stops taking connections and gives requests under
@@ -238,7 +238,7 @@ impl Proxy {
         connections.abort_all();
         calls.abort();
         shared.calls.flush();
-        let account = shared.upstream.held().account;
+        let account = shared.upstream.held().account.clone();
         shared
             .engine
             .log("proxy_stopped", Some(account.as_str()), "", true);

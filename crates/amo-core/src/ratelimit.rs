@@ -254,15 +254,26 @@ fn read_window(kept: &mut Kept, path: &Path, lock: Lock) -> Result<Option<Vec<u6
             Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
         },
     }
-    let mut bytes = Vec::with_capacity(kept.len.max(256));
-    let read = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_end(&mut bytes));
-    if let Err(e) = read {
-        let _ = file.unlock();
-        return Err(fail(e));
-    }
-    kept.len = bytes.len();
+    // One read from the start: a file's read comes back short only at its end, and the file
+    // never holds more than MAX_FILE bytes unless it is junk, which a longer read shows
+    // (and the write then cuts). `read_to_end` would first ask the file's size and then read
+    // again to find the end: three more calls of the system at every call of the API.
+    let mut bytes = vec![0; MAX_FILE + 1];
+    let read = file.seek(SeekFrom::Start(0)).and_then(|_| loop {
+        match file.read(&mut bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            read => break read,
+        }
+    });
+    let n = match read {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = file.unlock();
+            return Err(fail(e));
+        }
+    };
+    bytes.truncate(n);
+    kept.len = n;
     let times = String::from_utf8_lossy(&bytes)
         .lines()
         .filter_map(|l| l.trim().parse().ok())

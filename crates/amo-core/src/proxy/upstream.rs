@@ -3,11 +3,11 @@
 //! account's lock, as every refresh is); each call sent through the shared limiter, with
 //! 429s and nginx's HTML 403s waited out as `amo api` waits them out.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::{header, Method};
 use url::Url;
 
@@ -22,7 +22,6 @@ use crate::types::{AccountHost, TokenKind, TokenSet};
 pub(crate) const SLOT_WAIT: Duration = Duration::from_secs(30);
 
 /// The account (a moved account's new host) and the tokens the proxy uses now.
-#[derive(Clone)]
 pub(crate) struct Held {
     pub(crate) account: AccountHost,
     pub(crate) set: TokenSet,
@@ -30,16 +29,25 @@ pub(crate) struct Held {
     /// against: read once per token, not at every call (each is a database read).
     pub(crate) root: Url,
     client_id: Option<String>,
+    /// When the access token is to be renewed before it is sent (worked out once per token,
+    /// not at every call: it reads the token's own lifetime); `None` for one that is not.
+    renew_at: Option<DateTime<Utc>>,
 }
 
 impl Held {
-    fn new(engine: &Engine, account: AccountHost, set: TokenSet) -> Result<Held> {
-        Ok(Held {
+    fn new(engine: &Engine, account: AccountHost, set: TokenSet) -> Result<Arc<Held>> {
+        Ok(Arc::new(Held {
             root: engine.settings()?.account_url(&account, "/")?,
             client_id: engine.integration_of(&account)?,
+            renew_at: renew_at(&set),
             account,
             set,
-        })
+        }))
+    }
+
+    /// Whether the access token is too close to its end to send.
+    fn runs_out(&self) -> bool {
+        self.renew_at.is_some_and(|t| Utc::now() >= t)
     }
 }
 
@@ -65,12 +73,12 @@ pub(crate) enum Failure {
 /// amoCRM's answer (its head; the body is still to be read) and the tokens it was sent with.
 pub(crate) struct Forwarded {
     pub(crate) resp: reqwest::Response,
-    pub(crate) held: Held,
+    pub(crate) held: Arc<Held>,
 }
 
 pub(crate) struct Upstream {
     engine: Engine,
-    held: Mutex<Held>,
+    held: Mutex<Arc<Held>>,
     /// One renewal at a time in this process; the others wait and take its token.
     renewing: tokio::sync::Mutex<()>,
 }
@@ -89,7 +97,8 @@ impl Upstream {
         })
     }
 
-    pub(crate) fn held(&self) -> Held {
+    /// The tokens held now (shared: a call does not copy them).
+    pub(crate) fn held(&self) -> Arc<Held> {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -117,9 +126,9 @@ impl Upstream {
     }
 
     /// The tokens to send with: the held ones, or new ones when they run out.
-    async fn current(&self) -> Result<Held> {
+    async fn current(&self) -> Result<Arc<Held>> {
         let held = self.held();
-        if !runs_out(&held.set) {
+        if !held.runs_out() {
             return Ok(held);
         }
         self.renew(&held.set.access_token).await
@@ -129,7 +138,7 @@ impl Upstream {
     /// refreshes, under the account's lock; one that waited finds the new token held, and a
     /// process that refreshed first is seen under that lock, so one refresh token is never
     /// spent twice.
-    async fn renew(&self, stale: &AccessToken) -> Result<Held> {
+    async fn renew(&self, stale: &AccessToken) -> Result<Arc<Held>> {
         let _one = self.renewing.lock().await;
         let held = self.held();
         if !held.set.access_token.ct_eq(stale) {
@@ -242,14 +251,15 @@ impl Upstream {
     }
 }
 
-/// Whether `set`'s access token is too close to its end to send: within a quarter of its
-/// lifetime (at most the refresh margin), so a token that lasts 20 s is renewed 5 s before
-/// it ends and one that lasts a day 10 minutes before.
-fn runs_out(set: &TokenSet) -> bool {
+/// When `set`'s access token becomes too close to its end to send: with a quarter of its
+/// lifetime left (at most the refresh margin), so a token that lasts 20 s is renewed 5 s
+/// before it ends and one that lasts a day 10 minutes before. `None`: it is never renewed
+/// (a long-lived token, or one whose end is not known).
+fn renew_at(set: &TokenSet) -> Option<DateTime<Utc>> {
     if set.kind != TokenKind::Oauth {
-        return false;
+        return None;
     }
     let margin = crate::token_endpoint::jwt_lifetime(set.access_token.expose())
         .map_or(REFRESH_MARGIN, |life| (life / 4).min(REFRESH_MARGIN));
-    set.expires_at.is_some_and(|t| t - Utc::now() < margin)
+    set.expires_at.map(|t| t - margin)
 }

@@ -123,6 +123,26 @@ fn a_damaged_window_is_read_as_what_it_still_says() {
     assert_eq!(text.lines().count(), 2, "{text:?}");
 }
 
+#[test]
+fn a_window_file_grown_past_any_window_is_cut_back_to_its_times() {
+    let f = Folder::new();
+    let windows = f.windows(Some("id"), "x.amocrm.ru");
+    let now = now_ms();
+    let junk = format!("{}\n{}", now - 10, "9".repeat(3 * MAX_FILE));
+    std::fs::write(&windows[0].0, junk).unwrap();
+    assert!(matches!(
+        try_take(&windows, Lock::Wait).unwrap(),
+        Some(Ok(_))
+    ));
+    let text = std::fs::read_to_string(&windows[0].0).unwrap();
+    assert!(text.len() < 100, "cut: {} bytes", text.len());
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "the time it held and the new one: {text:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_slot_is_counted_from_when_it_is_dropped() {
     let f = Folder::new();
