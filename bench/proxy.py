@@ -9,9 +9,11 @@ One `amo-emulator --rate-limits` (amoCRM's 7 requests a second per integration, 
 them), one account connected into a data folder of its own, one `amo proxy --json` for it,
 ready once it prints its first line. The emulator's request log is the judge of the limit.
 
-Overhead: `GET /api/v4/account` from a keep-alive client through the proxy (its key) and
-from another straight to the account's host (the account's token, from `amo token`),
-alternating, paced so that neither limiter ever acts (docs/benchmarks.md says why).
+Overhead: `GET /api/v4/account` from a keep-alive client through the proxy (its key), from
+another straight to the account's host (the account's token, from `amo token`), and from a
+third through `bare-relay` (bench/relay: a relay that only copies bytes, with the token): the
+floor of any second hop on this machine, reported beside the proxy and not judged. In turn,
+paced so that neither limiter ever acts (docs/benchmarks.md says why).
 Throughput: that call from 20 keep-alive clients at once for --seconds, each sending the
 next as soon as the last is answered. Idle memory: Pss of the proxy process alone, from
 /proc/PID/smaps_rollup, --settle seconds after the last call of each.
@@ -95,11 +97,23 @@ class Client:
         self.conn.close()
 
 
-def measure_overhead(proxy, direct, rounds, pace):
-    """`rounds` calls through `proxy` and as many straight with `direct` (two Clients), in
-    turn (who goes first alternates), each started `pace` s after the one before, after
-    three untimed rounds. Seconds per call, by side."""
-    sides = {"proxy": proxy, "direct": direct}
+def start_relay(bins, upstream):
+    """`bare-relay HOST:PORT`, ready: (process, its url), from the port it prints."""
+    proc = subprocess.Popen([str(bins / "bare-relay"), upstream.removeprefix("http://")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
+    line = proc.stdout.readline() if ready else ""
+    if not line.strip().isdigit():
+        proc.kill()
+        proc.wait()
+        raise bench.HarnessError(f"bare-relay gave no port ({line!r})")
+    return proc, f"http://127.0.0.1:{line.strip()}"
+
+
+def measure_overhead(sides, rounds, pace):
+    """`rounds` calls through each of `sides` (name: Client), in turn (who goes first
+    rotates), each started `pace` s after the one before, after three untimed rounds.
+    Seconds per call, by side."""
     times = {name: [] for name in sides}
     next_at = time.monotonic()
     for i in range(rounds + 3):
@@ -225,12 +239,16 @@ def main():
                                    env=env, capture_output=True, check=True,
                                    text=True).stdout.strip()
             proc, url, key = start_proxy(a.bins, env, account, work)
-            proxy, direct = Client(url, key), Client(emu["base_url"], token)
+            relay, relay_url = start_relay(a.bins, emu["base_url"])
+            sides = {"proxy": Client(url, key), "direct": Client(emu["base_url"], token),
+                     "relay": Client(relay_url, token)}
             try:
-                m["overhead"] = measure_overhead(proxy, direct, a.rounds, a.pace)
+                m["overhead"] = measure_overhead(sides, a.rounds, a.pace)
             finally:
-                proxy.close()
-                direct.close()
+                for client in sides.values():
+                    client.close()
+                relay.kill()
+                relay.wait()
             time.sleep(a.settle)  # idle: no client connected, nothing under way
             m["idle_kib"] = bench.pss_kib([proc.pid])
             run = measure_throughput(url, key, a.clients, a.seconds)
@@ -257,6 +275,7 @@ def report(a, m):
     """Prints the table of the measurements `m`; the exit status its verdicts make."""
     judge = bench.Judge(judged=not a.quick)
     through, direct = m["overhead"]["proxy"], m["overhead"]["direct"]
+    relayed = m["overhead"]["relay"]
     rate = m["rate"]
     rows = []
     r = bench.ratio(statistics.median(through), statistics.median(direct))
@@ -267,6 +286,15 @@ def report(a, m):
     added = statistics.median(through) - statistics.median(direct)
     rows.append(("added by the proxy to a call, ms (difference of the medians)",
                  f"{added * 1e3:.2f}", "", "", "", ""))
+    # The floor: the same call through a relay that only copies bytes (not judged).
+    r_relay = bench.ratio(statistics.median(relayed), statistics.median(direct))
+    low, high = bench.ratio_interval(relayed, direct)
+    rows.append(("the same through `bare-relay` (a hop and nothing else), ms",
+                 bench.spread(relayed, 1e3, "{:.2f}"), bench.spread(direct, 1e3, "{:.2f}"),
+                 f"{r_relay:.2f}× ({low:.2f}–{high:.2f})", "", ""))
+    floor = statistics.median(relayed) - statistics.median(direct)
+    rows.append(("added by the bare hop, ms; by the proxy's own work beyond it, ms",
+                 f"{floor * 1e3:.2f}; {(added - floor) * 1e3:.2f}", "", "", "", ""))
     share = rate["per_second"] / LIMIT
     rows.append((f"{a.clients} clients for {a.seconds:g} s: delivered, requests a second",
                  f"{rate['per_second']:.2f} ({rate['delivered']})", "",
@@ -284,8 +312,8 @@ def report(a, m):
                  f"{m['idle_after_kib'] / 1024:.1f}", "", "", "", ""))
     print()
     print(f"The local API (`amo proxy`) for one account of `amo-emulator --rate-limits`: "
-          f"{a.rounds} calls each way after 3 untimed rounds, in turn, one every "
-          f"{a.pace * 1e3:.0f} ms; then {a.clients} clients at once for {a.seconds:g} s; PSS "
+          f"{a.rounds} calls each way (proxy, straight, `bare-relay`) after 3 untimed rounds, "
+          f"in turn, one every {a.pace * 1e3:.0f} ms; then {a.clients} clients at once for {a.seconds:g} s; PSS "
           f"{a.settle:g} s after each; binaries {a.bins}; load average {m['load']:.2f} at the "
           "start. Figures: median (min–max); the ratio with its 90 % bootstrap interval.")
     bench.print_table(("measure", "through `amo proxy`", "straight to the account", "ratio",
