@@ -249,6 +249,7 @@ def main():
                     client.close()
                 relay.kill()
                 relay.wait()
+                relay.stdout.close()
             time.sleep(a.settle)  # idle: no client connected, nothing under way
             m["idle_kib"] = bench.pss_kib([proc.pid])
             run = measure_throughput(url, key, a.clients, a.seconds)
