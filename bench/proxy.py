@@ -48,8 +48,7 @@ def start_proxy(bins, env, account, work):
     proc = subprocess.Popen([str(bins / "amo"), "proxy", "--account", account, "--json"],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=open(log, "wb"), text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
-    line = proc.stdout.readline() if ready else ""
+    ready, line = first_line(proc)
     if not line:  # its output closed (it ended), or the time ran out
         what = "ended before it gave its address" if ready else \
             f"gave no address in {READY_TIMEOUT} s"
@@ -97,12 +96,18 @@ class Client:
         self.conn.close()
 
 
+def first_line(proc):
+    """The first line `proc` prints, waited for at most READY_TIMEOUT: (whether its output
+    became readable, the line; "" when it closed or the time ran out)."""
+    ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
+    return bool(ready), proc.stdout.readline() if ready else ""
+
+
 def start_relay(bins, upstream):
     """`bare-relay HOST:PORT`, ready: (process, its url), from the port it prints."""
     proc = subprocess.Popen([str(bins / "bare-relay"), upstream.removeprefix("http://")],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
-    line = proc.stdout.readline() if ready else ""
+    _, line = first_line(proc)
     if not line.strip().isdigit():
         proc.kill()
         proc.wait()

@@ -258,9 +258,9 @@ fn read_window(kept: &mut Kept, path: &Path, lock: Lock) -> Result<Option<Vec<u6
     // never holds more than MAX_FILE bytes unless it is junk, which a longer read shows
     // (and the write then cuts). `read_to_end` would first ask the file's size and then read
     // again to find the end: three more calls of the system at every call of the API.
-    let mut bytes = vec![0; MAX_FILE + 1];
+    let mut buf = [0; MAX_FILE + 1];
     let read = file.seek(SeekFrom::Start(0)).and_then(|_| loop {
-        match file.read(&mut bytes) {
+        match file.read(&mut buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             read => break read,
         }
@@ -272,9 +272,8 @@ fn read_window(kept: &mut Kept, path: &Path, lock: Lock) -> Result<Option<Vec<u6
             return Err(fail(e));
         }
     };
-    bytes.truncate(n);
     kept.len = n;
-    let times = String::from_utf8_lossy(&bytes)
+    let times = String::from_utf8_lossy(&buf[..n])
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect();
